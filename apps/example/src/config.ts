@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import type { WebhooksModuleOptions } from '@app/webhooks';
+
+export type DatabaseConfig =
+  | { type: 'sqlite'; path: string }
+  | { type: 'postgres'; url: string; schema?: string };
+
+export interface AppConfig {
+  port: number;
+  production: boolean;
+  database: DatabaseConfig;
+  /** Undefined: use redis://127.0.0.1:6379, or start a private Redis when nothing listens there. */
+  redisUrl: string | undefined;
+  /** Bull key prefix (isolates apps sharing one Redis). */
+  bullPrefix: string;
+  apiToken: string;
+  apiTokenGenerated: boolean;
+  allowPrivateNetworks: boolean;
+  /** Extra library options (tests shorten the retry schedule, for example). */
+  webhooks: WebhooksModuleOptions;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the example's configuration from environment variables (see README). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const production = env.NODE_ENV === 'production';
+  const port = env.PORT ? Number(env.PORT) : 3000;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a port number (got ${env.PORT}).`);
+  let apiToken = env.API_TOKEN ?? '';
+  let apiTokenGenerated = false;
+  if (!apiToken) {
+    if (production) throw new ConfigError('API_TOKEN is required when NODE_ENV=production.');
+    apiToken = randomBytes(24).toString('base64url');
+    apiTokenGenerated = true;
+  }
+  return {
+    port,
+    production,
+    database: parseDatabaseUrl(env.DATABASE_URL ?? 'sqlite:./data/example.sqlite'),
+    redisUrl: env.REDIS_URL || undefined,
+    bullPrefix: env.BULL_PREFIX || 'bull',
+    apiToken,
+    apiTokenGenerated,
+    allowPrivateNetworks: env.WEBHOOKS_ALLOW_PRIVATE_NETWORKS === '1',
+    webhooks: {},
+  };
+}
+
+export function parseDatabaseUrl(url: string): DatabaseConfig {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\//, '');
+    if (!path) throw new ConfigError('DATABASE_URL sqlite:<path> needs a file path, e.g. sqlite:./data/example.sqlite.');
+    return { type: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const schema = new URL(url).searchParams.get('schema') ?? undefined;
+    return { type: 'postgres', url, schema };
+  }
+  throw new ConfigError(`DATABASE_URL must start with sqlite: or postgres:// (got ${JSON.stringify(url)}).`);
+}
+
+export function sqliteDirectory(config: DatabaseConfig): string | undefined {
+  return config.type === 'sqlite' && config.path !== ':memory:' ? dirname(config.path) : undefined;
+}

@@ -1,0 +1,19 @@
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { WebhooksHealthIndicator } from '@app/webhooks';
+
+/** 200 when the database and Redis answer, 503 otherwise. No token needed (for load balancers). */
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly webhooks: WebhooksHealthIndicator,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.webhooks.isHealthy('webhooks')]);
+  }
+}

@@ -1,0 +1,52 @@
+import { WebhookEntity } from '@app/webhooks';
+import {
+  BaseEntity,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+  type Relation,
+} from 'typeorm';
+import { Customer } from './customer.entity.js';
+
+/** SQLite hands decimals back as numbers, PostgreSQL as strings: expose both as "12.50". */
+const decimalString = {
+  to: (value: string | null | undefined) => value,
+  from: (value: string | number | null) => (typeof value === 'number' ? value.toFixed(2) : value),
+};
+
+export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
+
+@WebhookEntity({ name: 'order' })
+@Entity({ name: 'order' })
+@Index(['customerId'])
+export class Order extends BaseEntity {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  @Column({ type: 'integer' })
+  customerId: number;
+
+  @ManyToOne(() => Customer, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'customerId' })
+  customer?: Relation<Customer>;
+
+  @Column({ type: 'decimal', precision: 12, scale: 2, transformer: decimalString })
+  total: string;
+
+  @Column({ type: 'varchar', length: 20 })
+  status: string;
+
+  @Column({ type: 'varchar', length: 50, nullable: true })
+  bucket: string | null;
+
+  @CreateDateColumn()
+  createdAt: Date;
+
+  @UpdateDateColumn()
+  updatedAt: Date;
+}

@@ -1,0 +1,74 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { JobOptions, Queue } from 'bull';
+import { DELIVER_JOB, WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
+import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+
+/** Data of one Bull job: attempt `attempt` of delivery `deliveryId`. */
+export interface DeliveryJob {
+  deliveryId: string;
+  eventId: string;
+  endpointId: string;
+  attempt: number;
+}
+
+/**
+ * Deterministic job id: enqueueing the same attempt twice (after-commit hook and relay, or two relays) adds one
+ * job. The worker's claim on the database row is the final guard against a repeat.
+ */
+export function deliveryJobId(job: Pick<DeliveryJob, 'deliveryId' | 'attempt'>): string {
+  return `${job.deliveryId}-${job.attempt}`;
+}
+
+@Injectable()
+export class DeliveryQueue implements OnApplicationShutdown {
+  private readonly logger = new Logger('Webhooks');
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    @InjectQueue(WEBHOOKS_QUEUE) readonly queue: Queue<DeliveryJob>,
+    @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
+  ) {}
+
+  /** Adds jobs in one round trip. Rejects if Redis refuses; callers that must not fail use `enqueueInBackground`. */
+  async enqueue(jobs: readonly DeliveryJob[], delayMs = 0): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue.addBulk(jobs.map((data) => ({ name: DELIVER_JOB, data, opts: this.jobOptions(data, delayMs) })));
+  }
+
+  /**
+   * Enqueues without making the caller wait for Redis (an entity save must not hang on a Redis outage). A failure
+   * is logged; the delivery stays `pending` in the database and the relay enqueues it later.
+   */
+  enqueueInBackground(jobs: readonly DeliveryJob[], delayMs = 0): void {
+    if (jobs.length === 0) return;
+    const p = this.enqueue(jobs, delayMs)
+      .catch((error: Error) => {
+        this.logger.warn(
+          `Could not enqueue ${jobs.length} webhook deliveries (${error.message}); the outbox relay will enqueue them.`,
+        );
+      })
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  /** Resolves when every background enqueue started so far has settled. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // Give background enqueues a moment; whatever does not make it is picked up by the relay.
+    await Promise.race([this.drain(), new Promise((r) => setTimeout(r, 2000).unref())]);
+  }
+
+  private jobOptions(data: DeliveryJob, delayMs: number): JobOptions {
+    return {
+      jobId: deliveryJobId(data),
+      delay: delayMs > 0 ? delayMs : undefined,
+      attempts: 1,
+      removeOnComplete: this.options.keepJobs.completed || true,
+      removeOnFail: this.options.keepJobs.failed || true,
+    };
+  }
+}

@@ -1,0 +1,156 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Job } from 'bull';
+import { DataSource } from 'typeorm';
+import { EndpointCache, signingKeys, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
+import { WebhookAttempt, WebhookDelivery, WebhookEvent, type DeliveryStatus } from '../entities/index.js';
+import { newId } from '../ids.js';
+import { signatureHeaders } from '../signing/signing.js';
+import { DELIVER_JOB, WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
+import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+import { DeliveryQueue, type DeliveryJob } from './delivery-queue.js';
+import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from './http-client.js';
+import { isSuccess, retryDelay } from './retry-policy.js';
+
+/** Extra time past the request timeout before an in-flight attempt counts as lost. */
+const LEASE_MARGIN_MS = 30_000;
+
+/**
+ * The Bull processor: one job is one attempt of one delivery. The database row is the source of truth: the job
+ * first claims the row (`pending` with the expected attempt count -> `delivering`), so a duplicate or stale job
+ * does nothing; retries are new delayed jobs with deterministic ids.
+ */
+@Injectable()
+export class DeliveryWorker implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Webhooks');
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly queue: DeliveryQueue,
+    private readonly endpoints: EndpointCache,
+    @Inject(WEBHOOK_HTTP_CLIENT) private readonly http: WebhookHttpClient,
+    @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.options.worker) return;
+    void this.queue.queue
+      .process(DELIVER_JOB, this.options.concurrency, (job: Job<DeliveryJob>) => this.attempt(job.data))
+      .catch((error: Error) => this.logger.error(`Webhook worker stopped: ${error.message}`));
+  }
+
+  /** Runs one attempt. Resolves `false` when the job was stale (another job owns the row). */
+  async attempt(job: DeliveryJob): Promise<boolean> {
+    const deliveries = this.dataSource.getRepository(WebhookDelivery);
+    const now = new Date();
+    const claim = await deliveries
+      .createQueryBuilder()
+      .update()
+      .set({
+        status: 'delivering',
+        attemptCount: job.attempt,
+        nextAttemptAt: new Date(now.getTime() + this.options.requestTimeoutMs + LEASE_MARGIN_MS),
+        updatedAt: now,
+      })
+      .where({ id: job.deliveryId, status: 'pending', attemptCount: job.attempt - 1 })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    if (claim.affected !== 1) return false;
+
+    await this.endpoints.ready();
+    const endpoint = this.endpoints.get(job.endpointId);
+    if (!endpoint || !endpoint.active) {
+      const reason = endpoint ? 'the endpoint is disabled' : 'the endpoint was deleted';
+      await this.finish(job, endpoint, notAttempted(`Not sent: ${reason}.`), 'failed', null);
+      return true;
+    }
+    const event = await this.dataSource
+      .getRepository(WebhookEvent)
+      .createQueryBuilder('e')
+      .select(['e.id', 'e.payload'])
+      .where('e.id = :id', { id: job.eventId })
+      .getOne();
+    if (!event) {
+      await this.finish(job, endpoint, notAttempted('Not sent: the event no longer exists.'), 'failed', null);
+      return true;
+    }
+
+    const timestamp = Math.floor(Date.now() / 1000);
+    const response = await this.http.send({
+      url: endpoint.url,
+      method: 'POST',
+      body: event.payload,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': this.options.userAgent,
+        ...signatureHeaders(event.id, timestamp, event.payload, signingKeys(endpoint)),
+      },
+      timeoutMs: this.options.requestTimeoutMs,
+      responseBodyLimitBytes: this.options.responseBodyLimitBytes,
+    });
+
+    if (isSuccess(response.status)) {
+      await this.finish(job, endpoint, response, 'succeeded', null);
+      return true;
+    }
+    const delay = retryDelay(job.attempt, this.options.retrySchedule, this.options.jitter);
+    if (delay === null) {
+      await this.finish(job, endpoint, response, 'failed', null);
+      return true;
+    }
+    const next = { ...job, attempt: job.attempt + 1 };
+    await this.finish(job, endpoint, response, 'pending', new Date(Date.now() + delay));
+    // If this add fails the row stays pending with a due time, and the relay enqueues it then.
+    await this.queue.enqueue([next], delay).catch((error: Error) => {
+      this.logger.warn(`Could not schedule retry ${next.attempt} of ${job.deliveryId} (${error.message}); the relay will.`);
+    });
+    return true;
+  }
+
+  /** Records the attempt and moves the delivery on, only if this job still owns it. */
+  private async finish(
+    job: DeliveryJob,
+    endpoint: CachedEndpoint | undefined,
+    response: WebhookResponse,
+    status: DeliveryStatus,
+    nextAttemptAt: Date | null,
+  ): Promise<void> {
+    const now = new Date();
+    const error = response.error ?? (isSuccess(response.status) ? null : `HTTP ${response.status}`);
+    await this.dataSource
+      .createQueryBuilder()
+      .insert()
+      .into(WebhookAttempt)
+      .values({
+        id: newId('att'),
+        deliveryId: job.deliveryId,
+        attemptNumber: job.attempt,
+        trigger: 'scheduled',
+        requestUrl: endpoint?.url ?? '',
+        responseStatus: response.status,
+        responseBody: response.body,
+        responseHeaders: response.headers,
+        durationMs: response.durationMs,
+        error,
+        nextAttemptAt,
+        createdAt: now,
+      })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    await this.dataSource
+      .getRepository(WebhookDelivery)
+      .createQueryBuilder()
+      .update()
+      .set({ status, nextAttemptAt, lastResponseStatus: response.status, lastError: error, updatedAt: now })
+      .where({ id: job.deliveryId, status: 'delivering', attemptCount: job.attempt })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+  }
+}
+
+function notAttempted(error: string): WebhookResponse {
+  return { status: null, headers: null, body: null, durationMs: 0, error };
+}

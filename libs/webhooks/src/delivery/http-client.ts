@@ -1,0 +1,144 @@
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import axios, { type AxiosInstance, isAxiosError } from 'axios';
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+
+export interface WebhookRequest {
+  url: string;
+  method: 'POST' | 'PUT';
+  headers: Record<string, string>;
+  body: string;
+  /** Deadline for the whole exchange, connect to the end of the (capped) response body. */
+  timeoutMs: number;
+  /** Bytes of response body to keep; the rest is discarded as it arrives. */
+  responseBodyLimitBytes: number;
+}
+
+export interface WebhookResponse {
+  /** HTTP status, or null when no response arrived. */
+  status: number | null;
+  headers: Record<string, string> | null;
+  body: string | null;
+  durationMs: number;
+  /** Set when no response arrived: `ETIMEDOUT: ...`, `ECONNREFUSED: ...`. */
+  error: string | null;
+}
+
+/** Sends one webhook request. Swap the implementation by providing `WEBHOOK_HTTP_CLIENT`. */
+export interface WebhookHttpClient {
+  send(request: WebhookRequest): Promise<WebhookResponse>;
+}
+
+export const WEBHOOK_HTTP_CLIENT = Symbol('WEBHOOK_HTTP_CLIENT');
+
+/**
+ * axios with keep-alive agents, no redirects (a 3xx is an answer, never followed), no response transform,
+ * every status accepted as a response, and a body read that stops at the limit.
+ */
+@Injectable()
+export class AxiosWebhookHttpClient implements WebhookHttpClient, OnApplicationShutdown {
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly axios: AxiosInstance = axios.create({
+    httpAgent: this.httpAgent,
+    httpsAgent: this.httpsAgent,
+    maxRedirects: 0,
+    responseType: 'stream',
+    decompress: true,
+    validateStatus: () => true,
+    transformRequest: [(data: unknown) => data],
+    transformResponse: [(data: unknown) => data],
+    proxy: false,
+  });
+
+  async send(request: WebhookRequest): Promise<WebhookResponse> {
+    const started = performance.now();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), request.timeoutMs);
+    const elapsed = () => Math.round(performance.now() - started);
+    try {
+      const response = await this.axios.request<Readable>({
+        url: request.url,
+        method: request.method,
+        headers: request.headers,
+        data: request.body,
+        signal: controller.signal,
+      });
+      const body = await readCapped(response.data, request.responseBodyLimitBytes, controller.signal);
+      return { status: response.status, headers: flattenHeaders(response.headers), body, durationMs: elapsed(), error: null };
+    } catch (error) {
+      const timedOut = controller.signal.aborted;
+      return {
+        status: null,
+        headers: null,
+        body: null,
+        durationMs: elapsed(),
+        error: timedOut ? `ETIMEDOUT: no complete response within ${request.timeoutMs} ms` : describeError(error),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+/** Reads up to `limit` bytes, then stops reading and drops the connection's remaining body. */
+function readCapped(stream: Readable, limit: number, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, Math.min(size, limit)).toString('utf8'));
+    };
+    const onData = (chunk: Buffer) => {
+      if (size < limit) chunks.push(chunk);
+      size += chunk.length;
+      if (size >= limit) {
+        stream.destroy(); // discard the rest without buffering it
+        finish();
+      }
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onAbort = () => onError(new Error('aborted'));
+    const cleanup = () => {
+      stream.off('data', onData);
+      stream.off('end', finish);
+      stream.off('error', onError);
+      signal.removeEventListener('abort', onAbort);
+    };
+    if (limit === 0) {
+      stream.destroy();
+      resolve('');
+      return;
+    }
+    stream.on('data', onData);
+    stream.on('end', finish);
+    stream.on('error', onError);
+    signal.addEventListener('abort', onAbort);
+  });
+}
+
+function flattenHeaders(headers: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v !== undefined && v !== null) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+  }
+  return out;
+}
+
+function describeError(error: unknown): string {
+  if (isAxiosError(error)) {
+    const code = error.code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code;
+    return code ? `${code}: ${error.message}` : error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

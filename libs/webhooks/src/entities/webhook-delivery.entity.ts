@@ -1,0 +1,62 @@
+import { BaseEntity, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { WebhookEndpoint } from './webhook-endpoint.entity.js';
+import { WebhookEvent } from './webhook-event.entity.js';
+
+export type DeliveryStatus = 'pending' | 'delivering' | 'succeeded' | 'failed';
+
+/** One event to one endpoint. Its attempts are in `webhook_attempt`. */
+@Entity({ name: 'webhook_delivery' })
+@Index(['status', 'nextAttemptAt'])
+@Index(['endpointId', 'id'])
+@Index(['eventId'])
+export class WebhookDelivery extends BaseEntity {
+  @PrimaryColumn({ type: 'varchar', length: 32 })
+  id: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  eventId: string;
+
+  @ManyToOne(() => WebhookEvent, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'eventId' })
+  event?: Relation<WebhookEvent>;
+
+  @Column({ type: 'varchar', length: 32 })
+  endpointId: string;
+
+  @ManyToOne(() => WebhookEndpoint, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'endpointId' })
+  endpoint?: Relation<WebhookEndpoint>;
+
+  /** Denormalised from the event so delivery lists filter by topic without a join. */
+  @Column({ type: 'varchar', length: 200 })
+  topic: string;
+
+  /**
+   * `pending` (waiting for its next attempt), `delivering` (an attempt is in flight), `succeeded`, `failed`
+   * (no attempts left, or a permanent error).
+   */
+  @Column({ type: 'varchar', length: 16, default: 'pending' })
+  status: DeliveryStatus;
+
+  @Column({ type: 'integer', default: 0 })
+  attemptCount: number;
+
+  /**
+   * When the next attempt is due. While `delivering`, when the in-flight attempt is considered lost (the relay
+   * then schedules it again).
+   */
+  @Column({ type: Date, nullable: true })
+  nextAttemptAt: Date | null;
+
+  @Column({ type: 'integer', nullable: true })
+  lastResponseStatus: number | null;
+
+  @Column({ type: 'text', nullable: true })
+  lastError: string | null;
+
+  @Column({ type: Date })
+  createdAt: Date;
+
+  @Column({ type: Date })
+  updatedAt: Date;
+}

@@ -1,0 +1,28 @@
+import { BaseEntity, Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * One event (`order.created`), written in the same transaction as the change that caused it (the outbox).
+ * `payload` holds the exact JSON body every endpoint receives.
+ */
+@Entity({ name: 'webhook_event' })
+@Index(['createdAt'])
+export class WebhookEvent extends BaseEntity {
+  /** Also the envelope `id` and the `webhook-id` header. */
+  @PrimaryColumn({ type: 'varchar', length: 32 })
+  id: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  topic: string;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  entityName: string | null;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  entityId: string | null;
+
+  @Column({ type: 'text' })
+  payload: string;
+
+  @Column({ type: Date })
+  createdAt: Date;
+}

@@ -1,0 +1,30 @@
+import { BaseEntity, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { WebhookEndpoint } from './webhook-endpoint.entity.js';
+
+/**
+ * A signing secret of an endpoint (`whsec_<base64>`). An endpoint signs with every secret whose `expiresAt` is
+ * unset or in the future; rotation gives the old secret an expiry.
+ */
+@Entity({ name: 'webhook_secret' })
+@Index(['endpointId'])
+export class WebhookSecret extends BaseEntity {
+  @PrimaryColumn({ type: 'varchar', length: 32 })
+  id: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  endpointId: string;
+
+  @ManyToOne(() => WebhookEndpoint, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'endpointId' })
+  endpoint?: Relation<WebhookEndpoint>;
+
+  @Column({ type: 'text' })
+  secret: string;
+
+  @Column({ type: Date })
+  createdAt: Date;
+
+  /** When this secret stops signing; null while it is the primary secret. */
+  @Column({ type: Date, nullable: true })
+  expiresAt: Date | null;
+}

@@ -1,0 +1,24 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpStatus } from '@nestjs/common';
+import type { Response } from 'express';
+import { WebhookNotFoundError, WebhookValidationError, WebhooksError } from './webhooks.errors.js';
+
+/**
+ * Maps the library's errors to HTTP answers `{ statusCode, message }`: validation 400, unknown id 404, others 500.
+ * Bind it on the controllers that call `WebhooksService` (or globally) in an Express app.
+ */
+@Catch(WebhooksError)
+export class WebhooksExceptionFilter implements ExceptionFilter {
+  catch(error: WebhooksError, host: ArgumentsHost): void {
+    const statusCode =
+      error instanceof WebhookValidationError
+        ? HttpStatus.BAD_REQUEST
+        : error instanceof WebhookNotFoundError
+          ? HttpStatus.NOT_FOUND
+          : HttpStatus.INTERNAL_SERVER_ERROR;
+    host
+      .switchToHttp()
+      .getResponse<Response>()
+      .status(statusCode)
+      .json({ statusCode, message: error.message, error: error.name });
+  }
+}

@@ -1,0 +1,40 @@
+export { WebhooksModule } from './webhooks.module.js';
+export { WEBHOOKS_MODULE_OPTIONS } from './webhooks.module-definition.js';
+export { DEFAULT_RETRY_SCHEDULE, resolveOptions, type ResolvedWebhooksOptions, type WebhooksModuleOptions } from './webhooks.options.js';
+export { DELIVER_JOB, WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.constants.js';
+export {
+  WebhooksService,
+  type AttemptView,
+  type CreatedEndpoint,
+  type DeliveryView,
+  type EndpointView,
+  type ListDeliveriesOptions,
+} from './webhooks.service.js';
+export type { EndpointInput } from './endpoints/endpoint-input.js';
+export { topicMatches } from './endpoints/topics.js';
+export {
+  WebhookEntity,
+  WEBHOOK_ACTIONS,
+  type WebhookAction,
+  type WebhookEntityOptions,
+} from './decorators/webhook-entity.decorator.js';
+export * from './entities/index.js';
+export {
+  WebhookBulkOperationError,
+  WebhookConfigurationError,
+  WebhookNotFoundError,
+  WebhookValidationError,
+  WebhooksError,
+} from './errors/webhooks.errors.js';
+export { WebhooksExceptionFilter } from './errors/webhooks-exception.filter.js';
+export { generateSecret, sign, signatureHeaders, SECRET_PREFIX } from './signing/signing.js';
+export {
+  AxiosWebhookHttpClient,
+  WEBHOOK_HTTP_CLIENT,
+  type WebhookHttpClient,
+  type WebhookRequest,
+  type WebhookResponse,
+} from './delivery/http-client.js';
+export { DeliveryWorker } from './delivery/delivery.worker.js';
+export { OutboxRelay, type RelayResult } from './outbox/outbox-relay.js';
+export { WebhooksHealthIndicator } from './health/webhooks.health.js';

@@ -1,0 +1,134 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Brackets, DataSource, In, LessThanOrEqual } from 'typeorm';
+import { DeliveryQueue, type DeliveryJob } from '../delivery/delivery-queue.js';
+import { WebhookAttempt, WebhookDelivery } from '../entities/index.js';
+import { newId } from '../ids.js';
+import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
+import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+
+/** Upper bound of batches per run, so one run cannot spin forever on a huge backlog. */
+const MAX_BATCHES_PER_RUN = 100;
+
+export interface RelayResult {
+  /** Jobs handed to the queue (re-adding a job that is still queued is a no-op). */
+  enqueued: number;
+  /** In-flight attempts whose worker vanished, put back to pending. */
+  recovered: number;
+}
+
+/**
+ * Finds deliveries that are due but may not be in the queue (committed while Redis was down, the process died
+ * before enqueueing, a worker died mid-attempt) and enqueues them. Safe to run in many instances at once: job ids
+ * are deterministic and the worker claims each row before sending.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Webhooks');
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<RelayResult> | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly queue: DeliveryQueue,
+    @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.options.relayIntervalMs <= 0) return;
+    const tick = () => void this.run().catch((error: Error) => this.logger.warn(`Outbox relay run failed: ${error.message}`));
+    tick();
+    this.timer = setInterval(tick, this.options.relayIntervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass over every overdue delivery. Concurrent calls in one process share the pass. */
+  run(): Promise<RelayResult> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<RelayResult> {
+    const result: RelayResult = { enqueued: 0, recovered: 0 };
+    const cutoff = new Date(Date.now() - this.options.relayGraceMs);
+    const repo = this.dataSource.getRepository(WebhookDelivery);
+    let cursor: { at: Date; id: string } | undefined;
+    for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
+      const qb = repo
+        .createQueryBuilder('d')
+        .select(['d.id', 'd.eventId', 'd.endpointId', 'd.status', 'd.attemptCount', 'd.nextAttemptAt'])
+        .where({ status: In(['pending', 'delivering']), nextAttemptAt: LessThanOrEqual(cutoff) })
+        .orderBy('d.nextAttemptAt', 'ASC')
+        .addOrderBy('d.id', 'ASC')
+        .take(this.options.relayBatchSize);
+      if (cursor) {
+        const { at, id } = cursor;
+        qb.andWhere(
+          new Brackets((w) => w.where('d.nextAttemptAt > :at', { at }).orWhere('d.nextAttemptAt = :at AND d.id > :id', { at, id })),
+        );
+      }
+      const rows = await qb.getMany();
+      if (rows.length === 0) break;
+      const jobs: DeliveryJob[] = [];
+      for (const row of rows) {
+        if (row.status === 'delivering') {
+          if (!(await this.recoverLost(row))) continue;
+          result.recovered++;
+        }
+        jobs.push({ deliveryId: row.id, eventId: row.eventId, endpointId: row.endpointId, attempt: row.attemptCount + 1 });
+      }
+      await this.queue.enqueue(jobs);
+      result.enqueued += jobs.length;
+      const last = rows[rows.length - 1];
+      cursor = { at: last.nextAttemptAt!, id: last.id };
+      if (rows.length < this.options.relayBatchSize) break;
+    }
+    if (result.enqueued) this.logger.log(`Outbox relay enqueued ${result.enqueued} due deliveries (${result.recovered} lost in flight).`);
+    return result;
+  }
+
+  /**
+   * A `delivering` row past its lease: its worker died mid-attempt, so the outcome is unknown. Put it back to
+   * `pending` (only one relay wins the conditional update) and log the lost attempt.
+   */
+  private async recoverLost(row: WebhookDelivery): Promise<boolean> {
+    const now = new Date();
+    const update = await this.dataSource
+      .getRepository(WebhookDelivery)
+      .createQueryBuilder()
+      .update()
+      .set({ status: 'pending', nextAttemptAt: now, lastError: 'The worker stopped during the attempt; outcome unknown.', updatedAt: now })
+      .where({ id: row.id, status: 'delivering', attemptCount: row.attemptCount, nextAttemptAt: row.nextAttemptAt })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    if (update.affected !== 1) return false;
+    await this.dataSource
+      .createQueryBuilder()
+      .insert()
+      .into(WebhookAttempt)
+      .values({
+        id: newId('att'),
+        deliveryId: row.id,
+        attemptNumber: row.attemptCount,
+        trigger: 'scheduled',
+        requestUrl: '',
+        responseStatus: null,
+        responseBody: null,
+        responseHeaders: null,
+        durationMs: 0,
+        error: 'The worker stopped during this attempt; the outcome is unknown and the delivery was scheduled again.',
+        nextAttemptAt: now,
+        createdAt: now,
+      })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    return true;
+  }
+}

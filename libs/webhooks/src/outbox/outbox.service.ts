@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager, QueryRunner } from 'typeorm';
+import { DeliveryQueue, type DeliveryJob } from '../delivery/delivery-queue.js';
+import { EndpointCache } from '../endpoints/endpoint-cache.js';
+import { WebhookDelivery, WebhookEvent } from '../entities/index.js';
+import { newId } from '../ids.js';
+
+/** Jobs waiting for their transaction to commit, kept on the transaction's QueryRunner. */
+const PENDING = Symbol('webhooks.pendingJobs');
+
+interface PendingJob {
+  job: DeliveryJob;
+  /** Transaction depth when recorded: a rollback to a savepoint drops what was recorded inside it. */
+  depth: number;
+}
+
+type RunnerWithPending = QueryRunner & { [PENDING]?: PendingJob[] };
+
+export interface OutboxEvent {
+  topic: string;
+  entityName: string | null;
+  entityId: string | null;
+  /** Builds the JSON body from the event id and time; only called when some endpoint subscribes. */
+  body: (id: string, timestamp: Date) => string;
+}
+
+/**
+ * The transactional outbox. `record()` writes the event row and one delivery row per subscribed endpoint with the
+ * caller's manager, so they commit or roll back with the change. Their jobs are enqueued after the outermost
+ * commit, in one `addBulk` per transaction; if that fails the relay enqueues them from the rows.
+ */
+@Injectable()
+export class OutboxService {
+  constructor(
+    private readonly endpoints: EndpointCache,
+    private readonly queue: DeliveryQueue,
+  ) {}
+
+  /** Returns the event id, or null when no active endpoint subscribes to the topic (nothing is written). */
+  async record(manager: EntityManager, queryRunner: QueryRunner | undefined, event: OutboxEvent): Promise<string | null> {
+    await this.endpoints.ready();
+    const targets = this.endpoints.matching(event.topic);
+    if (targets.length === 0) return null;
+
+    const now = new Date();
+    const id = newId('evt', now.getTime());
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(WebhookEvent)
+      .values({ id, topic: event.topic, entityName: event.entityName, entityId: event.entityId, payload: event.body(id, now), createdAt: now })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    const jobs: DeliveryJob[] = [];
+    const rows = targets.map((endpoint) => {
+      const deliveryId = newId('dlv', now.getTime());
+      jobs.push({ deliveryId, eventId: id, endpointId: endpoint.id, attempt: 1 });
+      return {
+        id: deliveryId,
+        eventId: id,
+        endpointId: endpoint.id,
+        topic: event.topic,
+        status: 'pending' as const,
+        attemptCount: 0,
+        nextAttemptAt: now,
+        createdAt: now,
+        updatedAt: now,
+      };
+    });
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(WebhookDelivery)
+      .values(rows)
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+
+    const runner = (queryRunner ?? manager.queryRunner) as RunnerWithPending | undefined;
+    if (runner?.isTransactionActive) {
+      const depth = transactionDepth(runner);
+      (runner[PENDING] ??= []).push(...jobs.map((job) => ({ job, depth })));
+    } else {
+      this.queue.enqueueInBackground(jobs); // autocommit: the rows are already committed
+    }
+    return id;
+  }
+
+  /** After a commit: enqueue once the outermost transaction has committed (a savepoint release is not enough). */
+  committed(queryRunner: QueryRunner): void {
+    const runner = queryRunner as RunnerWithPending;
+    if (runner.isTransactionActive || !runner[PENDING]?.length) return;
+    const jobs = runner[PENDING].map((p) => p.job);
+    runner[PENDING] = [];
+    this.queue.enqueueInBackground(jobs);
+  }
+
+  /** After a rollback: forget what the rolled-back (sub)transaction recorded. */
+  rolledBack(queryRunner: QueryRunner): void {
+    const runner = queryRunner as RunnerWithPending;
+    if (!runner[PENDING]?.length) return;
+    const depth = runner.isTransactionActive ? transactionDepth(runner) : 0;
+    runner[PENDING] = runner[PENDING].filter((p) => p.depth <= depth);
+  }
+}
+
+/** TypeORM keeps the savepoint depth in a protected field; 1 inside a plain transaction. */
+function transactionDepth(runner: QueryRunner): number {
+  return (runner as unknown as { transactionDepth?: number }).transactionDepth ?? 1;
+}

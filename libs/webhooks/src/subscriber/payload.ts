@@ -1,0 +1,67 @@
+import type { ObjectLiteral } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+import type { RegisteredEntity } from '../registry/entity-registry.js';
+
+export type Changes = Record<string, { old: unknown; new: unknown }>;
+
+/** The JSON form of one column value: dates as ISO strings, decimals and bigints as strings, bytes as base64. */
+function jsonValue(value: unknown, kind: 'plain' | 'decimal' | 'bigint', scale: number | undefined): unknown {
+  if (value === undefined || value === null) return null;
+  if (kind === 'decimal') {
+    return typeof value === 'number' && scale !== undefined ? value.toFixed(scale) : String(value);
+  }
+  if (kind === 'bigint') return String(value);
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+/**
+ * The entity's columns as JSON values. Relation columns hold the related id only. Values missing on `row`
+ * (a partial save) are taken from `fallback` (the row as loaded before the change).
+ */
+export function entityData(entity: RegisteredEntity, row: ObjectLiteral, fallback?: ObjectLiteral): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const c of entity.columns) {
+    let value = c.column.getEntityValue(row);
+    if (value === undefined && fallback) value = c.column.getEntityValue(fallback);
+    data[c.key] = jsonValue(value, c.kind, c.scale);
+  }
+  return data;
+}
+
+/** `{ field: { old, new } }` for the columns an update really changed, leaving out update-date and version. */
+export function entityChanges(
+  entity: RegisteredEntity,
+  updated: readonly ColumnMetadata[],
+  before: ObjectLiteral,
+  after: ObjectLiteral,
+): Changes {
+  const changes: Changes = {};
+  for (const c of entity.columns) {
+    if (c.automatic || !updated.includes(c.column)) continue;
+    const oldValue = jsonValue(c.column.getEntityValue(before), c.kind, c.scale);
+    const newValue = jsonValue(c.column.getEntityValue(after), c.kind, c.scale);
+    if (!sameJson(oldValue, newValue)) changes[c.key] = { old: oldValue, new: newValue };
+  }
+  return changes;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return stringify(a) === stringify(b);
+}
+
+/** JSON.stringify that writes nested bigints as strings instead of throwing. */
+export function stringify(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/** The JSON body sent to endpoints. */
+export function envelope(id: string, type: string, timestamp: Date, data: unknown, changes?: Changes): string {
+  return stringify(
+    changes ? { id, type, timestamp: timestamp.toISOString(), data, changes } : { id, type, timestamp: timestamp.toISOString(), data },
+  );
+}

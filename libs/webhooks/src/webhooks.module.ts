@@ -1,0 +1,59 @@
+import { BullModule } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { DeliveryQueue } from './delivery/delivery-queue.js';
+import { DeliveryWorker } from './delivery/delivery.worker.js';
+import { AxiosWebhookHttpClient, WEBHOOK_HTTP_CLIENT } from './delivery/http-client.js';
+import { EndpointCache } from './endpoints/endpoint-cache.js';
+import { WEBHOOK_ENTITIES } from './entities/index.js';
+import { WebhooksHealthIndicator } from './health/webhooks.health.js';
+import { OutboxRelay } from './outbox/outbox-relay.js';
+import { OutboxService } from './outbox/outbox.service.js';
+import { EntityRegistry } from './registry/entity-registry.js';
+import { WebhookSubscriber } from './subscriber/webhook.subscriber.js';
+import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.constants.js';
+import { ConfigurableModuleClass, WEBHOOKS_MODULE_OPTIONS } from './webhooks.module-definition.js';
+import { resolveOptions, type ResolvedWebhooksOptions, type WebhooksModuleOptions } from './webhooks.options.js';
+import { WebhooksService } from './webhooks.service.js';
+
+/**
+ * Outgoing webhooks for TypeORM entities. The host app owns `TypeOrmModule.forRoot()` and `BullModule.forRoot()`;
+ * this module registers its entities (`forFeature`) and its queue (`registerQueue`) on them.
+ *
+ * ```ts
+ * WebhooksModule.forRoot({ retrySchedule: [5000, 60000] })
+ * WebhooksModule.forRootAsync({ useFactory: (config: ConfigService) => ({ ... }), inject: [ConfigService] })
+ * ```
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature(WEBHOOK_ENTITIES),
+    BullModule.registerQueue({ name: WEBHOOKS_QUEUE }),
+    TerminusModule,
+  ],
+  providers: [
+    {
+      provide: WEBHOOKS_OPTIONS,
+      useFactory: (options: WebhooksModuleOptions) => resolveOptions(options),
+      inject: [WEBHOOKS_MODULE_OPTIONS],
+    },
+    {
+      provide: EntityRegistry,
+      useFactory: (dataSource: DataSource, options: ResolvedWebhooksOptions) => EntityRegistry.fromDataSource(dataSource, options),
+      inject: [getDataSourceToken(), WEBHOOKS_OPTIONS],
+    },
+    { provide: WEBHOOK_HTTP_CLIENT, useClass: AxiosWebhookHttpClient },
+    EndpointCache,
+    DeliveryQueue,
+    OutboxService,
+    WebhookSubscriber,
+    DeliveryWorker,
+    OutboxRelay,
+    WebhooksService,
+    WebhooksHealthIndicator,
+  ],
+  exports: [WebhooksService, WebhooksHealthIndicator, OutboxRelay, WEBHOOKS_OPTIONS],
+})
+export class WebhooksModule extends ConfigurableModuleClass {}
