@@ -1,0 +1,185 @@
+import { DataSource } from 'typeorm';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebhookDelivery, WebhookEvent } from '@app/webhooks';
+import { Order } from '../../apps/example/src/shop/order.entity.js';
+import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
+import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
+import { Receiver } from '../support/receiver.js';
+import { sleep, waitUntil } from '../support/wait.js';
+
+describe.each(databaseKinds())('example app REST API and webhooks (%s)', (kind) => {
+  let db: TestDatabase;
+  let example: RunningExample;
+  let receivers: Receiver[] = [];
+  let customerId: number;
+
+  const receiver = async () => {
+    const r = await Receiver.start();
+    receivers.push(r);
+    return r;
+  };
+  const endpoint = async (url: string, topics: string[]) => {
+    const res = await example.api('POST', '/api/webhook-endpoints', { url, topics });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body as { id: string; secret: string };
+  };
+  const deliveriesOf = async (endpointId: string) => {
+    const res = await example.api('GET', `/api/webhook-endpoints/${endpointId}/deliveries`);
+    expect(res.status).toBe(200);
+    return res.body as Array<{ status: string; topic: string; attempts: Array<{ responseStatus: number | null }> }>;
+  };
+
+  beforeAll(async () => {
+    db = await createDatabase(kind);
+    example = await startExample(db);
+    const res = await example.api('POST', '/api/customers', { name: 'Ada', email: 'ada@example.com' });
+    expect(res.status).toBe(201);
+    customerId = res.body.id;
+  });
+
+  afterEach(async () => {
+    // Endpoints of one test must not receive the next test's events.
+    for (const e of (await example.api('GET', '/api/webhook-endpoints')).body) {
+      await example.api('DELETE', `/api/webhook-endpoints/${e.id}`);
+    }
+    await Promise.all(receivers.map((r) => r.close()));
+    receivers = [];
+  });
+
+  afterAll(async () => {
+    await example?.close();
+    await dropBullKeys(example.bullPrefix);
+    await db?.drop();
+  });
+
+  it('sends order.created, order.updated (with changes) and order.deleted, each verified by standardwebhooks', async () => {
+    const rx = await receiver();
+    const ep = await endpoint(rx.url, ['order.created', 'order.updated', 'order.deleted']);
+    const verifier = new Webhook(ep.secret);
+
+    const created = await example.api('POST', '/api/orders', { customerId, total: '12.5', status: 'pending', bucket: 'eu' });
+    expect(created.status).toBe(201);
+    expect(created.body.total).toBe('12.50');
+    const orderId = created.body.id;
+    await rx.waitFor(1);
+    expect((await example.api('PATCH', `/api/orders/${orderId}`, { status: 'paid' })).status).toBe(200);
+    await rx.waitFor(2);
+    expect((await example.api('DELETE', `/api/orders/${orderId}`)).status).toBe(204);
+    await rx.waitFor(3);
+    await sleep(300);
+    expect(rx.requests).toHaveLength(3);
+
+    const payloads = rx.requests.map((r) => verifier.verify(r.body, r.headers as Record<string, string>) as any);
+    expect(payloads.map((p) => p.type)).toEqual(['order.created', 'order.updated', 'order.deleted']);
+    for (const [i, p] of payloads.entries()) {
+      expect(p.id).toBe(rx.requests[i].headers['webhook-id']);
+      expect(p.id).toMatch(/^evt_/);
+      expect(new Date(p.timestamp).toISOString()).toBe(p.timestamp);
+      expect(p.data.id).toBe(orderId);
+      expect(rx.requests[i].headers['content-type']).toBe('application/json');
+    }
+    expect(payloads[0].data).toMatchObject({ customerId, total: '12.50', status: 'pending', bucket: 'eu' });
+    expect(payloads[0].data.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(payloads[0].changes).toBeUndefined();
+    expect(payloads[1].changes).toEqual({ status: { old: 'pending', new: 'paid' } });
+    expect(payloads[1].data).toMatchObject({ status: 'paid', total: '12.50' });
+    expect(payloads[2].data).toMatchObject({ id: orderId, status: 'paid' });
+
+    const deliveries = await deliveriesOf(ep.id);
+    expect(deliveries.map((d) => [d.topic, d.status, d.attempts.length])).toEqual([
+      ['order.deleted', 'succeeded', 1],
+      ['order.updated', 'succeeded', 1],
+      ['order.created', 'succeeded', 1],
+    ]);
+  });
+
+  it('writes no event and no delivery for a change in a transaction that rolls back', async () => {
+    const rx = await receiver();
+    await endpoint(rx.url, ['order.created']);
+    const dataSource = example.app.get(DataSource);
+    const events = () => dataSource.getRepository(WebhookEvent).countBy({ topic: 'order.created' });
+    const before = { events: await events(), deliveries: await dataSource.getRepository(WebhookDelivery).count() };
+
+    await expect(
+      dataSource.transaction(async (manager) => {
+        await manager.save(manager.create(Order, { customerId, total: '1.00', status: 'pending' }));
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    await sleep(300);
+    expect(await events()).toBe(before.events);
+    expect(await dataSource.getRepository(WebhookDelivery).count()).toBe(before.deliveries);
+    expect(rx.requests).toHaveLength(0);
+
+    // Control: the same change committed is delivered, once.
+    await dataSource.transaction((manager) => manager.save(manager.create(Order, { customerId, total: '2.00', status: 'pending' })));
+    await rx.waitFor(1);
+    expect(await events()).toBe(before.events + 1);
+    expect(JSON.parse(rx.requests[0].body).data.total).toBe('2.00');
+  });
+
+  it('sends nothing to an endpoint not subscribed to the topic or inactive', async () => {
+    const [customersOnly, inactive, subscribed] = [await receiver(), await receiver(), await receiver()];
+    await endpoint(customersOnly.url, ['customer.created']);
+    const off = await endpoint(inactive.url, ['order.created']);
+    expect((await example.api('PATCH', `/api/webhook-endpoints/${off.id}`, { active: false })).body.active).toBe(false);
+    await endpoint(subscribed.url, ['order.*']);
+
+    expect((await example.api('POST', '/api/orders', { customerId, total: '3.00', status: 'pending' })).status).toBe(201);
+    await subscribed.waitFor(1);
+    await sleep(300);
+    expect(subscribed.requests).toHaveLength(1);
+    expect(customersOnly.requests).toHaveLength(0);
+    expect(inactive.requests).toHaveLength(0);
+    expect(await deliveriesOf(off.id)).toEqual([]);
+  });
+
+  it('retries a receiver that answers 500 twice, then succeeds: one delivery, three attempts, one webhook-id', async () => {
+    const rx = await receiver();
+    rx.replies = [500, 500];
+    const ep = await endpoint(rx.url, ['order.created']);
+    expect((await example.api('POST', '/api/orders', { customerId, total: '4.00', status: 'pending' })).status).toBe(201);
+    await rx.waitFor(3);
+
+    const deliveries = await waitUntil(async () => {
+      const list = await deliveriesOf(ep.id);
+      return list[0]?.status === 'succeeded' ? list : undefined;
+    }, 'the delivery to succeed');
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0].attempts.map((a) => a.responseStatus)).toEqual([500, 500, 200]);
+    expect(new Set(rx.requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    const verifier = new Webhook(ep.secret);
+    for (const r of rx.requests) expect(() => verifier.verify(r.body, r.headers as Record<string, string>)).not.toThrow();
+    expect(rx.requests).toHaveLength(3);
+  });
+
+  it('answers 401 without the token, 400 for invalid input and 404 for unknown ids', async () => {
+    expect((await example.api('GET', '/api/orders', undefined, null)).status).toBe(401);
+    expect((await example.api('GET', '/api/webhook-endpoints', undefined, 'wrong')).status).toBe(401);
+
+    const bad = await example.api('POST', '/api/webhook-endpoints', { url: 'ftp://x', topics: ['order.craeted'] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('url must use http or https');
+    expect(bad.body.message).toContain('"order.craeted" match no known topic');
+    const badOrder = await example.api('POST', '/api/orders', { customerId, total: 'ten', status: 'pending' });
+    expect(badOrder.status).toBe(400);
+    expect(badOrder.body.message).toContain('total must be a decimal string');
+    const noCustomer = await example.api('POST', '/api/orders', { customerId: 999999, total: '1.00', status: 'pending' });
+    expect(noCustomer.status).toBe(400);
+
+    expect((await example.api('GET', '/api/webhook-endpoints/ep_nope')).status).toBe(404);
+    expect((await example.api('PATCH', '/api/orders/999999', { status: 'paid' })).status).toBe(404);
+    expect((await example.api('GET', '/api/webhook-endpoints')).body).toEqual([]);
+  });
+
+  it('never shows the secret after creation', async () => {
+    const ep = await endpoint('http://127.0.0.1:9/hooks', ['order.created']);
+    expect(ep.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    const listed = JSON.stringify((await example.api('GET', '/api/webhook-endpoints')).body);
+    const shown = JSON.stringify((await example.api('GET', `/api/webhook-endpoints/${ep.id}`)).body);
+    expect(listed).not.toContain(ep.secret.slice(6));
+    expect(shown).not.toContain(ep.secret.slice(6));
+    expect(shown).not.toContain('secret');
+  });
+});

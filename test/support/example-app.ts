@@ -1,0 +1,83 @@
+import type { INestApplication } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import type { WebhooksModuleOptions } from '@app/webhooks';
+import { createApp } from '../../apps/example/src/bootstrap.js';
+import type { AppConfig } from '../../apps/example/src/config.js';
+import type { TestDatabase } from './databases.js';
+
+export const API_TOKEN = 'test-token';
+
+/** Library options for tests: short retries, no background relay (tests run it by hand). */
+export const FAST_WEBHOOKS: WebhooksModuleOptions = {
+  retrySchedule: [100, 200, 300],
+  jitter: 0,
+  relayIntervalMs: 0,
+  relayGraceMs: 0,
+  requestTimeoutMs: 2000,
+};
+
+export interface RunningExample {
+  app: INestApplication;
+  baseUrl: string;
+  bullPrefix: string;
+  api<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; body: T }>;
+  close(): Promise<void>;
+}
+
+/** Starts the example app (the real AppModule) on 127.0.0.1 with a fresh Bull prefix. */
+export async function startExample(
+  db: TestDatabase,
+  options: { webhooks?: WebhooksModuleOptions; bullPrefix?: string } = {},
+): Promise<RunningExample> {
+  const bullPrefix = options.bullPrefix ?? `test_${randomBytes(5).toString('hex')}`;
+  const config: AppConfig = {
+    port: 0,
+    production: false,
+    database: db.config,
+    redisUrl: inject('redisUrl'),
+    bullPrefix,
+    apiToken: API_TOKEN,
+    apiTokenGenerated: false,
+    allowPrivateNetworks: true,
+    webhooks: { ...FAST_WEBHOOKS, ...options.webhooks },
+  };
+  const app = await createApp(config, ['error', 'warn']);
+  await app.listen(0, '127.0.0.1');
+  const baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return {
+    app,
+    baseUrl,
+    bullPrefix,
+    async api(method, path, body, token = API_TOKEN) {
+      const response = await fetch(baseUrl + path, {
+        method,
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    close: () => app.close(),
+  };
+}
+
+/** Deletes a test's Bull keys from the shared Redis. */
+export async function dropBullKeys(prefix: string): Promise<void> {
+  const redis = new Redis(inject('redisUrl'), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,94 @@
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+/** What the receiver does with one request: answer a status (and body), or drop the connection. */
+export type Reply = number | { status: number; body?: string; headers?: Record<string, string> } | 'reset' | 'hang';
+
+/**
+ * A real HTTP receiver on 127.0.0.1 with a free port. Replies are consumed in order from `replies`; when the list
+ * is empty it answers `fallback` (200).
+ */
+export class Receiver {
+  readonly requests: ReceivedRequest[] = [];
+  replies: Reply[] = [];
+  fallback: Reply = 200;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private waiters: Array<() => void> = [];
+
+  static async start(): Promise<Receiver> {
+    const receiver = new Receiver();
+    await receiver.listen();
+    return receiver;
+  }
+
+  get url(): string {
+    const { port } = this.server!.address() as AddressInfo;
+    return `http://127.0.0.1:${port}/hooks`;
+  }
+
+  /** Resolves when at least `count` requests have arrived; rejects after `timeoutMs`. */
+  async waitFor(count: number, timeoutMs = 15_000): Promise<ReceivedRequest[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.requests.length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`Receiver got ${this.requests.length} requests, expected ${count} within ${timeoutMs} ms.`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 250));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.requests;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  private listen(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        this.requests.push({
+          method: req.method ?? '',
+          path: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          at: Date.now(),
+        });
+        const reply = this.replies.length ? this.replies.shift()! : this.fallback;
+        this.answer(reply, res);
+        for (const w of this.waiters.splice(0)) w();
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    return new Promise((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
+  }
+
+  private answer(reply: Reply, res: ServerResponse): void {
+    if (reply === 'reset') {
+      res.socket?.resetAndDestroy();
+      return;
+    }
+    if (reply === 'hang') return; // never answers; the sender's timeout must fire
+    const { status, body = '', headers = {} } = typeof reply === 'number' ? { status: reply } : reply;
+    res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+    res.end(body);
+  }
+}
