@@ -29,14 +29,14 @@ export interface RunningExample {
 /** Starts the example app (the real AppModule) on 127.0.0.1 with a fresh Bull prefix. */
 export async function startExample(
   db: TestDatabase,
-  options: { webhooks?: WebhooksModuleOptions; bullPrefix?: string } = {},
+  options: { webhooks?: WebhooksModuleOptions; bullPrefix?: string; redisUrl?: string } = {},
 ): Promise<RunningExample> {
   const bullPrefix = options.bullPrefix ?? `test_${randomBytes(5).toString('hex')}`;
   const config: AppConfig = {
     port: 0,
     production: false,
     database: db.config,
-    redisUrl: inject('redisUrl'),
+    redisUrl: options.redisUrl ?? inject('redisUrl'),
     bullPrefix,
     apiToken: API_TOKEN,
     apiTokenGenerated: false,

@@ -1,0 +1,113 @@
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OutboxRelay, WEBHOOKS_QUEUE, WebhookAttempt, WebhookDelivery } from '@app/webhooks';
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import { inject } from 'vitest';
+import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
+import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
+import { Receiver } from '../support/receiver.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { sleep, waitUntil } from '../support/wait.js';
+
+describe.each(databaseKinds())('outbox relay (%s)', (kind) => {
+  let db: TestDatabase;
+  let proxy: TcpProxy;
+  let producer: RunningExample;
+  let relayA: RunningExample;
+  let relayB: RunningExample;
+  let rx: Receiver;
+  const bullPrefix = `relay_${Math.random().toString(36).slice(2, 10)}`;
+
+  beforeAll(async () => {
+    db = await createDatabase(kind);
+    rx = await Receiver.start();
+    proxy = await TcpProxy.start(inject('redisUrl'));
+    // The producer reaches Redis only through the proxy; the two relay/worker instances reach it directly.
+    producer = await startExample(db, { bullPrefix, redisUrl: `redis://127.0.0.1:${proxy.port}`, webhooks: { worker: false } });
+    relayA = await startExample(db, { bullPrefix });
+    relayB = await startExample(db, { bullPrefix });
+  });
+
+  afterAll(async () => {
+    proxy?.up();
+    await producer?.close();
+    await relayA?.close();
+    await relayB?.close();
+    await proxy?.close();
+    await rx?.close();
+    await dropBullKeys(bullPrefix);
+    await db?.drop();
+  });
+
+  it('delivers, exactly once, an event committed while Redis was unreachable, when two relays run at once', async () => {
+    const endpoint = await producer.api('POST', '/api/webhook-endpoints', { url: rx.url, topics: ['customer.created'] });
+    expect(endpoint.status).toBe(201);
+    await waitUntil(async () => {
+      const ready = await Promise.all([relayA, relayB].map((r) => r.api('GET', `/api/webhook-endpoints/${endpoint.body.id}`)));
+      return ready.every((r) => r.status === 200);
+    }, 'the endpoint to be visible to the relays');
+
+    proxy.down();
+    const created = await producer.api('POST', '/api/customers', { name: 'Offline', email: 'offline@example.com' });
+    expect(created.status).toBe(201); // the save does not wait for Redis
+
+    const dataSource = relayA.app.get(DataSource);
+    const delivery = await waitUntil(
+      () => dataSource.getRepository(WebhookDelivery).findOneBy({ endpointId: endpoint.body.id }),
+      'the outbox delivery row',
+    );
+    expect(delivery).toMatchObject({ status: 'pending', attemptCount: 0 });
+    await sleep(500);
+    const queue = relayA.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+    expect(await queue.getJob(`${delivery.id}-1`)).toBeNull();
+    expect(rx.requests).toHaveLength(0);
+
+    const results = await Promise.all([relayA.app.get(OutboxRelay).run(), relayB.app.get(OutboxRelay).run()]);
+    expect(results.map((r) => r.enqueued)).toEqual([1, 1]);
+    await rx.waitFor(1);
+
+    // The producer's own enqueue, stuck while Redis was away, now arrives too: the worker's claim ignores it.
+    proxy.up();
+    await sleep(1500);
+    expect(rx.requests).toHaveLength(1);
+    expect(JSON.parse(rx.requests[0].body)).toMatchObject({ type: 'customer.created', data: { name: 'Offline' } });
+    const after = await dataSource.getRepository(WebhookDelivery).findOneByOrFail({ id: delivery.id });
+    expect(after).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+    expect(await dataSource.getRepository(WebhookAttempt).countBy({ deliveryId: delivery.id })).toBe(1);
+  });
+
+  it('puts back and delivers an attempt whose worker died mid-flight', async () => {
+    const orders = await Receiver.start();
+    const endpoint = await relayA.api('POST', '/api/webhook-endpoints', { url: orders.url, topics: ['order.created'] });
+    const dataSource = relayA.app.get(DataSource);
+    const customer = await relayA.api('POST', '/api/customers', { name: 'Crash', email: 'crash@example.com' });
+    const order = await relayA.api('POST', '/api/orders', { customerId: customer.body.id, total: '5.00', status: 'pending' });
+    expect(order.status).toBe(201);
+    await orders.waitFor(1);
+    const delivery = await dataSource.getRepository(WebhookDelivery).findOneByOrFail({ endpointId: endpoint.body.id });
+    // Rewind it to "attempt 2 in flight, lease expired": what a worker killed mid-request leaves behind.
+    await dataSource
+      .getRepository(WebhookDelivery)
+      .update({ id: delivery.id }, { status: 'delivering', attemptCount: 2, nextAttemptAt: new Date(Date.now() - 60_000) });
+
+    const [a, b] = await Promise.all([relayA.app.get(OutboxRelay).run(), relayB.app.get(OutboxRelay).run()]);
+    expect(a.recovered + b.recovered).toBe(1);
+    await orders.waitFor(2);
+    const done = await waitUntil(async () => {
+      const row = await dataSource.getRepository(WebhookDelivery).findOneByOrFail({ id: delivery.id });
+      return row.status === 'succeeded' ? row : undefined;
+    }, 'the recovered delivery to succeed');
+    expect(done.attemptCount).toBe(3);
+    const attempts = await dataSource.getRepository(WebhookAttempt).find({ where: { deliveryId: delivery.id }, order: { attemptNumber: 'ASC' } });
+    expect(attempts.map((x) => [x.attemptNumber, x.responseStatus])).toEqual([
+      [1, 200],
+      [2, null],
+      [3, 200],
+    ]);
+    expect(attempts[1].error).toContain('worker stopped');
+    await sleep(300);
+    expect(orders.requests).toHaveLength(2);
+    await orders.close();
+  });
+});
