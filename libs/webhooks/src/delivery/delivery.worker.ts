@@ -36,7 +36,10 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     if (!this.options.worker) return;
     void this.queue.queue
       .process(DELIVER_JOB, this.options.concurrency, (job: Job<DeliveryJob>) => this.attempt(job.data))
-      .catch((error: Error) => this.logger.error(`Webhook worker stopped: ${error.message}`));
+      .catch((error?: Error) => {
+        // Bull rejects with nothing when the queue is closed on shutdown.
+        if (error) this.logger.error(`Webhook worker stopped: ${error.message}`);
+      });
   }
 
   /** Runs one attempt. Resolves `false` when the job was stale (another job owns the row). */

@@ -1,0 +1,59 @@
+import { BullModule } from '@nestjs/bull';
+import type { DynamicModule, INestApplication, ModuleMetadata } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { WebhooksModule, type WebhooksModuleOptions } from '@app/webhooks';
+import { typeOrmOptions } from '../../apps/example/src/app.module.js';
+import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
+import type { TestDatabase } from './databases.js';
+import { FAST_WEBHOOKS, dropBullKeys } from './example-app.js';
+
+export interface FixtureApp {
+  app: INestApplication;
+  bullPrefix: string;
+  close(): Promise<void>;
+}
+
+export const FIXTURE_ENTITIES = [Widget, Gadget, PlainNote];
+
+/**
+ * A minimal host app: its own TypeORM and Bull roots plus the module under test (forRoot by default).
+ * `webhooks` replaces the WebhooksModule import (for forRootAsync variants).
+ */
+export async function startFixture(
+  db: TestDatabase,
+  options: {
+    webhooksOptions?: WebhooksModuleOptions;
+    webhooks?: DynamicModule;
+    entities?: Function[];
+    extra?: ModuleMetadata['imports'];
+    bullPrefix?: string;
+    autoLoadEntities?: boolean;
+  } = {},
+): Promise<FixtureApp> {
+  const bullPrefix = options.bullPrefix ?? `fx_${randomBytes(5).toString('hex')}`;
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      TypeOrmModule.forRoot({
+        ...typeOrmOptions(db.config),
+        entities: options.entities ?? FIXTURE_ENTITIES,
+        autoLoadEntities: options.autoLoadEntities ?? true,
+      }),
+      BullModule.forRoot({ redis: inject('redisUrl'), prefix: bullPrefix }),
+      options.webhooks ?? WebhooksModule.forRoot({ ...FAST_WEBHOOKS, ...options.webhooksOptions }),
+      ...(options.extra ?? []),
+    ],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  await app.init();
+  return {
+    app,
+    bullPrefix,
+    async close() {
+      await app.close();
+      if (!options.bullPrefix) await dropBullKeys(bullPrefix);
+    },
+  };
+}
