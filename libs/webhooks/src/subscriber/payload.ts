@@ -7,14 +7,21 @@ export type Changes = Record<string, { old: unknown; new: unknown }>;
 /** The JSON form of one column value: dates as ISO strings, decimals and bigints as strings, bytes as base64. */
 function jsonValue(value: unknown, kind: 'plain' | 'decimal' | 'bigint', scale: number | undefined): unknown {
   if (value === undefined || value === null) return null;
-  if (kind === 'decimal') {
-    return typeof value === 'number' && scale !== undefined ? value.toFixed(scale) : String(value);
-  }
+  if (kind === 'decimal') return decimalString(value, scale);
   if (kind === 'bigint') return String(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (Buffer.isBuffer(value)) return value.toString('base64');
   if (typeof value === 'bigint') return value.toString();
   return value;
+}
+
+/** A decimal as a string with the column's scale, whether the driver gave a number or a string: "2.25" -> "2.250". */
+function decimalString(value: unknown, scale: number | undefined): string {
+  if (typeof value === 'number') return scale === undefined ? String(value) : value.toFixed(scale);
+  const text = String(value);
+  if (scale === undefined || !/^-?\d+(\.\d*)?$/.test(text)) return text;
+  const [whole, fraction = ''] = text.split('.');
+  return fraction.length >= scale ? text : `${whole}${scale > 0 ? '.' : ''}${fraction.padEnd(scale, '0')}`;
 }
 
 /**

@@ -84,11 +84,12 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
   private async removed(event: RemoveEvent<ObjectLiteral>): Promise<void> {
     const entity = this.registry.get(event.metadata.target);
     if (!entity?.events.has('deleted') || !event.entity) return;
+    const row = event.entity;
     // remove() strips the id from the entity; the row as loaded still has it.
-    const row = event.databaseEntity ?? event.entity;
-    const entityId = id(entity, row) ?? idOf(entity, event.entityId);
+    const before = event.databaseEntity;
+    const entityId = id(entity, row) ?? (before && id(entity, before)) ?? idOf(entity, event.entityId);
     await this.record(event, entity, 'deleted', entityId, () => {
-      const data = entityData(entity, row, event.entity);
+      const data = entityData(entity, row, before);
       data[entity.primaryColumn.propertyPath] ??= entityId;
       return data;
     });

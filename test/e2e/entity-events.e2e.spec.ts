@@ -1,0 +1,203 @@
+import { DataSource } from 'typeorm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebhookBulkOperationError, WebhookEvent, WebhooksService } from '@app/webhooks';
+import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
+import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
+import { startFixture, type FixtureApp } from '../support/fixture-app.js';
+import { Receiver } from '../support/receiver.js';
+import { sleep } from '../support/wait.js';
+
+interface Payload {
+  id: string;
+  type: string;
+  timestamp: string;
+  data: Record<string, any>;
+  changes?: Record<string, { old: unknown; new: unknown }>;
+}
+
+describe.each(databaseKinds())('entity changes become events (%s)', (kind) => {
+  let db: TestDatabase;
+  let fixture: FixtureApp;
+  let rx: Receiver;
+  let dataSource: DataSource;
+
+  /** Waits for `count` new requests and returns their payloads (in arrival order). */
+  const next = async (count: number): Promise<Payload[]> => {
+    await rx.waitFor(count);
+    await sleep(200); // and make sure no extra one follows
+    expect(rx.requests).toHaveLength(count);
+    return rx.requests.splice(0).map((r) => JSON.parse(r.body) as Payload);
+  };
+  const nothing = async () => {
+    await sleep(400);
+    expect(rx.requests.map((r) => JSON.parse(r.body).type)).toEqual([]);
+  };
+
+  beforeAll(async () => {
+    db = await createDatabase(kind);
+    rx = await Receiver.start();
+    fixture = await startFixture(db);
+    dataSource = fixture.app.get(DataSource);
+    await fixture.app.get(WebhooksService).createEndpoint({ url: rx.url, topics: ['*'] });
+  });
+  afterEach(() => {
+    rx.requests.length = 0;
+  });
+  afterAll(async () => {
+    await fixture?.close();
+    await rx?.close();
+    await db?.drop();
+  });
+
+  it('save() of a new entity sends created with every column as JSON', async () => {
+    const released = new Date('2026-01-02T03:04:05.678Z');
+    // better-sqlite3 reads integers as JS numbers, so SQLite keeps bigints exact only up to 2^53.
+    const stock = kind === 'postgres' ? '9007199254740993' : '900719925474099';
+    const w = await Widget.create({ name: 'w1', price: '1.5', stock, releasedAt: released, tags: ['a'] }).save();
+    const [p] = await next(1);
+    expect(p.type).toBe('widget.created');
+    expect(p.data).toMatchObject({
+      id: w.id,
+      name: 'w1',
+      price: '1.500',
+      stock,
+      releasedAt: '2026-01-02T03:04:05.678Z',
+      featured: false,
+      tags: ['a'],
+      version: 1,
+      deletedAt: null,
+    });
+    expect(p.data.createdAt).toMatch(/Z$/);
+  });
+
+  it('save() of a loaded entity sends updated with only the changed fields in changes', async () => {
+    const w = await Widget.create({ name: 'w2', price: '1.000' }).save();
+    await next(1);
+    w.price = '2.25';
+    w.featured = true;
+    await w.save();
+    const [p] = await next(1);
+    expect(p.type).toBe('widget.updated');
+    expect(p.changes).toEqual({ price: { old: '1.000', new: '2.250' }, featured: { old: false, new: true } });
+    expect(p.data).toMatchObject({ id: w.id, name: 'w2', price: '2.250', featured: true });
+  });
+
+  it('a partial save({ id, ... }) sends the whole row in data and the change in changes', async () => {
+    const w = await Widget.create({ name: 'w3', price: '3.000' }).save();
+    await next(1);
+    await dataSource.getRepository(Widget).save({ id: w.id, name: 'w3b' });
+    const [p] = await next(1);
+    expect(p.changes).toEqual({ name: { old: 'w3', new: 'w3b' } });
+    expect(p.data).toMatchObject({ id: w.id, name: 'w3b', price: '3.000' });
+  });
+
+  it('saving an unchanged entity sends nothing', async () => {
+    const w = await Widget.create({ name: 'w4' }).save();
+    await next(1);
+    await w.save();
+    await nothing();
+  });
+
+  it('remove() and softRemove() send deleted with the id and the last values', async () => {
+    const a = await Widget.create({ name: 'gone' }).save();
+    const b = await Widget.create({ name: 'soft' }).save();
+    await next(2);
+    const aId = a.id;
+    await a.remove();
+    const [removed] = await next(1);
+    expect(removed).toMatchObject({ type: 'widget.deleted', data: { id: aId, name: 'gone' } });
+    await b.softRemove();
+    const [soft] = await next(1);
+    expect(soft).toMatchObject({ type: 'widget.deleted', data: { id: b.id, name: 'soft' } });
+    expect(soft.data.deletedAt).toMatch(/Z$/);
+  });
+
+  it('insert() outside a transaction sends created', async () => {
+    const result = await dataSource.getRepository(Widget).insert({ name: 'inserted' });
+    const [p] = await next(1);
+    expect(p).toMatchObject({ type: 'widget.created', data: { id: result.identifiers[0].id, name: 'inserted' } });
+  });
+
+  it('rejects bulk update()/delete()/softDelete() by criteria before they change anything', async () => {
+    const w = await Widget.create({ name: 'bulk' }).save();
+    await next(1);
+    const repo = dataSource.getRepository(Widget);
+    await expect(repo.update({ id: w.id }, { name: 'changed' })).rejects.toThrow(WebhookBulkOperationError);
+    await expect(repo.update({ id: w.id }, { name: 'changed' })).rejects.toThrow('Load the rows and use save()/remove()');
+    await expect(repo.delete({ id: w.id })).rejects.toThrow(WebhookBulkOperationError);
+    await expect(repo.softDelete({ id: w.id })).rejects.toThrow(WebhookBulkOperationError);
+    await expect(repo.increment({ id: w.id }, 'stock', 1)).rejects.toThrow(WebhookBulkOperationError);
+    expect(await repo.findOneByOrFail({ id: w.id })).toMatchObject({ name: 'bulk', deletedAt: null });
+    // Entities without the decorator are not affected.
+    const note = await PlainNote.create({ text: 'a' }).save();
+    await dataSource.getRepository(PlainNote).update({ id: note.id }, { text: 'b' });
+    await nothing();
+  });
+
+  it('holds jobs until the outermost commit and drops what a rolled-back savepoint recorded', async () => {
+    const runner = dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      await runner.manager.save(Widget.create({ name: 'outer' }));
+      await runner.startTransaction(); // savepoint
+      await runner.manager.save(Widget.create({ name: 'inner-rolled-back' }));
+      await runner.rollbackTransaction();
+      await runner.startTransaction(); // savepoint
+      await runner.manager.save(Widget.create({ name: 'inner-kept' }));
+      await runner.commitTransaction(); // releases the savepoint only
+      await sleep(300);
+      expect(rx.requests).toHaveLength(0); // nothing leaves before the real commit
+      await runner.commitTransaction();
+    } finally {
+      await runner.release();
+    }
+    const names = (await next(2)).map((p) => p.data.name).sort();
+    expect(names).toEqual(['inner-kept', 'outer']);
+    expect(await dataSource.getRepository(WebhookEvent).countBy({ topic: 'widget.created' })).toBeGreaterThanOrEqual(2);
+  });
+
+  it('sends several changes of one transaction after its commit', async () => {
+    await dataSource.transaction(async (m) => {
+      const w = await m.save(Widget.create({ name: 'tx1' }));
+      await m.save(Widget.create({ name: 'tx2' }));
+      w.name = 'tx1b';
+      await m.save(w);
+    });
+    const payloads = await next(3);
+    expect(payloads.map((p) => `${p.type}:${p.data.name}`).sort()).toEqual(['widget.created:tx1', 'widget.created:tx2', 'widget.updated:tx1b']);
+  });
+
+  it('respects events: a gadget sends only gadget.deleted', async () => {
+    const g = await Gadget.create({ label: 'g' }).save();
+    g.label = 'g2';
+    await g.save();
+    await nothing();
+    const id = g.id;
+    await g.remove();
+    const [p] = await next(1);
+    expect(p).toMatchObject({ type: 'gadget.deleted', data: { id, label: 'g2' } });
+  });
+});
+
+describe('bulkOperations: skip', () => {
+  it('runs bulk statements without events', async () => {
+    const db = await createDatabase('sqlite');
+    const rx = await Receiver.start();
+    const fixture = await startFixture(db, { webhooksOptions: { bulkOperations: 'skip' } });
+    try {
+      await fixture.app.get(WebhooksService).createEndpoint({ url: rx.url, topics: ['widget.updated', 'widget.deleted'] });
+      const w = await Widget.create({ name: 'skip' }).save();
+      const repo = fixture.app.get(DataSource).getRepository(Widget);
+      await repo.update({ id: w.id }, { name: 'skipped' });
+      expect((await repo.findOneByOrFail({ id: w.id })).name).toBe('skipped');
+      await repo.delete({ id: w.id });
+      await sleep(400);
+      expect(rx.requests).toHaveLength(0);
+    } finally {
+      await fixture.close();
+      await rx.close();
+      await db.drop();
+    }
+  });
+});
