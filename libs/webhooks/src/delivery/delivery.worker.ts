@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Job } from 'bull';
+import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { EndpointCache, signingKeys, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
 import { WebhookAttempt, WebhookDelivery, WebhookEvent, type DeliveryStatus } from '../entities/index.js';
@@ -34,7 +34,15 @@ export class DeliveryWorker implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     if (!this.options.worker) return;
-    void this.queue.queue
+    const queue = this.queue.queue as Queue<DeliveryJob> & { setWorkerName(): Promise<unknown>; closing?: unknown };
+    // Bull sends CLIENT SETNAME without awaiting it when processing starts, and rethrows its failure: a shutdown
+    // right after start-up then leaves an unhandled "Connection is closed" rejection. Keep it handled.
+    const setWorkerName = queue.setWorkerName.bind(queue);
+    queue.setWorkerName = () =>
+      setWorkerName().catch((error: Error) => {
+        if (!queue.closing) this.logger.warn(`Could not name the webhook worker's Redis connection: ${error.message}`);
+      });
+    void queue
       .process(DELIVER_JOB, this.options.concurrency, (job: Job<DeliveryJob>) => this.attempt(job.data))
       .catch((error?: Error) => {
         // Bull rejects with nothing when the queue is closed on shutdown.

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { newId } from './ids.js';
+
+describe('newId', () => {
+  it('is a prefix and 26 Crockford base32 characters', () => {
+    expect(newId('evt')).toMatch(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
+  });
+
+  it('sorts by creation time', () => {
+    const ids = [1_000, 2_000, 1_700_000_000_000, 1_700_000_000_001].map((t) => newId('x', t));
+    expect([...ids].sort()).toEqual(ids);
+  });
+
+  it('does not repeat', () => {
+    const ids = new Set(Array.from({ length: 10_000 }, () => newId('x', 42)));
+    expect(ids.size).toBe(10_000);
+  });
+});
