@@ -37,7 +37,7 @@ function flatten(error: ValidationError): string[] {
 
 export function announce(config: AppConfig, url: string): void {
   const logger = new Logger('Example');
-  logger.log(`Listening on ${url} (API under /api, health at /health).`);
+  logger.log(`Listening on ${url.replace('[::1]', 'localhost')} (API under /api, health at /health).`);
   if (config.apiTokenGenerated) {
     logger.warn(`API_TOKEN is unset; generated one for this run: ${config.apiToken}`);
   }

@@ -3,11 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { EndpointCache, signingKeys, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
-import { WebhookAttempt, WebhookDelivery, WebhookEvent, type DeliveryStatus } from '../entities/index.js';
-import { newId } from '../ids.js';
+import { WebhookDelivery, WebhookEvent, type DeliveryStatus } from '../entities/index.js';
 import { signatureHeaders } from '../signing/signing.js';
 import { DELIVER_JOB, WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+import { notSent, recordAttempt } from './attempt-log.js';
 import { DeliveryQueue, type DeliveryJob } from './delivery-queue.js';
 import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from './http-client.js';
 import { isSuccess, retryDelay } from './retry-policy.js';
@@ -73,7 +73,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     const endpoint = this.endpoints.get(job.endpointId);
     if (!endpoint || !endpoint.active) {
       const reason = endpoint ? 'the endpoint is disabled' : 'the endpoint was deleted';
-      await this.finish(job, endpoint, notAttempted(`Not sent: ${reason}.`), 'failed', null);
+      await this.finish(job, endpoint, notSent(`Not sent: ${reason}.`), 'failed', null);
       return true;
     }
     const event = await this.dataSource
@@ -83,7 +83,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       .where('e.id = :id', { id: job.eventId })
       .getOne();
     if (!event) {
-      await this.finish(job, endpoint, notAttempted('Not sent: the event no longer exists.'), 'failed', null);
+      await this.finish(job, endpoint, notSent('Not sent: the event no longer exists.'), 'failed', null);
       return true;
     }
 
@@ -129,27 +129,16 @@ export class DeliveryWorker implements OnApplicationBootstrap {
   ): Promise<void> {
     const now = new Date();
     const error = response.error ?? (isSuccess(response.status) ? null : `HTTP ${response.status}`);
-    await this.dataSource
-      .createQueryBuilder()
-      .insert()
-      .into(WebhookAttempt)
-      .values({
-        id: newId('att'),
-        deliveryId: job.deliveryId,
-        attemptNumber: job.attempt,
-        trigger: 'scheduled',
-        requestUrl: endpoint?.url ?? '',
-        responseStatus: response.status,
-        responseBody: response.body,
-        responseHeaders: response.headers,
-        durationMs: response.durationMs,
-        error,
-        nextAttemptAt,
-        createdAt: now,
-      })
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
+    await recordAttempt(this.dataSource, {
+      deliveryId: job.deliveryId,
+      attemptNumber: job.attempt,
+      trigger: 'scheduled',
+      requestUrl: endpoint?.url ?? '',
+      response,
+      error,
+      nextAttemptAt,
+      at: now,
+    });
     await this.dataSource
       .getRepository(WebhookDelivery)
       .createQueryBuilder()
@@ -160,8 +149,4 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       .updateEntity(false)
       .execute();
   }
-}
-
-function notAttempted(error: string): WebhookResponse {
-  return { status: null, headers: null, body: null, durationMs: 0, error };
 }

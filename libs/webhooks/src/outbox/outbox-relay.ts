@@ -2,10 +2,12 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, In, LessThanOrEqual } from 'typeorm';
 import { DeliveryQueue, type DeliveryJob } from '../delivery/delivery-queue.js';
-import { WebhookAttempt, WebhookDelivery } from '../entities/index.js';
-import { newId } from '../ids.js';
+import { notSent, recordAttempt } from '../delivery/attempt-log.js';
+import { WebhookDelivery } from '../entities/index.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+
+const LOST = 'The worker stopped during this attempt; the outcome is unknown and the delivery was scheduled again.';
 
 /** Upper bound of batches per run, so one run cannot spin forever on a huge backlog. */
 const MAX_BATCHES_PER_RUN = 100;
@@ -102,33 +104,22 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       .getRepository(WebhookDelivery)
       .createQueryBuilder()
       .update()
-      .set({ status: 'pending', nextAttemptAt: now, lastError: 'The worker stopped during the attempt; outcome unknown.', updatedAt: now })
+      .set({ status: 'pending', nextAttemptAt: now, lastError: LOST, updatedAt: now })
       .where({ id: row.id, status: 'delivering', attemptCount: row.attemptCount, nextAttemptAt: row.nextAttemptAt })
       .callListeners(false)
       .updateEntity(false)
       .execute();
     if (update.affected !== 1) return false;
-    await this.dataSource
-      .createQueryBuilder()
-      .insert()
-      .into(WebhookAttempt)
-      .values({
-        id: newId('att'),
-        deliveryId: row.id,
-        attemptNumber: row.attemptCount,
-        trigger: 'scheduled',
-        requestUrl: '',
-        responseStatus: null,
-        responseBody: null,
-        responseHeaders: null,
-        durationMs: 0,
-        error: 'The worker stopped during this attempt; the outcome is unknown and the delivery was scheduled again.',
-        nextAttemptAt: now,
-        createdAt: now,
-      })
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
+    await recordAttempt(this.dataSource, {
+      deliveryId: row.id,
+      attemptNumber: row.attemptCount,
+      trigger: 'scheduled',
+      requestUrl: '',
+      response: notSent(LOST),
+      error: LOST,
+      nextAttemptAt: now,
+      at: now,
+    });
     return true;
   }
 }
