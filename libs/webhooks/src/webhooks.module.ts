@@ -11,6 +11,7 @@ import { WEBHOOK_ENTITIES } from './entities/index.js';
 import { WebhooksHealthIndicator } from './health/webhooks.health.js';
 import { OutboxRelay } from './outbox/outbox-relay.js';
 import { OutboxService } from './outbox/outbox.service.js';
+import { PayloadCache } from './outbox/payload-cache.js';
 import { EntityRegistry } from './registry/entity-registry.js';
 import { WebhookSubscriber } from './subscriber/webhook.subscriber.js';
 import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.constants.js';
@@ -48,6 +49,7 @@ import { WebhooksService } from './webhooks.service.js';
     EndpointCache,
     DeliveryQueue,
     OutboxService,
+    PayloadCache,
     WebhookSubscriber,
     DeliveryWorker,
     OutboxRelay,

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
+import { PayloadCache } from '../outbox/payload-cache.js';
 import { EndpointCache, signingKeys, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
 import { WebhookDelivery, WebhookEvent, type DeliveryStatus } from '../entities/index.js';
 import { signatureHeaders } from '../signing/signing.js';
@@ -28,6 +29,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly queue: DeliveryQueue,
     private readonly endpoints: EndpointCache,
+    private readonly payloads: PayloadCache,
     @Inject(WEBHOOK_HTTP_CLIENT) private readonly http: WebhookHttpClient,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
@@ -76,13 +78,8 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       await this.finish(job, endpoint, notSent(`Not sent: ${reason}.`), 'failed', null);
       return true;
     }
-    const event = await this.dataSource
-      .getRepository(WebhookEvent)
-      .createQueryBuilder('e')
-      .select(['e.id', 'e.payload'])
-      .where('e.id = :id', { id: job.eventId })
-      .getOne();
-    if (!event) {
+    const payload = this.payloads.get(job.eventId) ?? (await this.loadPayload(job.eventId));
+    if (payload === undefined) {
       await this.finish(job, endpoint, notSent('Not sent: the event no longer exists.'), 'failed', null);
       return true;
     }
@@ -91,11 +88,11 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     const response = await this.http.send({
       url: endpoint.url,
       method: 'POST',
-      body: event.payload,
+      body: payload,
       headers: {
         'content-type': 'application/json',
         'user-agent': this.options.userAgent,
-        ...signatureHeaders(event.id, timestamp, event.payload, signingKeys(endpoint)),
+        ...signatureHeaders(job.eventId, timestamp, payload, signingKeys(endpoint)),
       },
       timeoutMs: this.options.requestTimeoutMs,
       responseBodyLimitBytes: this.options.responseBodyLimitBytes,
@@ -117,6 +114,17 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       this.logger.warn(`Could not schedule retry ${next.attempt} of ${job.deliveryId} (${error.message}); the relay will.`);
     });
     return true;
+  }
+
+  private async loadPayload(eventId: string): Promise<string | undefined> {
+    const event = await this.dataSource
+      .getRepository(WebhookEvent)
+      .createQueryBuilder('e')
+      .select(['e.id', 'e.payload'])
+      .where('e.id = :id', { id: eventId })
+      .getOne();
+    if (event) this.payloads.set(eventId, event.payload);
+    return event?.payload;
   }
 
   /** Records the attempt and moves the delivery on, only if this job still owns it. */

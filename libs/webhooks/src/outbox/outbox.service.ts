@@ -4,6 +4,7 @@ import { DeliveryQueue, type DeliveryJob } from '../delivery/delivery-queue.js';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { WebhookDelivery, WebhookEvent } from '../entities/index.js';
 import { newId } from '../ids.js';
+import { PayloadCache } from './payload-cache.js';
 
 /** Jobs waiting for their transaction to commit, kept on the transaction's QueryRunner. */
 const PENDING = Symbol('webhooks.pendingJobs');
@@ -34,6 +35,7 @@ export class OutboxService {
   constructor(
     private readonly endpoints: EndpointCache,
     private readonly queue: DeliveryQueue,
+    private readonly payloads: PayloadCache,
   ) {}
 
   /** Returns the event id, or null when no active endpoint subscribes to the topic (nothing is written). */
@@ -44,11 +46,12 @@ export class OutboxService {
 
     const now = new Date();
     const id = newId('evt', now.getTime());
+    const payload = event.body(id, now);
     await manager
       .createQueryBuilder()
       .insert()
       .into(WebhookEvent)
-      .values({ id, topic: event.topic, entityName: event.entityName, entityId: event.entityId, payload: event.body(id, now), createdAt: now })
+      .values({ id, topic: event.topic, entityName: event.entityName, entityId: event.entityId, payload, createdAt: now })
       .callListeners(false)
       .updateEntity(false)
       .execute();
@@ -77,6 +80,7 @@ export class OutboxService {
       .updateEntity(false)
       .execute();
 
+    this.payloads.set(id, payload);
     const runner = (queryRunner ?? manager.queryRunner) as RunnerWithPending | undefined;
     if (runner?.isTransactionActive) {
       const depth = transactionDepth(runner);
