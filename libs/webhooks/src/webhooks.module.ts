@@ -13,6 +13,7 @@ import { OutboxRelay } from './outbox/outbox-relay.js';
 import { OutboxService } from './outbox/outbox.service.js';
 import { PayloadCache } from './outbox/payload-cache.js';
 import { EntityRegistry } from './registry/entity-registry.js';
+import { WebhookStore } from './store/webhook-store.js';
 import { WebhookSubscriber } from './subscriber/webhook.subscriber.js';
 import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.constants.js';
 import { ConfigurableModuleClass, WEBHOOKS_MODULE_OPTIONS } from './webhooks.module-definition.js';
@@ -50,6 +51,7 @@ import { WebhooksService } from './webhooks.service.js';
     DeliveryQueue,
     OutboxService,
     PayloadCache,
+    WebhookStore,
     WebhookSubscriber,
     DeliveryWorker,
     OutboxRelay,

@@ -4,11 +4,11 @@ import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { PayloadCache } from '../outbox/payload-cache.js';
 import { EndpointCache, signingKeys, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
-import { WebhookDelivery, WebhookEvent, type DeliveryStatus } from '../entities/index.js';
+import { WebhookEvent, type DeliveryStatus } from '../entities/index.js';
+import { notSent, WebhookStore } from '../store/webhook-store.js';
 import { signatureHeaders } from '../signing/signing.js';
 import { DELIVER_JOB, WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
-import { notSent, recordAttempt } from './attempt-log.js';
 import { DeliveryQueue, type DeliveryJob } from './delivery-queue.js';
 import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from './http-client.js';
 import { isSuccess, retryDelay } from './retry-policy.js';
@@ -30,6 +30,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     private readonly queue: DeliveryQueue,
     private readonly endpoints: EndpointCache,
     private readonly payloads: PayloadCache,
+    private readonly store: WebhookStore,
     @Inject(WEBHOOK_HTTP_CLIENT) private readonly http: WebhookHttpClient,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
@@ -54,22 +55,9 @@ export class DeliveryWorker implements OnApplicationBootstrap {
 
   /** Runs one attempt. Resolves `false` when the job was stale (another job owns the row). */
   async attempt(job: DeliveryJob): Promise<boolean> {
-    const deliveries = this.dataSource.getRepository(WebhookDelivery);
     const now = new Date();
-    const claim = await deliveries
-      .createQueryBuilder()
-      .update()
-      .set({
-        status: 'delivering',
-        attemptCount: job.attempt,
-        nextAttemptAt: new Date(now.getTime() + this.options.requestTimeoutMs + LEASE_MARGIN_MS),
-        updatedAt: now,
-      })
-      .where({ id: job.deliveryId, status: 'pending', attemptCount: job.attempt - 1 })
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
-    if (claim.affected !== 1) return false;
+    const lease = new Date(now.getTime() + this.options.requestTimeoutMs + LEASE_MARGIN_MS);
+    if (!(await this.store.claim(job.deliveryId, job.attempt, lease, now))) return false;
 
     await this.endpoints.ready();
     const endpoint = this.endpoints.get(job.endpointId);
@@ -128,33 +116,26 @@ export class DeliveryWorker implements OnApplicationBootstrap {
   }
 
   /** Records the attempt and moves the delivery on, only if this job still owns it. */
-  private async finish(
+  private finish(
     job: DeliveryJob,
     endpoint: CachedEndpoint | undefined,
     response: WebhookResponse,
     status: DeliveryStatus,
     nextAttemptAt: Date | null,
   ): Promise<void> {
-    const now = new Date();
     const error = response.error ?? (isSuccess(response.status) ? null : `HTTP ${response.status}`);
-    await recordAttempt(this.dataSource, {
-      deliveryId: job.deliveryId,
-      attemptNumber: job.attempt,
-      trigger: 'scheduled',
-      requestUrl: endpoint?.url ?? '',
-      response,
-      error,
-      nextAttemptAt,
-      at: now,
-    });
-    await this.dataSource
-      .getRepository(WebhookDelivery)
-      .createQueryBuilder()
-      .update()
-      .set({ status, nextAttemptAt, lastResponseStatus: response.status, lastError: error, updatedAt: now })
-      .where({ id: job.deliveryId, status: 'delivering', attemptCount: job.attempt })
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
+    return this.store.finishAttempt(
+      {
+        deliveryId: job.deliveryId,
+        attemptNumber: job.attempt,
+        trigger: 'scheduled',
+        requestUrl: endpoint?.url ?? '',
+        response,
+        error,
+        nextAttemptAt,
+        at: new Date(),
+      },
+      { status, nextAttemptAt, lastResponseStatus: response.status, lastError: error },
+    );
   }
 }

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, In, LessThanOrEqual } from 'typeorm';
 import { DeliveryQueue, type DeliveryJob } from '../delivery/delivery-queue.js';
-import { notSent, recordAttempt } from '../delivery/attempt-log.js';
 import { WebhookDelivery } from '../entities/index.js';
+import { notSent, WebhookStore } from '../store/webhook-store.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 
@@ -33,6 +33,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly queue: DeliveryQueue,
+    private readonly store: WebhookStore,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -110,7 +111,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       .updateEntity(false)
       .execute();
     if (update.affected !== 1) return false;
-    await recordAttempt(this.dataSource, {
+    await this.store.recordAttempt({
       deliveryId: row.id,
       attemptNumber: row.attemptCount,
       trigger: 'scheduled',

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager, QueryRunner } from 'typeorm';
 import { DeliveryQueue, type DeliveryJob } from '../delivery/delivery-queue.js';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
-import { WebhookDelivery, WebhookEvent } from '../entities/index.js';
+import { WebhookStore } from '../store/webhook-store.js';
 import { newId } from '../ids.js';
 import { PayloadCache } from './payload-cache.js';
 
@@ -36,6 +36,7 @@ export class OutboxService {
     private readonly endpoints: EndpointCache,
     private readonly queue: DeliveryQueue,
     private readonly payloads: PayloadCache,
+    private readonly store: WebhookStore,
   ) {}
 
   /** Returns the event id, or null when no active endpoint subscribes to the topic (nothing is written). */
@@ -47,39 +48,13 @@ export class OutboxService {
     const now = new Date();
     const id = newId('evt', now.getTime());
     const payload = event.body(id, now);
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(WebhookEvent)
-      .values({ id, topic: event.topic, entityName: event.entityName, entityId: event.entityId, payload, createdAt: now })
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
-    const jobs: DeliveryJob[] = [];
-    const rows = targets.map((endpoint) => {
-      const deliveryId = newId('dlv', now.getTime());
-      jobs.push({ deliveryId, eventId: id, endpointId: endpoint.id, attempt: 1 });
-      return {
-        id: deliveryId,
-        eventId: id,
-        endpointId: endpoint.id,
-        topic: event.topic,
-        status: 'pending' as const,
-        attemptCount: 0,
-        nextAttemptAt: now,
-        createdAt: now,
-        updatedAt: now,
-      };
-    });
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(WebhookDelivery)
-      .values(rows)
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
-
+    const deliveries = targets.map((endpoint) => ({ id: newId('dlv', now.getTime()), endpointId: endpoint.id }));
+    await this.store.insertEvent(
+      manager,
+      { id, topic: event.topic, entityName: event.entityName, entityId: event.entityId, payload, createdAt: now },
+      deliveries,
+    );
+    const jobs = deliveries.map((d): DeliveryJob => ({ deliveryId: d.id, eventId: id, endpointId: d.endpointId, attempt: 1 }));
     this.payloads.set(id, payload);
     const runner = (queryRunner ?? manager.queryRunner) as RunnerWithPending | undefined;
     if (runner?.isTransactionActive) {

@@ -1,0 +1,271 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, type EntityMetadata } from 'typeorm';
+import type { WebhookResponse } from '../delivery/http-client.js';
+import { WebhookAttempt, WebhookDelivery, WebhookEvent, type AttemptTrigger, type DeliveryStatus } from '../entities/index.js';
+import { newId } from '../ids.js';
+
+export interface EventRow {
+  id: string;
+  topic: string;
+  entityName: string | null;
+  entityId: string | null;
+  payload: string;
+  createdAt: Date;
+}
+
+export interface AttemptRecord {
+  deliveryId: string;
+  attemptNumber: number;
+  trigger: AttemptTrigger;
+  requestUrl: string;
+  response: WebhookResponse;
+  error: string | null;
+  nextAttemptAt: Date | null;
+  at: Date;
+}
+
+export interface DeliveryOutcome {
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+  lastResponseStatus: number | null;
+  lastError: string | null;
+}
+
+/**
+ * Every write on the hot paths (outbox, claim, attempt log), in as few round trips as the database allows. On
+ * PostgreSQL each operation is one statement of prepared SQL (data-modifying CTEs); elsewhere they go through
+ * TypeORM's QueryBuilder. Column names come from the entity metadata, so naming strategies and schemas apply.
+ */
+@Injectable()
+export class WebhookStore {
+  private readonly pg: PostgresSql | undefined;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    if (dataSource.driver.options.type === 'postgres') this.pg = new PostgresSql(dataSource);
+  }
+
+  /** Writes an event and its deliveries (`pending`, due now) with the caller's manager (its transaction). */
+  async insertEvent(manager: EntityManager, event: EventRow, deliveries: ReadonlyArray<{ id: string; endpointId: string }>): Promise<void> {
+    if (this.pg) {
+      await manager.query(this.pg.insertEvent(deliveries.length), [
+        event.id,
+        event.topic,
+        event.entityName,
+        event.entityId,
+        event.payload,
+        event.createdAt,
+        ...deliveries.flatMap((d) => [d.id, d.endpointId]),
+      ]);
+      return;
+    }
+    await manager.createQueryBuilder().insert().into(WebhookEvent).values(event).callListeners(false).updateEntity(false).execute();
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(WebhookDelivery)
+      .values(
+        deliveries.map((d) => ({
+          id: d.id,
+          eventId: event.id,
+          endpointId: d.endpointId,
+          topic: event.topic,
+          status: 'pending' as const,
+          attemptCount: 0,
+          nextAttemptAt: event.createdAt,
+          createdAt: event.createdAt,
+          updatedAt: event.createdAt,
+        })),
+      )
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+  }
+
+  /**
+   * Takes attempt `attempt` of a delivery: `pending` with `attempt - 1` attempts made becomes `delivering` with a
+   * lease. False when another job got there first (or the delivery moved on).
+   */
+  async claim(deliveryId: string, attempt: number, leaseUntil: Date, now: Date): Promise<boolean> {
+    if (this.pg) {
+      return (await this.pgWrite(this.pg.claim, [deliveryId, attempt, leaseUntil, now, attempt - 1])) === 1;
+    }
+    const result = await this.dataSource
+      .getRepository(WebhookDelivery)
+      .createQueryBuilder()
+      .update()
+      .set({ status: 'delivering', attemptCount: attempt, nextAttemptAt: leaseUntil, updatedAt: now })
+      .where({ id: deliveryId, status: 'pending', attemptCount: attempt - 1 })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    return result.affected === 1;
+  }
+
+  /** Logs an attempt and moves its delivery on, if the delivery is still `delivering` that attempt. */
+  async finishAttempt(record: AttemptRecord, outcome: DeliveryOutcome): Promise<void> {
+    if (this.pg) {
+      await this.pgWrite(this.pg.finishAttempt, [
+        ...attemptValues(record),
+        outcome.status,
+        outcome.nextAttemptAt,
+        outcome.lastResponseStatus,
+        outcome.lastError,
+      ]);
+      return;
+    }
+    await this.recordAttempt(record);
+    await this.dataSource
+      .getRepository(WebhookDelivery)
+      .createQueryBuilder()
+      .update()
+      .set({ ...outcome, updatedAt: record.at })
+      .where({ id: record.deliveryId, status: 'delivering', attemptCount: record.attemptNumber })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+  }
+
+  /** Appends one row to the attempt log. */
+  async recordAttempt(record: AttemptRecord): Promise<void> {
+    await this.dataSource
+      .createQueryBuilder()
+      .insert()
+      .into(WebhookAttempt)
+      .values({
+        id: newId('att', record.at.getTime()),
+        deliveryId: record.deliveryId,
+        attemptNumber: record.attemptNumber,
+        trigger: record.trigger,
+        requestUrl: record.requestUrl,
+        responseStatus: record.response.status,
+        responseBody: record.response.body,
+        responseHeaders: record.response.headers,
+        durationMs: record.response.durationMs,
+        error: record.error,
+        nextAttemptAt: record.nextAttemptAt,
+        createdAt: record.at,
+      })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+  }
+
+  private async pgWrite(sql: string, parameters: unknown[]): Promise<number> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const result = await runner.query(sql, parameters, true);
+      return result.affected ?? 0;
+    } finally {
+      await runner.release();
+    }
+  }
+}
+
+/** The attempt columns in the order of `PostgresSql.attemptColumns`. */
+function attemptValues(r: AttemptRecord): unknown[] {
+  return [
+    newId('att', r.at.getTime()),
+    r.deliveryId,
+    r.attemptNumber,
+    r.trigger,
+    r.requestUrl,
+    r.response.status,
+    r.response.body,
+    r.response.headers ? JSON.stringify(r.response.headers) : null,
+    r.response.durationMs,
+    r.error,
+    r.nextAttemptAt,
+    r.at,
+  ];
+}
+
+/** A response-shaped value for an attempt that sent nothing (disabled endpoint, lost worker). */
+export function notSent(error: string): WebhookResponse {
+  return { status: null, headers: null, body: null, durationMs: 0, error };
+}
+
+/** Statements built once from the entity metadata. */
+class PostgresSql {
+  readonly claim: string;
+  readonly finishAttempt: string;
+  private readonly eventInsert: string;
+  private readonly deliveryTable: string;
+  private readonly deliveryColumns: string;
+  private readonly insertEventCache = new Map<number, string>();
+
+  constructor(dataSource: DataSource) {
+    const event = dataSource.getMetadata(WebhookEvent);
+    const delivery = dataSource.getMetadata(WebhookDelivery);
+    const attempt = dataSource.getMetadata(WebhookAttempt);
+    const e = columns(dataSource, event);
+    const d = columns(dataSource, delivery);
+    const a = columns(dataSource, attempt);
+    this.eventInsert =
+      `INSERT INTO ${table(dataSource, event)} (${e('id', 'topic', 'entityName', 'entityId', 'payload', 'createdAt')}) ` +
+      `VALUES ($1, $2, $3, $4, $5, $6)`;
+    this.deliveryTable = table(dataSource, delivery);
+    this.deliveryColumns = d('id', 'eventId', 'endpointId', 'topic', 'status', 'attemptCount', 'nextAttemptAt', 'createdAt', 'updatedAt');
+    const [id, status, attemptCount, nextAttemptAt, updatedAt, lastResponseStatus, lastError] = [
+      'id',
+      'status',
+      'attemptCount',
+      'nextAttemptAt',
+      'updatedAt',
+      'lastResponseStatus',
+      'lastError',
+    ].map((p) => d(p));
+    this.claim =
+      `UPDATE ${this.deliveryTable} SET ${status} = 'delivering', ${attemptCount} = $2, ${nextAttemptAt} = $3, ${updatedAt} = $4 ` +
+      `WHERE ${id} = $1 AND ${status} = 'pending' AND ${attemptCount} = $5`;
+    const attemptColumns = a(
+      'id',
+      'deliveryId',
+      'attemptNumber',
+      'trigger',
+      'requestUrl',
+      'responseStatus',
+      'responseBody',
+      'responseHeaders',
+      'durationMs',
+      'error',
+      'nextAttemptAt',
+      'createdAt',
+    );
+    this.finishAttempt =
+      `WITH logged AS (INSERT INTO ${table(dataSource, attempt)} (${attemptColumns}) ` +
+      `VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)) ` +
+      `UPDATE ${this.deliveryTable} SET ${status} = $13, ${nextAttemptAt} = $14, ${lastResponseStatus} = $15, ` +
+      `${lastError} = $16, ${updatedAt} = $12 ` +
+      `WHERE ${id} = $2 AND ${status} = 'delivering' AND ${attemptCount} = $3`;
+  }
+
+  /** Event plus `count` deliveries in one statement; delivery i takes parameters 7 + 2i (id) and 8 + 2i (endpoint). */
+  insertEvent(count: number): string {
+    let sql = this.insertEventCache.get(count);
+    if (!sql) {
+      const rows = Array.from({ length: count }, (_, i) => `($${7 + 2 * i}, $1, $${8 + 2 * i}, $2, 'pending', 0, $6, $6, $6)`);
+      sql = `WITH event AS (${this.eventInsert}) INSERT INTO ${this.deliveryTable} (${this.deliveryColumns}) VALUES ${rows.join(', ')}`;
+      if (this.insertEventCache.size < 64) this.insertEventCache.set(count, sql);
+    }
+    return sql;
+  }
+}
+
+function table(dataSource: DataSource, metadata: EntityMetadata): string {
+  return metadata.tablePath
+    .split('.')
+    .map((part) => dataSource.driver.escape(part))
+    .join('.');
+}
+
+function columns(dataSource: DataSource, metadata: EntityMetadata) {
+  return (...properties: string[]) =>
+    properties
+      .map((p) => {
+        const column = metadata.findColumnWithPropertyName(p);
+        if (!column) throw new Error(`${metadata.name} has no column ${p}`);
+        return dataSource.driver.escape(column.databaseName);
+      })
+      .join(', ');
+}
