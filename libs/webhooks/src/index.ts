@@ -1,6 +1,13 @@
 export { WebhooksModule } from './webhooks.module.js';
 export { WEBHOOKS_MODULE_OPTIONS } from './webhooks.module-definition.js';
-export { DEFAULT_RETRY_SCHEDULE, resolveOptions, type ResolvedWebhooksOptions, type WebhooksModuleOptions } from './webhooks.options.js';
+export {
+  DEFAULT_RETRY_SCHEDULE,
+  resolveOptions,
+  type DeliveryFailedEvent,
+  type EndpointDisabledEvent,
+  type ResolvedWebhooksOptions,
+  type WebhooksModuleOptions,
+} from './webhooks.options.js';
 export { DELIVER_JOB, WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.constants.js';
 export {
   WebhooksService,
@@ -38,3 +45,5 @@ export {
 export { DeliveryWorker } from './delivery/delivery.worker.js';
 export { OutboxRelay, type RelayResult } from './outbox/outbox-relay.js';
 export { WebhooksHealthIndicator } from './health/webhooks.health.js';
+export { WEBHOOK_EVENTS, healthState, type HealthState } from './health/endpoint-health.js';
+export { decide, retryAfterMs, type RetryPolicy, type Verdict } from './delivery/retry-policy.js';

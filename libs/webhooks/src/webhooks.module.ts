@@ -8,6 +8,7 @@ import { DeliveryWorker } from './delivery/delivery.worker.js';
 import { AxiosWebhookHttpClient, WEBHOOK_HTTP_CLIENT } from './delivery/http-client.js';
 import { EndpointCache } from './endpoints/endpoint-cache.js';
 import { WEBHOOK_ENTITIES } from './entities/index.js';
+import { EndpointHealth } from './health/endpoint-health.js';
 import { WebhooksHealthIndicator } from './health/webhooks.health.js';
 import { OutboxRelay } from './outbox/outbox-relay.js';
 import { OutboxService } from './outbox/outbox.service.js';
@@ -57,6 +58,7 @@ import { WebhooksService } from './webhooks.service.js';
     OutboxRelay,
     WebhooksService,
     WebhooksHealthIndicator,
+    EndpointHealth,
   ],
   exports: [WebhooksService, WebhooksHealthIndicator, OutboxRelay, WEBHOOKS_OPTIONS],
 })

@@ -28,15 +28,52 @@ export interface WebhooksModuleOptions {
    */
   jitter?: number;
   /**
-   * Time allowed for one HTTP attempt, from connect to the end of the (capped) response body.
+   * Retry 4xx answers other than 408, 410, 425 and 429 (those have rules of their own). Off: a 400 or 404 fails the
+   * delivery at once, since sending the same request again will not change the answer.
+   * @default false
+   */
+  retryClientErrors?: boolean;
+  /**
+   * Time allowed for one HTTP attempt, from connect to the end of the (capped) response body. Endpoints may set
+   * their own `timeoutMs`, capped by `maxRequestTimeoutMs`.
    * @default 15000
    */
   requestTimeoutMs?: number;
   /**
-   * Bytes of a response body read and stored on the attempt row; the rest is discarded without buffering.
+   * Upper bound of any endpoint's timeout.
+   * @default 30000
+   */
+  maxRequestTimeoutMs?: number;
+  /**
+   * Bytes of a response body read; the rest is discarded as it arrives, without buffering.
+   * @default 65536
+   */
+  responseBodyReadLimitBytes?: number;
+  /**
+   * Bytes of the (read) response body stored on the attempt row.
    * @default 16384
    */
-  responseBodyLimitBytes?: number;
+  responseBodyStoreLimitBytes?: number;
+  /**
+   * Disable an endpoint after this many deliveries in a row failed for good. 0 never disables on a count.
+   * @default 10
+   */
+  autoDisableAfterFailures?: number;
+  /**
+   * Disable an endpoint whose deliveries have all failed for this long (Svix: 5 days). 0 never disables on time.
+   * @default 432000000 (5 days)
+   */
+  autoDisableAfterMs?: number;
+  /**
+   * Called when an endpoint is disabled (automatically, by a 410, or by an operator). The same payload is emitted
+   * as `webhooks.endpoint.disabled` on `@nestjs/event-emitter` when the host has imported `EventEmitterModule`.
+   */
+  onEndpointDisabled?: (event: EndpointDisabledEvent) => void | Promise<void>;
+  /**
+   * Called when a delivery fails for good (schedule used up, or a non-retryable answer). Also emitted as
+   * `webhooks.delivery.failed`.
+   */
+  onDeliveryFailed?: (event: DeliveryFailedEvent) => void | Promise<void>;
   /**
    * `User-Agent` header of deliveries.
    * @default 'nestjs-webhooks/<version>'
@@ -85,8 +122,29 @@ export interface WebhooksModuleOptions {
   keepJobs?: { completed?: number; failed?: number };
 }
 
-export type ResolvedWebhooksOptions = Required<Omit<WebhooksModuleOptions, 'entities' | 'keepJobs'>> & {
+export interface EndpointDisabledEvent {
+  endpointId: string;
+  url: string;
+  reason: string;
+  at: Date;
+}
+
+export interface DeliveryFailedEvent {
+  deliveryId: string;
+  endpointId: string;
+  eventId: string;
+  topic: string;
+  attempts: number;
+  reason: string;
+  at: Date;
+}
+
+export type ResolvedWebhooksOptions = Required<
+  Omit<WebhooksModuleOptions, 'entities' | 'keepJobs' | 'onEndpointDisabled' | 'onDeliveryFailed'>
+> & {
   entities: Function[] | undefined;
+  onEndpointDisabled: WebhooksModuleOptions['onEndpointDisabled'];
+  onDeliveryFailed: WebhooksModuleOptions['onDeliveryFailed'];
   keepJobs: { completed: number; failed: number };
 };
 
@@ -108,8 +166,15 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     concurrency: options.concurrency ?? 20,
     retrySchedule: options.retrySchedule ?? DEFAULT_RETRY_SCHEDULE,
     jitter: options.jitter ?? 0.2,
+    retryClientErrors: options.retryClientErrors ?? false,
     requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
-    responseBodyLimitBytes: options.responseBodyLimitBytes ?? 16_384,
+    maxRequestTimeoutMs: options.maxRequestTimeoutMs ?? 30_000,
+    responseBodyReadLimitBytes: options.responseBodyReadLimitBytes ?? 65_536,
+    responseBodyStoreLimitBytes: options.responseBodyStoreLimitBytes ?? 16_384,
+    autoDisableAfterFailures: options.autoDisableAfterFailures ?? 10,
+    autoDisableAfterMs: options.autoDisableAfterMs ?? 5 * 86_400_000,
+    onEndpointDisabled: options.onEndpointDisabled,
+    onDeliveryFailed: options.onDeliveryFailed,
     userAgent: options.userAgent ?? `nestjs-webhooks/${LIBRARY_VERSION}`,
     bulkOperations: options.bulkOperations ?? 'reject',
     entities: options.entities,
@@ -130,7 +195,14 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
   };
   positiveInt('concurrency', o.concurrency);
   positiveInt('requestTimeoutMs', o.requestTimeoutMs);
-  positiveInt('responseBodyLimitBytes', o.responseBodyLimitBytes, 0);
+  positiveInt('maxRequestTimeoutMs', o.maxRequestTimeoutMs);
+  positiveInt('responseBodyReadLimitBytes', o.responseBodyReadLimitBytes, 0);
+  positiveInt('responseBodyStoreLimitBytes', o.responseBodyStoreLimitBytes, 0);
+  positiveInt('autoDisableAfterFailures', o.autoDisableAfterFailures, 0);
+  positiveInt('autoDisableAfterMs', o.autoDisableAfterMs, 0);
+  if (o.requestTimeoutMs > o.maxRequestTimeoutMs) {
+    problems.push(`requestTimeoutMs (${o.requestTimeoutMs}) must not exceed maxRequestTimeoutMs (${o.maxRequestTimeoutMs})`);
+  }
   positiveInt('relayIntervalMs', o.relayIntervalMs, 0);
   positiveInt('relayGraceMs', o.relayGraceMs, 0);
   positiveInt('relayBatchSize', o.relayBatchSize);

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan } from 'typeorm';
 import { EndpointCache } from './endpoints/endpoint-cache.js';
@@ -6,8 +6,13 @@ import { validateEndpointInput, type EndpointInput } from './endpoints/endpoint-
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret } from './entities/index.js';
 import { WebhookNotFoundError, WebhookValidationError } from './errors/webhooks.errors.js';
 import { newId } from './ids.js';
+import { EndpointHealth, healthState, type HealthState } from './health/endpoint-health.js';
 import { EntityRegistry } from './registry/entity-registry.js';
+import { WEBHOOKS_OPTIONS } from './webhooks.constants.js';
+import type { ResolvedWebhooksOptions } from './webhooks.options.js';
 import { generateSecret } from './signing/signing.js';
+
+const DISABLED_BY_OPERATOR = 'Disabled by an operator.';
 
 /** An endpoint as shown to API callers: never its secrets. */
 export interface EndpointView {
@@ -16,6 +21,17 @@ export interface EndpointView {
   description: string | null;
   topics: string[];
   active: boolean;
+  retrySchedule: number[] | null;
+  timeoutMs: number | null;
+  health: {
+    state: HealthState;
+    consecutiveFailures: number;
+    lastSuccessAt: Date | null;
+    lastFailureAt: Date | null;
+    failingSince: Date | null;
+    disabledAt: Date | null;
+    disabledReason: string | null;
+  };
   createdAt: Date;
   updatedAt: Date;
 }
@@ -68,6 +84,8 @@ export class WebhooksService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: EntityRegistry,
     private readonly cache: EndpointCache,
+    private readonly health: EndpointHealth,
+    @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
   /** Every topic endpoints can subscribe to. */
@@ -77,7 +95,7 @@ export class WebhooksService {
 
   /** Creates an endpoint with a new signing secret, returned here and never again. */
   async createEndpoint(input: EndpointInput): Promise<CreatedEndpoint> {
-    const fields = validateEndpointInput(input, this.topics(), false);
+    const fields = validateEndpointInput(input, this.topics(), false, this.limits());
     const secret = generateSecret();
     const endpoint = await this.dataSource.transaction(async (manager) => {
       const row = manager.create(WebhookEndpoint, {
@@ -86,6 +104,10 @@ export class WebhooksService {
         topics: fields.topics,
         description: fields.description ?? null,
         active: fields.active ?? true,
+        retrySchedule: fields.retrySchedule ?? null,
+        timeoutMs: fields.timeoutMs ?? null,
+        disabledAt: fields.active === false ? new Date() : null,
+        disabledReason: fields.active === false ? DISABLED_BY_OPERATOR : null,
       });
       await manager.save(row);
       await manager.insert(WebhookSecret, {
@@ -102,12 +124,37 @@ export class WebhooksService {
   }
 
   async updateEndpoint(id: string, patch: Partial<EndpointInput>): Promise<EndpointView> {
-    const fields = validateEndpointInput(patch, this.topics(), true);
+    const { active, ...fields } = validateEndpointInput(patch, this.topics(), true, this.limits());
     const endpoint = await this.findEndpoint(id);
-    Object.assign(endpoint, fields);
-    await this.dataSource.getRepository(WebhookEndpoint).save(endpoint);
-    await this.cache.changed();
-    return view(endpoint);
+    if (Object.keys(fields).length) {
+      Object.assign(endpoint, fields);
+      await this.dataSource.getRepository(WebhookEndpoint).save(endpoint);
+      await this.cache.changed();
+    }
+    if (active === true && !endpoint.active) await this.enable(id);
+    if (active === false && endpoint.active) await this.disable(id);
+    return active === undefined ? view(endpoint) : this.getEndpoint(id);
+  }
+
+  /** Enables an endpoint and resets its health to `untested`. */
+  async enable(id: string): Promise<EndpointView> {
+    await this.findEndpoint(id);
+    await this.health.enable(id);
+    return this.getEndpoint(id);
+  }
+
+  /** Disables an endpoint; its pending deliveries fail with the reason recorded (recover them after enabling). */
+  async disable(id: string, reason = DISABLED_BY_OPERATOR): Promise<EndpointView> {
+    await this.findEndpoint(id);
+    await this.health.disable(id, reason);
+    return this.getEndpoint(id);
+  }
+
+  /** Resets the health counters (state `untested`) and leaves `active` as it is. */
+  async resetHealth(id: string): Promise<EndpointView> {
+    await this.findEndpoint(id);
+    await this.health.reset(id);
+    return this.getEndpoint(id);
   }
 
   /** Deletes the endpoint with its secrets, deliveries and attempts. Disable it instead to keep its history. */
@@ -177,6 +224,10 @@ export class WebhooksService {
     }));
   }
 
+  private limits() {
+    return { maxTimeoutMs: this.options.maxRequestTimeoutMs };
+  }
+
   private async findEndpoint(id: string): Promise<WebhookEndpoint> {
     const endpoint = await this.dataSource.getRepository(WebhookEndpoint).findOneBy({ id });
     if (!endpoint) throw new WebhookNotFoundError('Webhook endpoint', id);
@@ -191,6 +242,17 @@ function view(e: WebhookEndpoint): EndpointView {
     description: e.description,
     topics: e.topics,
     active: e.active,
+    retrySchedule: e.retrySchedule,
+    timeoutMs: e.timeoutMs,
+    health: {
+      state: healthState(e),
+      consecutiveFailures: e.consecutiveFailures,
+      lastSuccessAt: e.lastSuccessAt,
+      lastFailureAt: e.lastFailureAt,
+      failingSince: e.failingSince,
+      disabledAt: e.disabledAt,
+      disabledReason: e.disabledReason,
+    },
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
   };

@@ -35,6 +35,24 @@ export class WebhookEndpointsController {
     await this.webhooks.deleteEndpoint(id);
   }
 
+  @Post(':id/enable')
+  @HttpCode(200)
+  enable(@Param('id') id: string) {
+    return this.webhooks.enable(id);
+  }
+
+  @Post(':id/disable')
+  @HttpCode(200)
+  disable(@Param('id') id: string) {
+    return this.webhooks.disable(id);
+  }
+
+  @Post(':id/reset-health')
+  @HttpCode(200)
+  resetHealth(@Param('id') id: string) {
+    return this.webhooks.resetHealth(id);
+  }
+
   @Get(':id/deliveries')
   deliveries(@Param('id') id: string, @Query('limit') limit?: string, @Query('before') before?: string) {
     return this.webhooks.listDeliveries(id, { limit: limit === undefined ? undefined : Number(limit), before });

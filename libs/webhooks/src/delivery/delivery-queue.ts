@@ -10,6 +10,8 @@ export interface DeliveryJob {
   eventId: string;
   endpointId: string;
   attempt: number;
+  /** For notifications; absent on jobs enqueued by versions before it existed. */
+  topic?: string;
 }
 
 /**

@@ -4,14 +4,15 @@ import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { PayloadCache } from '../outbox/payload-cache.js';
 import { EndpointCache, signingKeys, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
-import { WebhookEvent, type DeliveryStatus } from '../entities/index.js';
+import { WebhookEvent } from '../entities/index.js';
+import { EndpointHealth } from '../health/endpoint-health.js';
 import { notSent, WebhookStore } from '../store/webhook-store.js';
 import { signatureHeaders } from '../signing/signing.js';
 import { DELIVER_JOB, WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { DeliveryQueue, type DeliveryJob } from './delivery-queue.js';
 import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from './http-client.js';
-import { isSuccess, retryDelay } from './retry-policy.js';
+import { decide, type Verdict } from './retry-policy.js';
 
 /** Extra time past the request timeout before an in-flight attempt counts as lost. */
 const LEASE_MARGIN_MS = 30_000;
@@ -31,6 +32,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     private readonly endpoints: EndpointCache,
     private readonly payloads: PayloadCache,
     private readonly store: WebhookStore,
+    private readonly health: EndpointHealth,
     @Inject(WEBHOOK_HTTP_CLIENT) private readonly http: WebhookHttpClient,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
@@ -62,13 +64,14 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     await this.endpoints.ready();
     const endpoint = this.endpoints.get(job.endpointId);
     if (!endpoint || !endpoint.active) {
-      const reason = endpoint ? 'the endpoint is disabled' : 'the endpoint was deleted';
-      await this.finish(job, endpoint, notSent(`Not sent: ${reason}.`), 'failed', null);
+      const reason = `Not sent: ${endpoint ? 'the endpoint is disabled' : 'the endpoint was deleted'}.`;
+      await this.finish(job, endpoint, notSent(reason), { action: 'fail', reason });
       return true;
     }
     const payload = this.payloads.get(job.eventId) ?? (await this.loadPayload(job.eventId));
     if (payload === undefined) {
-      await this.finish(job, endpoint, notSent('Not sent: the event no longer exists.'), 'failed', null);
+      const reason = 'Not sent: the event no longer exists.';
+      await this.finish(job, endpoint, notSent(reason), { action: 'fail', reason });
       return true;
     }
 
@@ -82,25 +85,15 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         'user-agent': this.options.userAgent,
         ...signatureHeaders(job.eventId, timestamp, payload, signingKeys(endpoint)),
       },
-      timeoutMs: this.options.requestTimeoutMs,
-      responseBodyLimitBytes: this.options.responseBodyLimitBytes,
+      timeoutMs: Math.min(endpoint.timeoutMs ?? this.options.requestTimeoutMs, this.options.maxRequestTimeoutMs),
+      responseBodyLimitBytes: this.options.responseBodyReadLimitBytes,
     });
-
-    if (isSuccess(response.status)) {
-      await this.finish(job, endpoint, response, 'succeeded', null);
-      return true;
-    }
-    const delay = retryDelay(job.attempt, this.options.retrySchedule, this.options.jitter);
-    if (delay === null) {
-      await this.finish(job, endpoint, response, 'failed', null);
-      return true;
-    }
-    const next = { ...job, attempt: job.attempt + 1 };
-    await this.finish(job, endpoint, response, 'pending', new Date(Date.now() + delay));
-    // If this add fails the row stays pending with a due time, and the relay enqueues it then.
-    await this.queue.enqueue([next], delay).catch((error: Error) => {
-      this.logger.warn(`Could not schedule retry ${next.attempt} of ${job.deliveryId} (${error.message}); the relay will.`);
+    const verdict = decide(response, job.attempt, {
+      schedule: endpoint.retrySchedule ?? this.options.retrySchedule,
+      jitter: this.options.jitter,
+      retryClientErrors: this.options.retryClientErrors,
     });
+    await this.finish(job, endpoint, response, verdict);
     return true;
   }
 
@@ -115,27 +108,55 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     return event?.payload;
   }
 
-  /** Records the attempt and moves the delivery on, only if this job still owns it. */
-  private finish(
-    job: DeliveryJob,
-    endpoint: CachedEndpoint | undefined,
-    response: WebhookResponse,
-    status: DeliveryStatus,
-    nextAttemptAt: Date | null,
-  ): Promise<void> {
-    const error = response.error ?? (isSuccess(response.status) ? null : `HTTP ${response.status}`);
-    return this.store.finishAttempt(
+  /**
+   * Records the attempt, moves the delivery on (only if this job still owns it), then acts on the verdict:
+   * schedules the retry, updates the endpoint's health, disables it on 410.
+   */
+  private async finish(job: DeliveryJob, endpoint: CachedEndpoint | undefined, response: WebhookResponse, verdict: Verdict): Promise<void> {
+    const at = new Date();
+    const retry = verdict.action === 'retry' ? verdict : undefined;
+    const nextAttemptAt = retry ? new Date(at.getTime() + retry.delayMs) : null;
+    const error = verdict.action === 'succeed' ? null : verdict.reason;
+    await this.store.finishAttempt(
       {
         deliveryId: job.deliveryId,
         attemptNumber: job.attempt,
         trigger: 'scheduled',
         requestUrl: endpoint?.url ?? '',
-        response,
+        response: { ...response, body: truncate(response.body, this.options.responseBodyStoreLimitBytes) },
         error,
         nextAttemptAt,
-        at: new Date(),
+        at,
       },
-      { status, nextAttemptAt, lastResponseStatus: response.status, lastError: error },
+      {
+        status: verdict.action === 'succeed' ? 'succeeded' : retry ? 'pending' : 'failed',
+        nextAttemptAt,
+        lastResponseStatus: response.status,
+        lastError: error,
+      },
     );
+    if (retry) {
+      const next = { ...job, attempt: job.attempt + 1 };
+      // If this add fails the row stays pending with a due time, and the relay enqueues it then.
+      await this.queue.enqueue([next], retry.delayMs).catch((e: Error) => {
+        this.logger.warn(`Could not schedule retry ${next.attempt} of ${job.deliveryId} (${e.message}); the relay will.`);
+      });
+      return;
+    }
+    if (verdict.action === 'succeed') {
+      await this.health.succeeded(job.endpointId, at);
+      return;
+    }
+    if (!endpoint) return; // deleted: nothing left to count or tell
+    const failure = { deliveryId: job.deliveryId, eventId: job.eventId, topic: job.topic ?? '', attempts: job.attempt, reason: verdict.reason };
+    if (!endpoint.active) return this.health.deliveryFailed({ ...failure, endpointId: endpoint.id, at });
+    if (verdict.action === 'disable') await this.health.disable(endpoint.id, verdict.reason, at);
+    await this.health.failed(endpoint.id, at, failure);
   }
+}
+
+/** At most `limit` bytes of text (a cut multi-byte character becomes U+FFFD). */
+function truncate(body: string | null, limit: number): string | null {
+  if (body === null || Buffer.byteLength(body) <= limit) return body;
+  return Buffer.from(body).subarray(0, limit).toString('utf8');
 }

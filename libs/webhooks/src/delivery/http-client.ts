@@ -11,7 +11,7 @@ export interface WebhookRequest {
   body: string;
   /** Deadline for the whole exchange, connect to the end of the (capped) response body. */
   timeoutMs: number;
-  /** Bytes of response body to keep; the rest is discarded as it arrives. */
+  /** Bytes of response body to read; the rest is discarded as it arrives. */
   responseBodyLimitBytes: number;
 }
 

@@ -24,6 +24,8 @@ export interface CachedEndpoint {
   active: boolean;
   topics: readonly string[];
   secrets: readonly CachedSecret[];
+  retrySchedule: readonly number[] | null;
+  timeoutMs: number | null;
 }
 
 /**
@@ -115,7 +117,15 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     }
     const byId = new Map<string, CachedEndpoint>();
     for (const e of endpoints) {
-      byId.set(e.id, { id: e.id, url: e.url, active: e.active, topics: e.topics, secrets: secretsOf.get(e.id) ?? [] });
+      byId.set(e.id, {
+        id: e.id,
+        url: e.url,
+        active: e.active,
+        topics: e.topics,
+        secrets: secretsOf.get(e.id) ?? [],
+        retrySchedule: e.retrySchedule,
+        timeoutMs: e.timeoutMs,
+      });
     }
     this.byId = byId;
     this.byTopic = new Map();

@@ -11,17 +11,37 @@ export interface EndpointInput {
   topics: string[];
   description?: string | null;
   active?: boolean;
+  /** Retry delays in ms for this endpoint (null: the module's schedule). */
+  retrySchedule?: number[] | null;
+  /** Request timeout in ms for this endpoint (null: the module's), at most `maxRequestTimeoutMs`. */
+  timeoutMs?: number | null;
 }
 
-const FIELDS = new Set(['url', 'topics', 'description', 'active']);
+export interface EndpointLimits {
+  maxTimeoutMs: number;
+}
+
+const FIELDS = new Set(['url', 'topics', 'description', 'active', 'retrySchedule', 'timeoutMs']);
+const MAX_RETRIES = 50;
+const MAX_RETRY_DELAY_MS = 7 * 86_400_000;
 
 /**
  * Checks and normalises endpoint fields, all problems in one message. `partial` allows missing fields (PATCH).
  * Topics must be known topics or patterns that match at least one of them, so typos fail at save time.
  */
-export function validateEndpointInput(input: unknown, knownTopics: readonly string[], partial: false): EndpointInput;
-export function validateEndpointInput(input: unknown, knownTopics: readonly string[], partial: true): Partial<EndpointInput>;
-export function validateEndpointInput(input: unknown, knownTopics: readonly string[], partial: boolean): Partial<EndpointInput> {
+export function validateEndpointInput(input: unknown, knownTopics: readonly string[], partial: false, limits?: EndpointLimits): EndpointInput;
+export function validateEndpointInput(
+  input: unknown,
+  knownTopics: readonly string[],
+  partial: true,
+  limits?: EndpointLimits,
+): Partial<EndpointInput>;
+export function validateEndpointInput(
+  input: unknown,
+  knownTopics: readonly string[],
+  partial: boolean,
+  limits: EndpointLimits = { maxTimeoutMs: 30_000 },
+): Partial<EndpointInput> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new WebhookValidationError('The endpoint must be a JSON object.');
   }
@@ -49,6 +69,20 @@ export function validateEndpointInput(input: unknown, knownTopics: readonly stri
   if (body.active !== undefined) {
     if (typeof body.active !== 'boolean') problems.push('active must be true or false');
     else out.active = body.active;
+  }
+  if (body.retrySchedule !== undefined) {
+    const v = body.retrySchedule;
+    if (v === null) out.retrySchedule = null;
+    else if (!Array.isArray(v) || v.length > MAX_RETRIES || v.some((d) => !Number.isInteger(d) || d < 0 || d > MAX_RETRY_DELAY_MS)) {
+      problems.push(`retrySchedule must be null or a list of at most ${MAX_RETRIES} delays in milliseconds, each from 0 to ${MAX_RETRY_DELAY_MS} (7 days)`);
+    } else out.retrySchedule = v as number[];
+  }
+  if (body.timeoutMs !== undefined) {
+    const v = body.timeoutMs;
+    if (v === null) out.timeoutMs = null;
+    else if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > limits.maxTimeoutMs) {
+      problems.push(`timeoutMs must be null or an integer from 1 to ${limits.maxTimeoutMs} (maxRequestTimeoutMs)`);
+    } else out.timeoutMs = v as number;
   }
   if (problems.length) throw new WebhookValidationError(`Invalid endpoint: ${problems.join('; ')}.`);
   return out;

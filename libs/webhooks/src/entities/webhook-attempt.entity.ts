@@ -31,7 +31,7 @@ export class WebhookAttempt extends BaseEntity {
   @Column({ type: 'integer', nullable: true })
   responseStatus: number | null;
 
-  /** Response body, truncated to `responseBodyLimitBytes`. */
+  /** Response body, truncated to `responseBodyStoreLimitBytes`. */
   @Column({ type: 'text', nullable: true })
   responseBody: string | null;
 

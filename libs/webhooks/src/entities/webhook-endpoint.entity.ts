@@ -19,6 +19,34 @@ export class WebhookEndpoint extends BaseEntity {
   @Column({ type: 'simple-json' })
   topics: string[];
 
+  /** Retry delays (ms) for this endpoint; null uses the module's `retrySchedule`. */
+  @Column({ type: 'simple-json', nullable: true })
+  retrySchedule: number[] | null;
+
+  /** Request timeout (ms) for this endpoint, capped by `maxRequestTimeoutMs`; null uses `requestTimeoutMs`. */
+  @Column({ type: 'integer', nullable: true })
+  timeoutMs: number | null;
+
+  /** Deliveries that failed in a row (reset by a success or by enabling the endpoint). */
+  @Column({ type: 'integer', default: 0 })
+  consecutiveFailures: number;
+
+  @Column({ type: Date, nullable: true })
+  lastSuccessAt: Date | null;
+
+  @Column({ type: Date, nullable: true })
+  lastFailureAt: Date | null;
+
+  /** Since when every delivery has failed; null while the last one succeeded. */
+  @Column({ type: Date, nullable: true })
+  failingSince: Date | null;
+
+  @Column({ type: Date, nullable: true })
+  disabledAt: Date | null;
+
+  @Column({ type: 'varchar', length: 500, nullable: true })
+  disabledReason: string | null;
+
   @CreateDateColumn()
   createdAt: Date;
 

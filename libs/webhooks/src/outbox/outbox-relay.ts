@@ -64,7 +64,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
       const qb = repo
         .createQueryBuilder('d')
-        .select(['d.id', 'd.eventId', 'd.endpointId', 'd.status', 'd.attemptCount', 'd.nextAttemptAt'])
+        .select(['d.id', 'd.eventId', 'd.endpointId', 'd.topic', 'd.status', 'd.attemptCount', 'd.nextAttemptAt'])
         .where({ status: In(['pending', 'delivering']), nextAttemptAt: LessThanOrEqual(cutoff) })
         .orderBy('d.nextAttemptAt', 'ASC')
         .addOrderBy('d.id', 'ASC')
@@ -83,7 +83,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           if (!(await this.recoverLost(row))) continue;
           result.recovered++;
         }
-        jobs.push({ deliveryId: row.id, eventId: row.eventId, endpointId: row.endpointId, attempt: row.attemptCount + 1 });
+        jobs.push({ deliveryId: row.id, eventId: row.eventId, endpointId: row.endpointId, attempt: row.attemptCount + 1, topic: row.topic });
       }
       await this.queue.enqueue(jobs);
       result.enqueued += jobs.length;

@@ -1,0 +1,157 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { EndpointCache } from '../endpoints/endpoint-cache.js';
+import { WebhookEndpoint } from '../entities/index.js';
+import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
+import type { DeliveryFailedEvent, EndpointDisabledEvent, ResolvedWebhooksOptions } from '../webhooks.options.js';
+
+/** Event names on `@nestjs/event-emitter`. */
+export const WEBHOOK_EVENTS = {
+  endpointDisabled: 'webhooks.endpoint.disabled',
+  deliveryFailed: 'webhooks.delivery.failed',
+} as const;
+
+/** A success is written at most this often per endpoint and process (a failure in between always resets it). */
+const SUCCESS_WRITE_INTERVAL_MS = 1000;
+
+export type HealthState = 'untested' | 'healthy' | 'warning' | 'critical' | 'disabled';
+
+/** The health state of an endpoint row: disabled, untested, healthy, warning (1-4 failures in a row), critical (5+). */
+export function healthState(e: Pick<WebhookEndpoint, 'active' | 'consecutiveFailures' | 'lastSuccessAt' | 'lastFailureAt'>): HealthState {
+  if (!e.active) return 'disabled';
+  if (!e.lastSuccessAt && !e.lastFailureAt) return 'untested';
+  if (e.consecutiveFailures === 0) return 'healthy';
+  return e.consecutiveFailures < 5 ? 'warning' : 'critical';
+}
+
+/**
+ * Keeps each endpoint's health counters from delivery outcomes, disables endpoints that keep failing, and tells the
+ * host (callback options and `@nestjs/event-emitter`, when the host has it).
+ */
+@Injectable()
+export class EndpointHealth {
+  private readonly logger = new Logger('Webhooks');
+  private readonly successWrittenAt = new Map<string, number>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cache: EndpointCache,
+    @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
+    @Optional() private readonly emitter?: EventEmitter2,
+  ) {}
+
+  /** A delivery succeeded: the failure streak ends. Throttled, since it is the common case. */
+  async succeeded(endpointId: string, at: Date): Promise<void> {
+    const last = this.successWrittenAt.get(endpointId);
+    if (last !== undefined && at.getTime() - last < SUCCESS_WRITE_INTERVAL_MS) return;
+    this.successWrittenAt.set(endpointId, at.getTime());
+    await this.update(endpointId, { consecutiveFailures: 0, failingSince: null, lastSuccessAt: at });
+  }
+
+  /** A delivery failed for good: count it, and disable the endpoint when a limit is reached. */
+  async failed(endpointId: string, at: Date, failure: Omit<DeliveryFailedEvent, 'endpointId' | 'at'>): Promise<void> {
+    this.successWrittenAt.delete(endpointId);
+    const column = (p: string) => this.dataSource.driver.escape(this.metadata().findColumnWithPropertyName(p)!.databaseName);
+    await this.dataSource
+      .createQueryBuilder()
+      .update(WebhookEndpoint)
+      .set({
+        consecutiveFailures: () => `${column('consecutiveFailures')} + 1`,
+        failingSince: () => `COALESCE(${column('failingSince')}, :at)`,
+        lastFailureAt: at,
+        updatedAt: () => column('updatedAt'),
+      })
+      .setParameter('at', at)
+      .where({ id: endpointId })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    await this.deliveryFailed({ ...failure, endpointId, at });
+
+    const row = await this.dataSource
+      .getRepository(WebhookEndpoint)
+      .findOne({ where: { id: endpointId }, select: ['id', 'active', 'consecutiveFailures', 'failingSince'] });
+    if (!row?.active) return;
+    const { autoDisableAfterFailures: count, autoDisableAfterMs: duration } = this.options;
+    if (count > 0 && row.consecutiveFailures >= count) {
+      await this.disable(endpointId, `Disabled automatically: ${row.consecutiveFailures} deliveries in a row failed (last: ${failure.reason}).`, at);
+    } else if (duration > 0 && row.failingSince && at.getTime() - row.failingSince.getTime() >= duration) {
+      const days = (duration / 86_400_000).toFixed(duration % 86_400_000 ? 2 : 0);
+      await this.disable(endpointId, `Disabled automatically: every delivery failed for ${days} days (last: ${failure.reason}).`, at);
+    }
+  }
+
+  /** Tells the host a delivery failed for good (without counting it: see `failed`). */
+  deliveryFailed(event: DeliveryFailedEvent): Promise<void> {
+    return this.notify(WEBHOOK_EVENTS.deliveryFailed, this.options.onDeliveryFailed, event);
+  }
+
+  /** Disables an active endpoint, records why, and tells the host. False when it was not active. */
+  async disable(endpointId: string, reason: string, at = new Date()): Promise<boolean> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(WebhookEndpoint)
+      .set({ active: false, disabledAt: at, disabledReason: reason.slice(0, 500) })
+      .where({ id: endpointId, active: true })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    if (result.affected !== 1) return false;
+    await this.cache.changed();
+    const url = this.cache.get(endpointId)?.url ?? '';
+    this.logger.warn(`Webhook endpoint ${endpointId} (${url}) disabled: ${reason}`);
+    await this.notify(WEBHOOK_EVENTS.endpointDisabled, this.options.onEndpointDisabled, { endpointId, url, reason, at });
+    return true;
+  }
+
+  /** Enables an endpoint with a clean slate: health back to `untested`. */
+  async enable(endpointId: string): Promise<boolean> {
+    this.successWrittenAt.delete(endpointId);
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(WebhookEndpoint)
+      .set({ active: true, disabledAt: null, disabledReason: null, ...CLEAN_HEALTH })
+      .where({ id: endpointId })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    await this.cache.changed();
+    return result.affected === 1;
+  }
+
+  /** Forgets the counters (health back to `untested`) without changing `active`. */
+  async reset(endpointId: string): Promise<boolean> {
+    this.successWrittenAt.delete(endpointId);
+    return (await this.update(endpointId, CLEAN_HEALTH)) === 1;
+  }
+
+  private async update(endpointId: string, values: Partial<WebhookEndpoint>): Promise<number> {
+    const updatedAt = this.dataSource.driver.escape(this.metadata().findColumnWithPropertyName('updatedAt')!.databaseName);
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(WebhookEndpoint)
+      .set({ ...values, updatedAt: () => updatedAt }) // health is not an edit of the endpoint
+      .where({ id: endpointId })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    return result.affected ?? 0;
+  }
+
+  private metadata() {
+    return this.dataSource.getMetadata(WebhookEndpoint);
+  }
+
+  private async notify<T>(name: string, callback: ((event: T) => void | Promise<void>) | undefined, event: T): Promise<void> {
+    try {
+      await callback?.(event);
+      this.emitter?.emit(name, event);
+    } catch (error) {
+      this.logger.error(`A ${name} listener failed: ${(error as Error).message}`);
+    }
+  }
+}
+
+const CLEAN_HEALTH = { consecutiveFailures: 0, failingSince: null, lastSuccessAt: null, lastFailureAt: null } satisfies Partial<WebhookEndpoint>;
