@@ -1,0 +1,188 @@
+import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  WEBHOOK_EVENTS,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhooksService,
+  type DeliveryFailedEvent,
+  type EndpointDisabledEvent,
+} from '@app/webhooks';
+import { Widget } from '../fixtures/widget.entity.js';
+import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
+import { startFixture, type FixtureApp } from '../support/fixture-app.js';
+import { Receiver, type Reply } from '../support/receiver.js';
+import { sleep, waitUntil } from '../support/wait.js';
+
+describe.each(databaseKinds())('delivery policy (%s)', (kind) => {
+  let db: TestDatabase;
+  let fixture: FixtureApp;
+  let service: WebhooksService;
+  let dataSource: DataSource;
+  const receivers: Receiver[] = [];
+  const disabled: EndpointDisabledEvent[] = [];
+  const failed: DeliveryFailedEvent[] = [];
+
+  const endpointWith = async (replies: Reply[], extra: { retrySchedule?: number[]; timeoutMs?: number } = {}) => {
+    const rx = await Receiver.start();
+    rx.replies = replies;
+    receivers.push(rx);
+    const ep = await service.createEndpoint({ url: rx.url, topics: ['widget.created'], ...extra });
+    return { rx, ep };
+  };
+  const deliveryOf = (endpointId: string) => dataSource.getRepository(WebhookDelivery).findOneByOrFail({ endpointId });
+  const attemptsOf = (deliveryId: string) =>
+    dataSource.getRepository(WebhookAttempt).find({ where: { deliveryId }, order: { attemptNumber: 'ASC' } });
+  const settled = (endpointId: string) =>
+    waitUntil(async () => {
+      const d = await dataSource.getRepository(WebhookDelivery).findOneBy({ endpointId });
+      return d && (d.status === 'succeeded' || d.status === 'failed') ? d : undefined;
+    }, `the delivery to ${endpointId} to settle`);
+
+  beforeAll(async () => {
+    db = await createDatabase(kind);
+    fixture = await startFixture(db, {
+      webhooksOptions: { retrySchedule: [100], requestTimeoutMs: 2000, onEndpointDisabled: (e) => void disabled.push(e) },
+      extra: [EventEmitterModule.forRoot()],
+    });
+    fixture.app.get(EventEmitter2).on(WEBHOOK_EVENTS.deliveryFailed, (e: DeliveryFailedEvent) => failed.push(e));
+    service = fixture.app.get(WebhooksService);
+    dataSource = fixture.app.get(DataSource);
+  });
+  afterAll(async () => {
+    await fixture?.close();
+    for (const r of receivers) await r.close();
+    await db?.drop();
+  });
+
+  it('follows the retry schedule within the jitter bound, and the attempt rows match', async () => {
+    const schedule = [300, 600, 900];
+    const { rx, ep } = await endpointWith([500, 502, 503], { retrySchedule: schedule });
+    // jitter 0.2 is the module default
+    await Widget.create({ name: 'scheduled' }).save();
+    await rx.waitFor(4, 10_000);
+    const delivery = await settled(ep.id);
+    expect(delivery).toMatchObject({ status: 'succeeded', attemptCount: 4 });
+    const gaps = rx.requests.slice(1).map((r, i) => r.at - rx.requests[i].at);
+    gaps.forEach((gap, i) => {
+      expect(gap).toBeGreaterThanOrEqual(schedule[i] * 0.8 - 5); // never early
+      expect(gap).toBeLessThanOrEqual(schedule[i] * 1.2 + 400); // late only by processing overhead
+    });
+    const attempts = await attemptsOf(delivery.id);
+    expect(attempts.map((a) => [a.attemptNumber, a.responseStatus, a.trigger])).toEqual([
+      [1, 500, 'scheduled'],
+      [2, 502, 'scheduled'],
+      [3, 503, 'scheduled'],
+      [4, 200, 'scheduled'],
+    ]);
+    attempts.slice(0, 3).forEach((a, i) => {
+      const planned = a.nextAttemptAt!.getTime() - a.createdAt.getTime();
+      expect(planned).toBeGreaterThanOrEqual(schedule[i] * 0.8 - 1);
+      expect(planned).toBeLessThanOrEqual(schedule[i] * 1.2 + 1);
+    });
+    expect(attempts[3].nextAttemptAt).toBeNull();
+  });
+
+  it('applies each status rule', async () => {
+    const retried: Array<[string, Reply[], { timeoutMs?: number }?]> = [
+      ['500', [500]],
+      ['502', [502]],
+      ['503', [503]],
+      ['504', [504]],
+      ['408', [408]],
+      ['429 Retry-After', [{ status: 429, headers: { 'retry-after': '2' } }]],
+      ['timeout', ['hang'], { timeoutMs: 300 }],
+      ['connection reset', ['reset']],
+    ];
+    const notRetried: Array<[string, Reply[]]> = [
+      ['400', [400]],
+      ['401', [401]],
+      ['404', [404]],
+      ['422', [422]],
+    ];
+    // One by one: TypeORM races concurrent transactions on SQLite's single connection.
+    const retry = [];
+    for (const [name, replies, extra] of retried) retry.push({ name, ...(await endpointWith(replies, extra)) });
+    const fail = [];
+    for (const [name, replies] of notRetried) fail.push({ name, ...(await endpointWith(replies)) });
+    const redirect = await endpointWith([]);
+    redirect.rx.replies = [{ status: 301, headers: { location: redirect.rx.url + '/moved' } }];
+    const gone = await endpointWith([410]);
+
+    await Widget.create({ name: 'rules' }).save();
+
+    for (const { name, rx, ep } of retry) {
+      const d = await settled(ep.id);
+      expect([name, d.status, d.attemptCount]).toEqual([name, 'succeeded', 2]);
+      expect(rx.requests).toHaveLength(2);
+    }
+    const limited = retry.find((r) => r.name === '429 Retry-After')!;
+    expect(limited.rx.requests[1].at - limited.rx.requests[0].at).toBeGreaterThanOrEqual(2000 - 5);
+    const [timedOut] = await attemptsOf((await deliveryOf(retry.find((r) => r.name === 'timeout')!.ep.id)).id);
+    expect(timedOut.error).toContain('ETIMEDOUT');
+    const [reset] = await attemptsOf((await deliveryOf(retry.find((r) => r.name === 'connection reset')!.ep.id)).id);
+    expect(reset.responseStatus).toBeNull();
+    expect(reset.error).toMatch(/ECONNRESET|socket hang up/);
+
+    for (const { name, rx, ep } of [...fail, { name: '301', ...redirect }]) {
+      const d = await settled(ep.id);
+      expect([name, d.status, d.attemptCount]).toEqual([name, 'failed', 1]);
+      expect(rx.requests).toHaveLength(1);
+    }
+    expect((await deliveryOf(fail[0].ep.id)).lastError).toBe('HTTP 400: not retried');
+    expect((await deliveryOf(redirect.ep.id)).lastError).toContain('redirects are not followed');
+    expect(redirect.rx.requests.map((r) => r.path)).toEqual(['/hooks']); // the Location was never requested
+
+    const goneDelivery = await settled(gone.ep.id);
+    expect(goneDelivery).toMatchObject({ status: 'failed', attemptCount: 1 });
+    const goneEndpoint = await service.getEndpoint(gone.ep.id);
+    expect(goneEndpoint.active).toBe(false);
+    expect(goneEndpoint.health.state).toBe('disabled');
+    expect(goneEndpoint.health.disabledReason).toContain('410');
+    expect(disabled.map((e) => e.endpointId)).toContain(gone.ep.id);
+    await sleep(300);
+    expect(gone.rx.requests).toHaveLength(1);
+
+    // Each permanent failure was announced once.
+    const failedIds = new Set(failed.map((e) => e.endpointId));
+    for (const { ep } of [...fail, redirect, gone]) expect(failedIds.has(ep.id)).toBe(true);
+    for (const { ep } of retry) expect(failedIds.has(ep.id)).toBe(false);
+    for (const { ep } of retry) await service.deleteEndpoint(ep.id);
+    for (const { ep } of [...fail, redirect, gone]) await service.deleteEndpoint(ep.id);
+  });
+
+  it('disables an endpoint after ten failed deliveries in a row, then stops sending; enabling resets health', async () => {
+    const { rx, ep } = await endpointWith([], { retrySchedule: [] });
+    rx.fallback = 500;
+    for (let i = 1; i <= 10; i++) {
+      await Widget.create({ name: `fail-${i}` }).save();
+      await rx.waitFor(i);
+      if (i === 4) {
+        await waitUntil(async () => (await service.getEndpoint(ep.id)).health.consecutiveFailures === 4, 'four failures');
+        expect((await service.getEndpoint(ep.id)).health.state).toBe('warning');
+      }
+    }
+    const off = await waitUntil(async () => {
+      const e = await service.getEndpoint(ep.id);
+      return e.active ? undefined : e;
+    }, 'the endpoint to be disabled');
+    expect(off.health).toMatchObject({ state: 'disabled', consecutiveFailures: 10 });
+    expect(off.health.disabledReason).toContain('10 deliveries in a row failed');
+    expect(disabled.filter((e) => e.endpointId === ep.id)).toHaveLength(1);
+    expect(failed.filter((e) => e.endpointId === ep.id)).toHaveLength(10);
+
+    await Widget.create({ name: 'after-disable' }).save();
+    await sleep(400);
+    expect(rx.requests).toHaveLength(10);
+
+    const on = await service.enable(ep.id);
+    expect(on.active).toBe(true);
+    expect(on.health).toMatchObject({ state: 'untested', consecutiveFailures: 0, lastFailureAt: null, disabledAt: null });
+    rx.fallback = 200;
+    await Widget.create({ name: 'after-enable' }).save();
+    await rx.waitFor(11);
+    await waitUntil(async () => (await service.getEndpoint(ep.id)).health.state === 'healthy', 'a healthy endpoint');
+    await service.deleteEndpoint(ep.id);
+  });
+});
