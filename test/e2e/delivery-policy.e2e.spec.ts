@@ -152,6 +152,21 @@ describe.each(databaseKinds())('delivery policy (%s)', (kind) => {
     for (const { ep } of [...fail, redirect, gone]) await service.deleteEndpoint(ep.id);
   });
 
+  it('cuts a 50 MB response at the read cap without buffering it, and stores the truncated body', async () => {
+    const size = 50 * 1024 * 1024;
+    const { rx, ep } = await endpointWith([{ status: 200, streamBytes: size }]);
+    const before = process.memoryUsage();
+    await Widget.create({ name: 'big answer' }).save();
+    const d = await settled(ep.id);
+    const after = process.memoryUsage();
+    expect(d.status).toBe('succeeded');
+    const [attempt] = await attemptsOf(d.id);
+    expect(attempt.responseBody).toHaveLength(16_384); // responseBodyStoreLimitBytes
+    expect(rx.streamedBytesWritten()).toBeLessThan(size); // the sender hung up long before the end
+    expect(after.arrayBuffers + after.heapUsed - (before.arrayBuffers + before.heapUsed)).toBeLessThan(size / 2);
+    await service.deleteEndpoint(ep.id);
+  });
+
   it('disables an endpoint after ten failed deliveries in a row, then stops sending; enabling resets health', async () => {
     const { rx, ep } = await endpointWith([], { retrySchedule: [] });
     rx.fallback = 500;

@@ -10,7 +10,13 @@ export interface ReceivedRequest {
 }
 
 /** What the receiver does with one request: answer a status (and body), or drop the connection. */
-export type Reply = number | { status: number; body?: string; headers?: Record<string, string> } | 'reset' | 'hang';
+export type Reply =
+  | number
+  | { status: number; body?: string; headers?: Record<string, string> }
+  /** A body of `bytes` bytes, streamed in 64 KiB chunks as the client reads. */
+  | { status: number; streamBytes: number }
+  | 'reset'
+  | 'hang';
 
 /**
  * A real HTTP receiver on 127.0.0.1 with a free port. Replies are consumed in order from `replies`; when the list
@@ -20,6 +26,8 @@ export class Receiver {
   readonly requests: ReceivedRequest[] = [];
   replies: Reply[] = [];
   fallback: Reply = 200;
+  /** Bytes of the last streamed body handed to the socket (the client stops reading early). */
+  streamedBytesWritten: () => number = () => 0;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private waiters: Array<() => void> = [];
@@ -87,6 +95,24 @@ export class Receiver {
       return;
     }
     if (reply === 'hang') return; // never answers; the sender's timeout must fire
+    if (typeof reply === 'object' && 'streamBytes' in reply) {
+      res.writeHead(reply.status, { 'content-type': 'text/plain', 'content-length': String(reply.streamBytes) });
+      const chunk = Buffer.alloc(65_536, 'x');
+      let left = reply.streamBytes;
+      const pump = () => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('error', () => undefined);
+      res.socket?.on('error', () => undefined);
+      pump();
+      this.streamedBytesWritten = () => reply.streamBytes - left;
+      return;
+    }
     const { status, body = '', headers = {} } = typeof reply === 'number' ? { status: reply } : reply;
     res.writeHead(status, { 'content-type': 'text/plain', ...headers });
     res.end(body);
