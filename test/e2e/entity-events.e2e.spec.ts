@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebhookBulkOperationError, WebhookEvent, WebhooksService } from '@app/webhooks';
+import { DeliveryQueue } from '../../libs/webhooks/src/delivery/delivery-queue.js';
 import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
@@ -135,26 +136,37 @@ describe.each(databaseKinds())('entity changes become events (%s)', (kind) => {
   });
 
   it('holds jobs until the outermost commit and drops what a rolled-back savepoint recorded', async () => {
+    const queue = fixture.app.get(DeliveryQueue);
+    const enqueued: string[] = [];
+    const spy = vi.spyOn(queue, 'enqueueInBackground').mockImplementation(function (this: DeliveryQueue, jobs, delay) {
+      enqueued.push(...jobs.map((j) => j.deliveryId));
+      return DeliveryQueue.prototype.enqueueInBackground.call(this, jobs, delay);
+    });
+    const events = dataSource.getRepository(WebhookEvent);
+    const before = await events.countBy({ topic: 'widget.created' });
     const runner = dataSource.createQueryRunner();
     await runner.connect();
     try {
       await runner.startTransaction();
       await runner.manager.save(Widget.create({ name: 'outer' }));
-      await runner.startTransaction(); // savepoint
-      await runner.manager.save(Widget.create({ name: 'inner-rolled-back' }));
+      await runner.startTransaction(); // savepoint 1, released below
+      await runner.manager.save(Widget.create({ name: 'released' }));
+      await runner.commitTransaction();
+      await runner.startTransaction(); // savepoint 2, rolled back
+      await runner.manager.save(Widget.create({ name: 'rolled-back' }));
       await runner.rollbackTransaction();
-      await runner.startTransaction(); // savepoint
-      await runner.manager.save(Widget.create({ name: 'inner-kept' }));
-      await runner.commitTransaction(); // releases the savepoint only
       await sleep(300);
-      expect(rx.requests).toHaveLength(0); // nothing leaves before the real commit
+      expect(enqueued).toEqual([]); // nothing leaves before the real commit
+      expect(rx.requests).toHaveLength(0);
       await runner.commitTransaction();
     } finally {
       await runner.release();
+      spy.mockRestore();
     }
+    expect(enqueued).toHaveLength(2);
     const names = (await next(2)).map((p) => p.data.name).sort();
-    expect(names).toEqual(['inner-kept', 'outer']);
-    expect(await dataSource.getRepository(WebhookEvent).countBy({ topic: 'widget.created' })).toBeGreaterThanOrEqual(2);
+    expect(names).toEqual(['outer', 'released']);
+    expect(await events.countBy({ topic: 'widget.created' })).toBe(before + 2);
   });
 
   it('sends several changes of one transaction after its commit', async () => {

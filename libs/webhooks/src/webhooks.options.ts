@@ -115,11 +115,6 @@ export interface WebhooksModuleOptions {
    * @default 30000
    */
   endpointCacheRefreshMs?: number;
-  /**
-   * Bull jobs kept in Redis after they finish (history lives in the database, not in Redis).
-   * @default { completed: 0, failed: 1000 }
-   */
-  keepJobs?: { completed?: number; failed?: number };
 }
 
 export interface EndpointDisabledEvent {
@@ -140,12 +135,11 @@ export interface DeliveryFailedEvent {
 }
 
 export type ResolvedWebhooksOptions = Required<
-  Omit<WebhooksModuleOptions, 'entities' | 'keepJobs' | 'onEndpointDisabled' | 'onDeliveryFailed'>
+  Omit<WebhooksModuleOptions, 'entities' | 'onEndpointDisabled' | 'onDeliveryFailed'>
 > & {
   entities: Function[] | undefined;
   onEndpointDisabled: WebhooksModuleOptions['onEndpointDisabled'];
   onDeliveryFailed: WebhooksModuleOptions['onDeliveryFailed'];
-  keepJobs: { completed: number; failed: number };
 };
 
 export const LIBRARY_VERSION = '0.1.0';
@@ -182,7 +176,6 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     relayGraceMs: options.relayGraceMs ?? 10_000,
     relayBatchSize: options.relayBatchSize ?? 500,
     endpointCacheRefreshMs: options.endpointCacheRefreshMs ?? 30_000,
-    keepJobs: { completed: options.keepJobs?.completed ?? 0, failed: options.keepJobs?.failed ?? 1000 },
   };
   validateOptions(resolved);
   return resolved;

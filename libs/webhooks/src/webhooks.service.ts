@@ -127,13 +127,13 @@ export class WebhooksService {
     const { active, ...fields } = validateEndpointInput(patch, this.topics(), true, this.limits());
     const endpoint = await this.findEndpoint(id);
     if (Object.keys(fields).length) {
-      Object.assign(endpoint, fields);
-      await this.dataSource.getRepository(WebhookEndpoint).save(endpoint);
+      // Only the patched columns: a concurrent auto-disable or health update must not be written back.
+      await this.dataSource.getRepository(WebhookEndpoint).update({ id }, fields);
       await this.cache.changed();
     }
     if (active === true && !endpoint.active) await this.enable(id);
     if (active === false && endpoint.active) await this.disable(id);
-    return active === undefined ? view(endpoint) : this.getEndpoint(id);
+    return this.getEndpoint(id);
   }
 
   /** Enables an endpoint and resets its health to `untested`. */

@@ -1,8 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { JobOptions, Queue } from 'bull';
-import { DELIVER_JOB, WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
-import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+import { DELIVER_JOB, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
 
 /** Data of one Bull job: attempt `attempt` of delivery `deliveryId`. */
 export interface DeliveryJob {
@@ -29,7 +28,6 @@ export class DeliveryQueue implements OnApplicationShutdown {
 
   constructor(
     @InjectQueue(WEBHOOKS_QUEUE) readonly queue: Queue<DeliveryJob>,
-    @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
   /** Adds jobs in one round trip. Rejects if Redis refuses; callers that must not fail use `enqueueInBackground`. */
@@ -69,8 +67,10 @@ export class DeliveryQueue implements OnApplicationShutdown {
       jobId: deliveryJobId(data),
       delay: delayMs > 0 ? delayMs : undefined,
       attempts: 1,
-      removeOnComplete: this.options.keepJobs.completed || true,
-      removeOnFail: this.options.keepJobs.failed || true,
+      // History lives in the database. A job kept in Redis would also keep its id, and block the relay from
+      // enqueueing that attempt again.
+      removeOnComplete: true,
+      removeOnFail: true,
     };
   }
 }

@@ -48,21 +48,40 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         if (!queue.closing) this.logger.warn(`Could not name the webhook worker's Redis connection: ${error.message}`);
       });
     void queue
-      .process(DELIVER_JOB, this.options.concurrency, (job: Job<DeliveryJob>) => this.attempt(job.data))
+      .process(DELIVER_JOB, this.options.concurrency, (job: Job<DeliveryJob>) => this.run(job.data))
       .catch((error?: Error) => {
         // Bull rejects with nothing when the queue is closed on shutdown.
         if (error) this.logger.error(`Webhook worker stopped: ${error.message}`);
       });
   }
 
+  /**
+   * The job handler never fails the Bull job: a failed job would keep its id in Redis and block the relay from
+   * enqueueing that attempt again. On an error (database down) the row stays as it was, and the relay picks it up.
+   */
+  private async run(job: DeliveryJob): Promise<boolean> {
+    try {
+      return await this.attempt(job);
+    } catch (error) {
+      this.logger.error(`Attempt ${job.attempt} of delivery ${job.deliveryId} failed to run (${(error as Error).message}); the outbox relay will retry it.`);
+      return false;
+    }
+  }
+
   /** Runs one attempt. Resolves `false` when the job was stale (another job owns the row). */
   async attempt(job: DeliveryJob): Promise<boolean> {
+    await this.endpoints.ready();
+    let endpoint = this.endpoints.get(job.endpointId);
+    // A cache that has not heard of a change yet must not fail a delivery: look again before giving up.
+    if (!endpoint?.active) {
+      await this.endpoints.reload();
+      endpoint = this.endpoints.get(job.endpointId);
+    }
+    const timeoutMs = Math.min(endpoint?.timeoutMs ?? this.options.requestTimeoutMs, this.options.maxRequestTimeoutMs);
     const now = new Date();
-    const lease = new Date(now.getTime() + this.options.requestTimeoutMs + LEASE_MARGIN_MS);
+    const lease = new Date(now.getTime() + timeoutMs + LEASE_MARGIN_MS);
     if (!(await this.store.claim(job.deliveryId, job.attempt, lease, now))) return false;
 
-    await this.endpoints.ready();
-    const endpoint = this.endpoints.get(job.endpointId);
     if (!endpoint || !endpoint.active) {
       const reason = `Not sent: ${endpoint ? 'the endpoint is disabled' : 'the endpoint was deleted'}.`;
       await this.finish(job, endpoint, notSent(reason), { action: 'fail', reason });
@@ -85,7 +104,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         'user-agent': this.options.userAgent,
         ...signatureHeaders(job.eventId, timestamp, payload, signingKeys(endpoint)),
       },
-      timeoutMs: Math.min(endpoint.timeoutMs ?? this.options.requestTimeoutMs, this.options.maxRequestTimeoutMs),
+      timeoutMs,
       responseBodyLimitBytes: this.options.responseBodyReadLimitBytes,
     });
     const verdict = decide(response, job.attempt, {
@@ -117,7 +136,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     const retry = verdict.action === 'retry' ? verdict : undefined;
     const nextAttemptAt = retry ? new Date(at.getTime() + retry.delayMs) : null;
     const error = verdict.action === 'succeed' ? null : verdict.reason;
-    await this.store.finishAttempt(
+    const owned = await this.store.finishAttempt(
       {
         deliveryId: job.deliveryId,
         attemptNumber: job.attempt,
@@ -135,6 +154,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         lastError: error,
       },
     );
+    if (!owned) return; // the relay took the row back (lease expired): the new owner decides what follows
     if (retry) {
       const next = { ...job, attempt: job.attempt + 1 };
       // If this add fails the row stays pending with a due time, and the relay enqueues it then.

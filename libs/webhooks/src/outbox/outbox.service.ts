@@ -39,6 +39,12 @@ export class OutboxService {
     private readonly store: WebhookStore,
   ) {}
 
+  /** Whether any active endpoint subscribes to a topic (lets callers skip building a payload nobody gets). */
+  async routed(topic: string): Promise<boolean> {
+    await this.endpoints.ready();
+    return this.endpoints.matching(topic).length > 0;
+  }
+
   /** Returns the event id, or null when no active endpoint subscribes to the topic (nothing is written). */
   async record(manager: EntityManager, queryRunner: QueryRunner | undefined, event: OutboxEvent): Promise<string | null> {
     await this.endpoints.ready();
@@ -69,7 +75,14 @@ export class OutboxService {
   /** After a commit: enqueue once the outermost transaction has committed (a savepoint release is not enough). */
   committed(queryRunner: QueryRunner): void {
     const runner = queryRunner as RunnerWithPending;
-    if (runner.isTransactionActive || !runner[PENDING]?.length) return;
+    if (!runner[PENDING]?.length) return;
+    if (runner.isTransactionActive) {
+      // A savepoint was released: what it recorded now belongs to the enclosing level, and only a rollback of
+      // that level may drop it.
+      const depth = transactionDepth(runner);
+      for (const p of runner[PENDING]) if (p.depth > depth) p.depth = depth;
+      return;
+    }
     const jobs = runner[PENDING].map((p) => p.job);
     runner[PENDING] = [];
     this.queue.enqueueInBackground(jobs);

@@ -102,20 +102,23 @@ export class WebhookStore {
     return result.affected === 1;
   }
 
-  /** Logs an attempt and moves its delivery on, if the delivery is still `delivering` that attempt. */
-  async finishAttempt(record: AttemptRecord, outcome: DeliveryOutcome): Promise<void> {
+  /**
+   * Logs an attempt and moves its delivery on, if the delivery is still `delivering` that attempt. False when it
+   * is not (the attempt is logged all the same).
+   */
+  async finishAttempt(record: AttemptRecord, outcome: DeliveryOutcome): Promise<boolean> {
     if (this.pg) {
-      await this.pgWrite(this.pg.finishAttempt, [
+      const affected = await this.pgWrite(this.pg.finishAttempt, [
         ...attemptValues(record),
         outcome.status,
         outcome.nextAttemptAt,
         outcome.lastResponseStatus,
         outcome.lastError,
       ]);
-      return;
+      return affected === 1;
     }
     await this.recordAttempt(record);
-    await this.dataSource
+    const result = await this.dataSource
       .getRepository(WebhookDelivery)
       .createQueryBuilder()
       .update()
@@ -124,6 +127,7 @@ export class WebhookStore {
       .callListeners(false)
       .updateEntity(false)
       .execute();
+    return result.affected === 1;
   }
 
   /** Appends one row to the attempt log. */

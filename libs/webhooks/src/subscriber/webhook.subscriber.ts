@@ -51,6 +51,7 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     const entity = this.registry.get(event.metadata.target);
     const before = event.databaseEntity;
     if (!entity?.events.has('updated') || !before || !event.entity) return;
+    if (!(await this.outbox.routed(entity.topics.updated))) return;
     const after = event.entity;
     const changes = entityChanges(entity, event.updatedColumns, before, after);
     if (Object.keys(changes).length === 0) return; // only automatic columns changed
