@@ -12,7 +12,7 @@ import { Customer } from './shop/customer.entity.js';
 import { Order } from './shop/order.entity.js';
 import { CustomersController, OrdersController } from './shop/shop.controller.js';
 import { ShopService } from './shop/shop.service.js';
-import { WebhookEndpointsController } from './webhooks/webhook-endpoints.controller.js';
+import { DeliveriesController, WebhookEndpointsController } from './webhooks/webhook-endpoints.controller.js';
 
 /**
  * The example shop. The app owns TypeORM and Bull; WebhooksModule adds its entities through autoLoadEntities
@@ -30,7 +30,7 @@ export class AppModule {
         TypeOrmModule.forFeature([Customer, Order]),
         TerminusModule,
       ],
-      controllers: [CustomersController, OrdersController, WebhookEndpointsController, HealthController],
+      controllers: [CustomersController, OrdersController, WebhookEndpointsController, DeliveriesController, HealthController],
       providers: [{ provide: APP_CONFIG, useValue: config }, ShopService, ApiTokenGuard],
     };
   }

@@ -16,6 +16,9 @@ export {
   type DeliveryView,
   type EndpointView,
   type ListDeliveriesOptions,
+  type RecoverOptions,
+  type TestSendResult,
+  TEST_TOPIC,
 } from './webhooks.service.js';
 export type { EndpointInput } from './endpoints/endpoint-input.js';
 export { topicMatches } from './endpoints/topics.js';
@@ -29,6 +32,7 @@ export * from './entities/index.js';
 export {
   WebhookBulkOperationError,
   WebhookConfigurationError,
+  WebhookConflictError,
   WebhookNotFoundError,
   WebhookValidationError,
   WebhooksError,

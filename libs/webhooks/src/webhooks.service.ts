@@ -1,10 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, LessThan } from 'typeorm';
+import { Between, DataSource, In, LessThan } from 'typeorm';
 import { EndpointCache } from './endpoints/endpoint-cache.js';
 import { validateEndpointInput, type EndpointInput } from './endpoints/endpoint-input.js';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret } from './entities/index.js';
-import { WebhookNotFoundError, WebhookValidationError } from './errors/webhooks.errors.js';
+import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from './errors/webhooks.errors.js';
+import { DeliveryQueue, type DeliveryJob } from './delivery/delivery-queue.js';
+import { DeliveryWorker } from './delivery/delivery.worker.js';
+import { isTopicPattern } from './endpoints/topics.js';
+import { PayloadCache } from './outbox/payload-cache.js';
+import { WebhookStore } from './store/webhook-store.js';
+import { envelope, stringify } from './subscriber/payload.js';
 import { newId } from './ids.js';
 import { EndpointHealth, healthState, type HealthState } from './health/endpoint-health.js';
 import { EntityRegistry } from './registry/entity-registry.js';
@@ -70,6 +76,32 @@ export interface DeliveryView {
   attempts: AttemptView[];
 }
 
+export interface TestSendResult {
+  ok: boolean;
+  /** HTTP status, or null when no response arrived. */
+  status: number | null;
+  durationMs: number;
+  /** The first `responseBodyStoreLimitBytes` of the response body. */
+  responseBody: string | null;
+  /** Why it did not succeed; null when ok. */
+  error: string | null;
+  /** The test is logged like any delivery (topic `webhook.test` unless given). */
+  deliveryId: string;
+  eventId: string;
+}
+
+export interface RecoverOptions {
+  /** Failed deliveries created at or after this time (a Date or an ISO 8601 string). */
+  since: Date | string;
+  /** ...and before this time. Default: now. */
+  until?: Date | string;
+}
+
+/** Topic of test sends when none is given. */
+export const TEST_TOPIC = 'webhook.test';
+const MAX_TEST_PAYLOAD_CHARS = 256 * 1024;
+const RECOVER_BATCH = 500;
+
 export interface ListDeliveriesOptions {
   /** Page size, 1 to 200. @default 50 */
   limit?: number;
@@ -85,6 +117,10 @@ export class WebhooksService {
     private readonly registry: EntityRegistry,
     private readonly cache: EndpointCache,
     private readonly health: EndpointHealth,
+    private readonly store: WebhookStore,
+    private readonly worker: DeliveryWorker,
+    private readonly queue: DeliveryQueue,
+    private readonly payloads: PayloadCache,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -185,6 +221,105 @@ export class WebhooksService {
       order: { id: 'DESC' },
       take: limit,
     });
+    return this.withAttempts(deliveries);
+  }
+
+  /**
+   * Sends a signed test event to the endpoint now, bypassing the queue, and reports what came back. It is logged as
+   * a delivery with one attempt (trigger `test`); it is not retried and does not change the endpoint's health.
+   */
+  async sendTest(endpointId: string, options: { payload?: unknown; topic?: string } = {}): Promise<TestSendResult> {
+    const endpoint = await this.findEndpoint(endpointId);
+    if (!endpoint.active) {
+      throw new WebhookConflictError(`Webhook endpoint ${JSON.stringify(endpointId)} is disabled; enable it before sending a test.`);
+    }
+    if (typeof options !== 'object' || options === null) throw new WebhookValidationError('The test request must be a JSON object.');
+    const unknown = Object.keys(options).filter((k) => k !== 'payload' && k !== 'topic');
+    if (unknown.length) throw new WebhookValidationError(`Invalid test request: unknown field ${unknown.map((k) => `"${k}"`).join(', ')}.`);
+    const topic = options.topic ?? TEST_TOPIC;
+    if (typeof topic !== 'string' || !isTopicPattern(topic) || topic.includes('*')) {
+      throw new WebhookValidationError(`Invalid test request: topic must look like "order.created" (got ${JSON.stringify(topic)}).`);
+    }
+    const data = options.payload === undefined ? { message: 'A test event sent from the webhook endpoint settings.', endpointId } : options.payload;
+    if (stringify(data).length > MAX_TEST_PAYLOAD_CHARS) {
+      throw new WebhookValidationError(`Invalid test request: payload is larger than ${MAX_TEST_PAYLOAD_CHARS / 1024} KiB.`);
+    }
+    const now = new Date();
+    const eventId = newId('evt', now.getTime());
+    const deliveryId = newId('dlv', now.getTime());
+    const body = envelope(eventId, topic, now, data);
+    await this.store.insertEvent(
+      this.dataSource.manager,
+      { id: eventId, topic, entityName: null, entityId: null, payload: body, createdAt: now },
+      [{ id: deliveryId, endpointId }],
+    );
+    this.payloads.set(eventId, body);
+    const result = await this.worker.attempt({ deliveryId, eventId, endpointId, attempt: 1, topic, trigger: 'test' });
+    if (!result) throw new WebhookConflictError('The test delivery was taken by another worker.');
+    const ok = result.verdict.action === 'succeed';
+    const stored = await this.dataSource.getRepository(WebhookAttempt).findOneByOrFail({ deliveryId });
+    return {
+      ok,
+      status: result.response.status,
+      durationMs: result.response.durationMs,
+      responseBody: stored.responseBody,
+      error: ok ? null : stored.error,
+      deliveryId,
+      eventId,
+    };
+  }
+
+  /**
+   * Sends a finished (succeeded or failed) delivery again, with the same `webhook-id`, as a fresh round of the
+   * retry schedule. Its first attempt is logged with trigger `manual`.
+   */
+  async redeliver(deliveryId: string): Promise<DeliveryView> {
+    const delivery = await this.dataSource.getRepository(WebhookDelivery).findOneBy({ id: deliveryId });
+    if (!delivery) throw new WebhookNotFoundError('Webhook delivery', deliveryId);
+    const endpoint = await this.findEndpoint(delivery.endpointId);
+    if (!endpoint.active) throw new WebhookConflictError(`Webhook endpoint ${endpoint.id} is disabled; enable it before redelivering.`);
+    if (delivery.status !== 'succeeded' && delivery.status !== 'failed') {
+      throw new WebhookConflictError(`Delivery ${deliveryId} is ${delivery.status}: it is already scheduled.`);
+    }
+    const [job] = await this.reschedule([delivery], 'manual');
+    if (!job) throw new WebhookConflictError(`Delivery ${deliveryId} changed while being redelivered; try again.`);
+    return this.getDelivery(deliveryId);
+  }
+
+  /**
+   * Sends again every failed delivery of an endpoint created in [since, until) (after an outage, or after
+   * re-enabling it). Each starts a fresh round of the retry schedule, first attempt logged with trigger `recover`.
+   * Returns how many were scheduled.
+   */
+  async recover(endpointId: string, options: RecoverOptions): Promise<{ count: number }> {
+    const since = parseDate(options?.since, 'since');
+    const until = options?.until === undefined ? new Date() : parseDate(options.until, 'until');
+    if (since.getTime() >= until.getTime()) throw new WebhookValidationError('Invalid recover request: since must be before until.');
+    const endpoint = await this.findEndpoint(endpointId);
+    if (!endpoint.active) throw new WebhookConflictError(`Webhook endpoint ${endpointId} is disabled; enable it before recovering deliveries.`);
+    const repo = this.dataSource.getRepository(WebhookDelivery);
+    let count = 0;
+    for (;;) {
+      const batch = await repo.find({
+        where: { endpointId, status: 'failed', createdAt: Between(since, new Date(until.getTime() - 1)) },
+        order: { id: 'ASC' },
+        take: RECOVER_BATCH,
+      });
+      if (batch.length === 0) break;
+      count += (await this.reschedule(batch, 'recover')).length;
+      if (batch.length < RECOVER_BATCH) break;
+    }
+    return { count };
+  }
+
+  async getDelivery(deliveryId: string): Promise<DeliveryView> {
+    const delivery = await this.dataSource.getRepository(WebhookDelivery).findOneBy({ id: deliveryId });
+    if (!delivery) throw new WebhookNotFoundError('Webhook delivery', deliveryId);
+    const [view] = await this.withAttempts([delivery]);
+    return view;
+  }
+
+  private async withAttempts(deliveries: WebhookDelivery[]): Promise<DeliveryView[]> {
     if (deliveries.length === 0) return [];
     const attempts = await this.dataSource.getRepository(WebhookAttempt).find({
       where: { deliveryId: In(deliveries.map((d) => d.id)) },
@@ -224,6 +359,29 @@ export class WebhooksService {
     }));
   }
 
+  /** Puts finished deliveries back to `pending` (only those still as read) and enqueues a new round for each. */
+  private async reschedule(deliveries: WebhookDelivery[], trigger: 'manual' | 'recover'): Promise<DeliveryJob[]> {
+    const now = new Date();
+    const jobs: DeliveryJob[] = [];
+    for (const d of deliveries) {
+      const result = await this.dataSource
+        .getRepository(WebhookDelivery)
+        .createQueryBuilder()
+        .update()
+        .set({ status: 'pending', nextAttemptAt: now, updatedAt: now })
+        .where({ id: d.id, status: d.status, attemptCount: d.attemptCount })
+        .callListeners(false)
+        .updateEntity(false)
+        .execute();
+      if (result.affected !== 1) continue;
+      const attempt = d.attemptCount + 1;
+      jobs.push({ deliveryId: d.id, eventId: d.eventId, endpointId: d.endpointId, attempt, topic: d.topic, trigger, roundStart: attempt });
+    }
+    // If Redis refuses, the rows are pending and due: the relay enqueues them.
+    this.queue.enqueueInBackground(jobs);
+    return jobs;
+  }
+
   private limits() {
     return { maxTimeoutMs: this.options.maxRequestTimeoutMs };
   }
@@ -233,6 +391,14 @@ export class WebhooksService {
     if (!endpoint) throw new WebhookNotFoundError('Webhook endpoint', id);
     return endpoint;
   }
+}
+
+function parseDate(value: unknown, name: string): Date {
+  const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) {
+    throw new WebhookValidationError(`Invalid recover request: ${name} must be a date such as "2026-11-24T00:00:00Z" (got ${JSON.stringify(value)}).`);
+  }
+  return date;
 }
 
 function view(e: WebhookEndpoint): EndpointView {

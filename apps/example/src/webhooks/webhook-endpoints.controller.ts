@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseFilters, UseGuards } from '@nestjs/common';
-import { WebhooksExceptionFilter, WebhooksService, type EndpointInput } from '@app/webhooks';
+import { WebhooksExceptionFilter, WebhooksService, type EndpointInput, type RecoverOptions } from '@app/webhooks';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 
 /** The webhook endpoint resource: a thin layer over WebhooksService, which validates. */
@@ -53,8 +53,42 @@ export class WebhookEndpointsController {
     return this.webhooks.resetHealth(id);
   }
 
+  /** Sends a signed test event now and reports the answer: `{ ok, status, durationMs, responseBody, error }`. */
+  @Post(':id/test')
+  @HttpCode(200)
+  test(@Param('id') id: string, @Body() body: { payload?: unknown; topic?: string } = {}) {
+    return this.webhooks.sendTest(id, body ?? {});
+  }
+
+  /** Re-sends the endpoint's failed deliveries created in [since, until). */
+  @Post(':id/recover')
+  @HttpCode(200)
+  recover(@Param('id') id: string, @Body() body: RecoverOptions) {
+    return this.webhooks.recover(id, body);
+  }
+
   @Get(':id/deliveries')
   deliveries(@Param('id') id: string, @Query('limit') limit?: string, @Query('before') before?: string) {
     return this.webhooks.listDeliveries(id, { limit: limit === undefined ? undefined : Number(limit), before });
+  }
+}
+
+/** Deliveries by id. */
+@Controller('api/deliveries')
+@UseGuards(ApiTokenGuard)
+@UseFilters(WebhooksExceptionFilter)
+export class DeliveriesController {
+  constructor(private readonly webhooks: WebhooksService) {}
+
+  @Get(':id')
+  get(@Param('id') id: string) {
+    return this.webhooks.getDelivery(id);
+  }
+
+  /** Sends a finished delivery again (same webhook-id); 202 with the delivery, now pending. */
+  @Post(':id/redeliver')
+  @HttpCode(202)
+  redeliver(@Param('id') id: string) {
+    return this.webhooks.redeliver(id);
   }
 }

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { JobOptions, Queue } from 'bull';
+import type { AttemptTrigger } from '../entities/index.js';
 import { DELIVER_JOB, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
 
 /** Data of one Bull job: attempt `attempt` of delivery `deliveryId`. */
@@ -11,6 +12,10 @@ export interface DeliveryJob {
   attempt: number;
   /** For notifications; absent on jobs enqueued by versions before it existed. */
   topic?: string;
+  /** What started this round of attempts (default `scheduled`); recorded on its first attempt. */
+  trigger?: AttemptTrigger;
+  /** Attempt number that began this round (a redelivery starts a fresh schedule). Default 1. */
+  roundStart?: number;
 }
 
 /**

@@ -14,6 +14,11 @@ import { DeliveryQueue, type DeliveryJob } from './delivery-queue.js';
 import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from './http-client.js';
 import { decide, type Verdict } from './retry-policy.js';
 
+export interface AttemptResult {
+  response: WebhookResponse;
+  verdict: Verdict;
+}
+
 /** Extra time past the request timeout before an in-flight attempt counts as lost. */
 const LEASE_MARGIN_MS = 30_000;
 
@@ -61,15 +66,18 @@ export class DeliveryWorker implements OnApplicationBootstrap {
    */
   private async run(job: DeliveryJob): Promise<boolean> {
     try {
-      return await this.attempt(job);
+      return (await this.attempt(job)) !== null;
     } catch (error) {
       this.logger.error(`Attempt ${job.attempt} of delivery ${job.deliveryId} failed to run (${(error as Error).message}); the outbox relay will retry it.`);
       return false;
     }
   }
 
-  /** Runs one attempt. Resolves `false` when the job was stale (another job owns the row). */
-  async attempt(job: DeliveryJob): Promise<boolean> {
+  /**
+   * Runs one attempt and acts on its outcome. Resolves null when the job was stale (another job owns the row).
+   * A `test` job is tried once: no retry, no effect on the endpoint's health, no failure notification.
+   */
+  async attempt(job: DeliveryJob): Promise<AttemptResult | null> {
     await this.endpoints.ready();
     let endpoint = this.endpoints.get(job.endpointId);
     // A cache that has not heard of a change yet must not fail a delivery: look again before giving up.
@@ -80,19 +88,13 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     const timeoutMs = Math.min(endpoint?.timeoutMs ?? this.options.requestTimeoutMs, this.options.maxRequestTimeoutMs);
     const now = new Date();
     const lease = new Date(now.getTime() + timeoutMs + LEASE_MARGIN_MS);
-    if (!(await this.store.claim(job.deliveryId, job.attempt, lease, now))) return false;
+    if (!(await this.store.claim(job.deliveryId, job.attempt, lease, now))) return null;
 
     if (!endpoint || !endpoint.active) {
-      const reason = `Not sent: ${endpoint ? 'the endpoint is disabled' : 'the endpoint was deleted'}.`;
-      await this.finish(job, endpoint, notSent(reason), { action: 'fail', reason });
-      return true;
+      return this.finish(job, endpoint, notSent(`Not sent: ${endpoint ? 'the endpoint is disabled' : 'the endpoint was deleted'}.`));
     }
     const payload = this.payloads.get(job.eventId) ?? (await this.loadPayload(job.eventId));
-    if (payload === undefined) {
-      const reason = 'Not sent: the event no longer exists.';
-      await this.finish(job, endpoint, notSent(reason), { action: 'fail', reason });
-      return true;
-    }
+    if (payload === undefined) return this.finish(job, endpoint, notSent('Not sent: the event no longer exists.'));
 
     const timestamp = Math.floor(Date.now() / 1000);
     const response = await this.http.send({
@@ -107,13 +109,13 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       timeoutMs,
       responseBodyLimitBytes: this.options.responseBodyReadLimitBytes,
     });
-    const verdict = decide(response, job.attempt, {
+    let verdict = decide(response, job.attempt - (job.roundStart ?? 1) + 1, {
       schedule: endpoint.retrySchedule ?? this.options.retrySchedule,
       jitter: this.options.jitter,
       retryClientErrors: this.options.retryClientErrors,
     });
-    await this.finish(job, endpoint, response, verdict);
-    return true;
+    if (job.trigger === 'test' && verdict.action !== 'succeed') verdict = { action: 'fail', reason: verdict.reason };
+    return this.finish(job, endpoint, response, verdict);
   }
 
   private async loadPayload(eventId: string): Promise<string | undefined> {
@@ -131,8 +133,14 @@ export class DeliveryWorker implements OnApplicationBootstrap {
    * Records the attempt, moves the delivery on (only if this job still owns it), then acts on the verdict:
    * schedules the retry, updates the endpoint's health, disables it on 410.
    */
-  private async finish(job: DeliveryJob, endpoint: CachedEndpoint | undefined, response: WebhookResponse, verdict: Verdict): Promise<void> {
+  private async finish(
+    job: DeliveryJob,
+    endpoint: CachedEndpoint | undefined,
+    response: WebhookResponse,
+    verdict: Verdict = { action: 'fail', reason: response.error ?? 'not sent' },
+  ): Promise<AttemptResult> {
     const at = new Date();
+    const result = { response, verdict };
     const retry = verdict.action === 'retry' ? verdict : undefined;
     const nextAttemptAt = retry ? new Date(at.getTime() + retry.delayMs) : null;
     const error = verdict.action === 'succeed' ? null : verdict.reason;
@@ -140,7 +148,8 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       {
         deliveryId: job.deliveryId,
         attemptNumber: job.attempt,
-        trigger: 'scheduled',
+        // The first attempt of a round carries what started it; its retries are scheduled.
+        trigger: job.attempt === (job.roundStart ?? 1) ? (job.trigger ?? 'scheduled') : 'scheduled',
         requestUrl: endpoint?.url ?? '',
         response: { ...response, body: truncate(response.body, this.options.responseBodyStoreLimitBytes) },
         error,
@@ -154,24 +163,29 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         lastError: error,
       },
     );
-    if (!owned) return; // the relay took the row back (lease expired): the new owner decides what follows
+    // Lost the row (the relay took it back after the lease): its new owner decides what follows.
+    if (!owned || job.trigger === 'test') return result;
     if (retry) {
       const next = { ...job, attempt: job.attempt + 1 };
       // If this add fails the row stays pending with a due time, and the relay enqueues it then.
       await this.queue.enqueue([next], retry.delayMs).catch((e: Error) => {
         this.logger.warn(`Could not schedule retry ${next.attempt} of ${job.deliveryId} (${e.message}); the relay will.`);
       });
-      return;
+      return result;
     }
     if (verdict.action === 'succeed') {
       await this.health.succeeded(job.endpointId, at);
-      return;
+      return result;
     }
-    if (!endpoint) return; // deleted: nothing left to count or tell
+    if (!endpoint) return result; // deleted: nothing left to count or tell
     const failure = { deliveryId: job.deliveryId, eventId: job.eventId, topic: job.topic ?? '', attempts: job.attempt, reason: verdict.reason };
-    if (!endpoint.active) return this.health.deliveryFailed({ ...failure, endpointId: endpoint.id, at });
+    if (!endpoint.active) {
+      await this.health.deliveryFailed({ ...failure, endpointId: endpoint.id, at });
+      return result;
+    }
     if (verdict.action === 'disable') await this.health.disable(endpoint.id, verdict.reason, at);
     await this.health.failed(endpoint.id, at, failure);
+    return result;
   }
 }
 

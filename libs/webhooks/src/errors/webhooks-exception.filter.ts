@@ -1,9 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpStatus } from '@nestjs/common';
 import type { Response } from 'express';
-import { WebhookNotFoundError, WebhookValidationError, WebhooksError } from './webhooks.errors.js';
+import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError, WebhooksError } from './webhooks.errors.js';
 
 /**
- * Maps the library's errors to HTTP answers `{ statusCode, message }`: validation 400, unknown id 404, others 500.
+ * Maps the library's errors to HTTP answers `{ statusCode, message }`: validation 400, unknown id 404, conflict 409, others 500.
  * Bind it on the controllers that call `WebhooksService` (or globally) in an Express app.
  */
 @Catch(WebhooksError)
@@ -14,7 +14,9 @@ export class WebhooksExceptionFilter implements ExceptionFilter {
         ? HttpStatus.BAD_REQUEST
         : error instanceof WebhookNotFoundError
           ? HttpStatus.NOT_FOUND
-          : HttpStatus.INTERNAL_SERVER_ERROR;
+          : error instanceof WebhookConflictError
+            ? HttpStatus.CONFLICT
+            : HttpStatus.INTERNAL_SERVER_ERROR;
     host
       .switchToHttp()
       .getResponse<Response>()

@@ -16,6 +16,9 @@ export class WebhookNotFoundError extends WebhooksError {
   }
 }
 
+/** The request is valid but the resource's state forbids it (a test send to a disabled endpoint): HTTP 409. */
+export class WebhookConflictError extends WebhooksError {}
+
 /** The library is set up wrongly; thrown at start-up with the fix in the message. */
 export class WebhookConfigurationError extends WebhooksError {}
 
