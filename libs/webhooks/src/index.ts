@@ -48,6 +48,7 @@ export {
 } from './delivery/http-client.js';
 export { DeliveryWorker } from './delivery/delivery.worker.js';
 export { OutboxRelay, type RelayResult } from './outbox/outbox-relay.js';
+export { RetentionService, type RetentionResult } from './retention/retention.service.js';
 export { WebhooksHealthIndicator } from './health/webhooks.health.js';
 export { WEBHOOK_EVENTS, healthState, type HealthState } from './health/endpoint-health.js';
 export { decide, retryAfterMs, type RetryPolicy, type Verdict } from './delivery/retry-policy.js';

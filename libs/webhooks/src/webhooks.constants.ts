@@ -8,3 +8,5 @@ export const WEBHOOKS_OPTIONS = 'WEBHOOKS:RESOLVED_OPTIONS';
 export const ENDPOINTS_CHANGED_CHANNEL = 'webhooks:endpoints-changed';
 /** Metadata key set by `@WebhookEntity()`. */
 export const WEBHOOK_ENTITY_METADATA = 'webhooks:entity';
+/** Bull job name of the (repeatable) retention run. */
+export const RETENTION_JOB = 'retention';

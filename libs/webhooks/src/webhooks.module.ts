@@ -14,6 +14,7 @@ import { OutboxRelay } from './outbox/outbox-relay.js';
 import { OutboxService } from './outbox/outbox.service.js';
 import { PayloadCache } from './outbox/payload-cache.js';
 import { EntityRegistry } from './registry/entity-registry.js';
+import { RetentionService } from './retention/retention.service.js';
 import { WebhookStore } from './store/webhook-store.js';
 import { WebhookSubscriber } from './subscriber/webhook.subscriber.js';
 import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.constants.js';
@@ -59,7 +60,8 @@ import { WebhooksService } from './webhooks.service.js';
     WebhooksService,
     WebhooksHealthIndicator,
     EndpointHealth,
+    RetentionService,
   ],
-  exports: [WebhooksService, WebhooksHealthIndicator, OutboxRelay, WEBHOOKS_OPTIONS],
+  exports: [WebhooksService, WebhooksHealthIndicator, OutboxRelay, RetentionService, WEBHOOKS_OPTIONS],
 })
 export class WebhooksModule extends ConfigurableModuleClass {}

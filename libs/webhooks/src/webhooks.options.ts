@@ -110,6 +110,23 @@ export interface WebhooksModuleOptions {
    */
   relayBatchSize?: number;
   /**
+   * Events (with their deliveries and attempts) older than this many days are deleted, once none of their
+   * deliveries is still pending. 0 keeps everything.
+   * @default 30
+   */
+  retentionDays?: number;
+  /**
+   * false: delete an event with its deliveries and attempts as soon as every delivery of it has succeeded (failed
+   * ones stay for inspection and recovery until `retentionDays`).
+   * @default true
+   */
+  storeEvents?: boolean;
+  /**
+   * How often the retention job runs (a Bull repeatable job: one run per interval across all instances).
+   * @default 3600000 (1 hour)
+   */
+  retentionIntervalMs?: number;
+  /**
    * Endpoints are cached in memory (no query per event). Changes made through `WebhooksService` refresh the cache
    * at once in this process and, over Redis pub/sub, in every other; this periodic reload is the safety net.
    * @default 30000
@@ -176,6 +193,9 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     relayGraceMs: options.relayGraceMs ?? 10_000,
     relayBatchSize: options.relayBatchSize ?? 500,
     endpointCacheRefreshMs: options.endpointCacheRefreshMs ?? 30_000,
+    retentionDays: options.retentionDays ?? 30,
+    storeEvents: options.storeEvents ?? true,
+    retentionIntervalMs: options.retentionIntervalMs ?? 3_600_000,
   };
   validateOptions(resolved);
   return resolved;
@@ -200,6 +220,8 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
   positiveInt('relayGraceMs', o.relayGraceMs, 0);
   positiveInt('relayBatchSize', o.relayBatchSize);
   positiveInt('endpointCacheRefreshMs', o.endpointCacheRefreshMs, 0);
+  positiveInt('retentionDays', o.retentionDays, 0);
+  positiveInt('retentionIntervalMs', o.retentionIntervalMs);
   if (!Array.isArray(o.retrySchedule) || o.retrySchedule.some((d) => !Number.isFinite(d) || d < 0)) {
     problems.push('retrySchedule must be an array of delays in milliseconds (>= 0)');
   }

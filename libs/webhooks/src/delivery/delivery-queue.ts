@@ -31,9 +31,16 @@ export class DeliveryQueue implements OnApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
   private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(
-    @InjectQueue(WEBHOOKS_QUEUE) readonly queue: Queue<DeliveryJob>,
-  ) {}
+  constructor(@InjectQueue(WEBHOOKS_QUEUE) readonly queue: Queue<DeliveryJob>) {
+    // Bull sends CLIENT SETNAME without awaiting it each time a processor starts, and rethrows its failure: a
+    // shutdown right after start-up then leaves an unhandled "Connection is closed" rejection. Keep it handled.
+    const q = queue as Queue<DeliveryJob> & { setWorkerName(): Promise<unknown>; closing?: unknown };
+    const setWorkerName = q.setWorkerName.bind(q);
+    q.setWorkerName = () =>
+      setWorkerName().catch((error: Error) => {
+        if (!q.closing) this.logger.warn(`Could not name the webhook worker's Redis connection: ${error.message}`);
+      });
+  }
 
   /** Adds jobs in one round trip. Rejects if Redis refuses; callers that must not fail use `enqueueInBackground`. */
   async enqueue(jobs: readonly DeliveryJob[], delayMs = 0): Promise<void> {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Job, Queue } from 'bull';
+import type { Job } from 'bull';
 import { DataSource } from 'typeorm';
 import { PayloadCache } from '../outbox/payload-cache.js';
 import { EndpointCache, signingKeys, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
@@ -44,14 +44,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     if (!this.options.worker) return;
-    const queue = this.queue.queue as Queue<DeliveryJob> & { setWorkerName(): Promise<unknown>; closing?: unknown };
-    // Bull sends CLIENT SETNAME without awaiting it when processing starts, and rethrows its failure: a shutdown
-    // right after start-up then leaves an unhandled "Connection is closed" rejection. Keep it handled.
-    const setWorkerName = queue.setWorkerName.bind(queue);
-    queue.setWorkerName = () =>
-      setWorkerName().catch((error: Error) => {
-        if (!queue.closing) this.logger.warn(`Could not name the webhook worker's Redis connection: ${error.message}`);
-      });
+    const queue = this.queue.queue;
     void queue
       .process(DELIVER_JOB, this.options.concurrency, (job: Job<DeliveryJob>) => this.run(job.data))
       .catch((error?: Error) => {
