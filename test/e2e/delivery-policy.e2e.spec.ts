@@ -198,7 +198,45 @@ describe.each(databaseKinds())('delivery policy (%s)', (kind) => {
     rx.fallback = 200;
     await Widget.create({ name: 'after-enable' }).save();
     await rx.waitFor(11);
-    await waitUntil(async () => (await service.getEndpoint(ep.id)).health.state === 'healthy', 'a healthy endpoint');
+    const healthy = await waitUntil(async () => {
+      const e = await service.getEndpoint(ep.id);
+      return e.health.state === 'healthy' ? e : undefined;
+    }, 'a healthy endpoint');
+    expect(healthy.health.recent).toEqual({ succeeded: 1, failed: 10 });
+    expect(healthy.health.successRate).toBeCloseTo(1 / 11);
+    expect((await service.listEndpoints()).find((e) => e.id === ep.id)?.health.successRate).toBeCloseTo(1 / 11);
     await service.deleteEndpoint(ep.id);
+  });
+});
+
+describe('auto-disable by duration', () => {
+  it('disables an endpoint whose deliveries have all failed for autoDisableAfterMs', async () => {
+    const db = await createDatabase('sqlite');
+    const rx = await Receiver.start();
+    rx.fallback = 500;
+    const fixture = await startFixture(db, {
+      webhooksOptions: { retrySchedule: [], autoDisableAfterFailures: 0, autoDisableAfterMs: 300 },
+    });
+    try {
+      const service = fixture.app.get(WebhooksService);
+      const ep = await service.createEndpoint({ url: rx.url, topics: ['widget.created'] });
+      await Widget.create({ name: 'first failure' }).save();
+      await rx.waitFor(1);
+      await waitUntil(async () => (await service.getEndpoint(ep.id)).health.failingSince, 'the failure streak to start');
+      expect((await service.getEndpoint(ep.id)).active).toBe(true);
+      await sleep(350);
+      await Widget.create({ name: 'still failing' }).save();
+      await rx.waitFor(2);
+      const off = await waitUntil(async () => {
+        const e = await service.getEndpoint(ep.id);
+        return e.active ? undefined : e;
+      }, 'the endpoint to be disabled');
+      expect(off.health.disabledReason).toContain('every delivery failed for 0.3 seconds');
+      expect(off.health.consecutiveFailures).toBe(2);
+    } finally {
+      await fixture.close();
+      await rx.close();
+      await db.drop();
+    }
   });
 });

@@ -18,7 +18,6 @@ export {
   type ListDeliveriesOptions,
   type RecoverOptions,
   type TestSendResult,
-  TEST_TOPIC,
 } from './webhooks.service.js';
 export type { EndpointInput } from './endpoints/endpoint-input.js';
 export { topicMatches } from './endpoints/topics.js';
@@ -50,5 +49,5 @@ export { DeliveryWorker } from './delivery/delivery.worker.js';
 export { OutboxRelay, type RelayResult } from './outbox/outbox-relay.js';
 export { RetentionService, type RetentionResult } from './retention/retention.service.js';
 export { WebhooksHealthIndicator } from './health/webhooks.health.js';
-export { WEBHOOK_EVENTS, healthState, type HealthState } from './health/endpoint-health.js';
+export { TEST_TOPIC, WEBHOOK_EVENTS, healthState, type HealthState } from './health/endpoint-health.js';
 export { decide, retryAfterMs, type RetryPolicy, type Verdict } from './delivery/retry-policy.js';

@@ -65,6 +65,11 @@ export interface WebhooksModuleOptions {
    */
   autoDisableAfterMs?: number;
   /**
+   * Window of an endpoint's success rate (`health.successRate`).
+   * @default 86400000 (24 hours)
+   */
+  healthWindowMs?: number;
+  /**
    * Called when an endpoint is disabled (automatically, by a 410, or by an operator). The same payload is emitted
    * as `webhooks.endpoint.disabled` on `@nestjs/event-emitter` when the host has imported `EventEmitterModule`.
    */
@@ -184,6 +189,7 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     responseBodyStoreLimitBytes: options.responseBodyStoreLimitBytes ?? 16_384,
     autoDisableAfterFailures: options.autoDisableAfterFailures ?? 10,
     autoDisableAfterMs: options.autoDisableAfterMs ?? 5 * 86_400_000,
+    healthWindowMs: options.healthWindowMs ?? 86_400_000,
     onEndpointDisabled: options.onEndpointDisabled,
     onDeliveryFailed: options.onDeliveryFailed,
     userAgent: options.userAgent ?? `nestjs-webhooks/${LIBRARY_VERSION}`,
@@ -213,6 +219,7 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
   positiveInt('responseBodyStoreLimitBytes', o.responseBodyStoreLimitBytes, 0);
   positiveInt('autoDisableAfterFailures', o.autoDisableAfterFailures, 0);
   positiveInt('autoDisableAfterMs', o.autoDisableAfterMs, 0);
+  positiveInt('healthWindowMs', o.healthWindowMs);
   if (o.requestTimeoutMs > o.maxRequestTimeoutMs) {
     problems.push(`requestTimeoutMs (${o.requestTimeoutMs}) must not exceed maxRequestTimeoutMs (${o.maxRequestTimeoutMs})`);
   }

@@ -12,7 +12,7 @@ import { PayloadCache } from './outbox/payload-cache.js';
 import { WebhookStore } from './store/webhook-store.js';
 import { envelope, stringify } from './subscriber/payload.js';
 import { newId } from './ids.js';
-import { EndpointHealth, healthState, type HealthState } from './health/endpoint-health.js';
+import { EndpointHealth, TEST_TOPIC, healthState, type HealthState } from './health/endpoint-health.js';
 import { EntityRegistry } from './registry/entity-registry.js';
 import { WEBHOOKS_OPTIONS } from './webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from './webhooks.options.js';
@@ -37,6 +37,9 @@ export interface EndpointView {
     failingSince: Date | null;
     disabledAt: Date | null;
     disabledReason: string | null;
+    /** Succeeded / finished deliveries over the last `healthWindowMs`; null when none finished. */
+    successRate: number | null;
+    recent: { succeeded: number; failed: number };
   };
   createdAt: Date;
   updatedAt: Date;
@@ -97,8 +100,6 @@ export interface RecoverOptions {
   until?: Date | string;
 }
 
-/** Topic of test sends when none is given. */
-export const TEST_TOPIC = 'webhook.test';
 const MAX_TEST_PAYLOAD_CHARS = 256 * 1024;
 const RECOVER_BATCH = 500;
 
@@ -201,12 +202,14 @@ export class WebhooksService {
   }
 
   async getEndpoint(id: string): Promise<EndpointView> {
-    return view(await this.findEndpoint(id));
+    const endpoint = await this.findEndpoint(id);
+    return view(endpoint, (await this.health.recentOutcomes([id])).get(id));
   }
 
   async listEndpoints(): Promise<EndpointView[]> {
     const rows = await this.dataSource.getRepository(WebhookEndpoint).find({ order: { createdAt: 'DESC', id: 'DESC' } });
-    return rows.map(view);
+    const outcomes = await this.health.recentOutcomes();
+    return rows.map((e) => view(e, outcomes.get(e.id)));
   }
 
   /** An endpoint's deliveries, newest first, each with its attempts in order. */
@@ -401,7 +404,8 @@ function parseDate(value: unknown, name: string): Date {
   return date;
 }
 
-function view(e: WebhookEndpoint): EndpointView {
+function view(e: WebhookEndpoint, recent = { succeeded: 0, failed: 0 }): EndpointView {
+  const finished = recent.succeeded + recent.failed;
   return {
     id: e.id,
     url: e.url,
@@ -418,6 +422,8 @@ function view(e: WebhookEndpoint): EndpointView {
       failingSince: e.failingSince,
       disabledAt: e.disabledAt,
       disabledReason: e.disabledReason,
+      successRate: finished ? recent.succeeded / finished : null,
+      recent,
     },
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,

@@ -3,7 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
-import { WebhookEndpoint } from '../entities/index.js';
+import { WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { DeliveryFailedEvent, EndpointDisabledEvent, ResolvedWebhooksOptions } from '../webhooks.options.js';
 
@@ -12,6 +12,9 @@ export const WEBHOOK_EVENTS = {
   endpointDisabled: 'webhooks.endpoint.disabled',
   deliveryFailed: 'webhooks.delivery.failed',
 } as const;
+
+/** Topic of test sends (kept out of success rates). */
+export const TEST_TOPIC = 'webhook.test';
 
 /** A success is written at most this often per endpoint and process (a failure in between always resets it). */
 const SUCCESS_WRITE_INTERVAL_MS = 1000;
@@ -78,8 +81,7 @@ export class EndpointHealth {
     if (count > 0 && row.consecutiveFailures >= count) {
       await this.disable(endpointId, `Disabled automatically: ${row.consecutiveFailures} deliveries in a row failed (last: ${failure.reason}).`, at);
     } else if (duration > 0 && row.failingSince && at.getTime() - row.failingSince.getTime() >= duration) {
-      const days = (duration / 86_400_000).toFixed(duration % 86_400_000 ? 2 : 0);
-      await this.disable(endpointId, `Disabled automatically: every delivery failed for ${days} days (last: ${failure.reason}).`, at);
+      await this.disable(endpointId, `Disabled automatically: every delivery failed for ${humanDuration(duration)} (last: ${failure.reason}).`, at);
     }
   }
 
@@ -121,6 +123,26 @@ export class EndpointHealth {
     return result.affected === 1;
   }
 
+  /**
+   * Finished deliveries per endpoint over the last `healthWindowMs` (test sends on the default topic excluded), in
+   * one grouped query.
+   */
+  async recentOutcomes(endpointIds?: string[]): Promise<Map<string, { succeeded: number; failed: number }>> {
+    const qb = this.dataSource
+      .getRepository(WebhookDelivery)
+      .createQueryBuilder('d')
+      .select('d.endpointId', 'endpointId')
+      .addSelect(`SUM(CASE WHEN d.status = 'succeeded' THEN 1 ELSE 0 END)`, 'succeeded')
+      .addSelect(`SUM(CASE WHEN d.status = 'failed' THEN 1 ELSE 0 END)`, 'failed')
+      .where('d.status IN (:...final)', { final: ['succeeded', 'failed'] })
+      .andWhere('d.updatedAt >= :since', { since: new Date(Date.now() - this.options.healthWindowMs) })
+      .andWhere('d.topic <> :test', { test: TEST_TOPIC })
+      .groupBy('d.endpointId');
+    if (endpointIds) qb.andWhere('d.endpointId IN (:...ids)', { ids: endpointIds.length ? endpointIds : [''] });
+    const rows = await qb.getRawMany<{ endpointId: string; succeeded: string | number; failed: string | number }>();
+    return new Map(rows.map((r) => [r.endpointId, { succeeded: Number(r.succeeded), failed: Number(r.failed) }]));
+  }
+
   /** Forgets the counters (health back to `untested`) without changing `active`. */
   async reset(endpointId: string): Promise<boolean> {
     this.successWrittenAt.delete(endpointId);
@@ -155,3 +177,16 @@ export class EndpointHealth {
 }
 
 const CLEAN_HEALTH = { consecutiveFailures: 0, failingSince: null, lastSuccessAt: null, lastFailureAt: null } satisfies Partial<WebhookEndpoint>;
+
+/** 432000000 -> "5 days", 5400000 -> "1.5 hours", 200 -> "0.2 seconds". */
+function humanDuration(ms: number): string {
+  const units: Array<[number, string]> = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+    [1000, 'second'],
+  ];
+  const [size, name] = units.find(([size]) => ms >= size) ?? units[units.length - 1];
+  const value = Math.round((ms / size) * 10) / 10;
+  return `${value} ${name}${value === 1 ? '' : 's'}`;
+}
