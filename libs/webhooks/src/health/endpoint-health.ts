@@ -78,11 +78,38 @@ export class EndpointHealth {
       .findOne({ where: { id: endpointId }, select: ['id', 'active', 'consecutiveFailures', 'failingSince'] });
     if (!row?.active) return;
     const { autoDisableAfterFailures: count, autoDisableAfterMs: duration } = this.options;
-    if (count > 0 && row.consecutiveFailures >= count) {
-      await this.disable(endpointId, `Disabled automatically: ${row.consecutiveFailures} deliveries in a row failed (last: ${failure.reason}).`, at);
-    } else if (duration > 0 && row.failingSince && at.getTime() - row.failingSince.getTime() >= duration) {
+    const countReached = count > 0 && row.consecutiveFailures >= count;
+    const timeReached = duration > 0 && !!row.failingSince && at.getTime() - row.failingSince.getTime() >= duration;
+    if (!countReached && !timeReached) return;
+
+    // The counters are cheap but approximate across processes (successes are written at most once a second per
+    // process). Before disabling, count the streak from the delivery log itself.
+    const streak = await this.failureStreak(endpointId);
+    if (count > 0 && streak.failed >= count) {
+      await this.disable(endpointId, `Disabled automatically: ${streak.failed} deliveries in a row failed (last: ${failure.reason}).`, at);
+    } else if (duration > 0 && streak.since && at.getTime() - streak.since.getTime() >= duration) {
       await this.disable(endpointId, `Disabled automatically: every delivery failed for ${humanDuration(duration)} (last: ${failure.reason}).`, at);
+    } else {
+      await this.update(endpointId, { consecutiveFailures: streak.failed, failingSince: streak.since });
     }
+  }
+
+  /** Failed deliveries since the endpoint's last successful one, and when the first of them finished. */
+  private async failureStreak(endpointId: string): Promise<{ failed: number; since: Date | null }> {
+    const deliveries = this.dataSource.getRepository(WebhookDelivery);
+    const lastSuccess = await deliveries
+      .createQueryBuilder('d')
+      .select('MAX(d.updatedAt)', 'at')
+      .where('d.endpointId = :endpointId AND d.status = :ok AND d.topic <> :test', { endpointId, ok: 'succeeded', test: TEST_TOPIC })
+      .getRawOne<{ at: Date | string | null }>();
+    const qb = deliveries
+      .createQueryBuilder('d')
+      .select('COUNT(*)', 'failed')
+      .addSelect('MIN(d.updatedAt)', 'since')
+      .where('d.endpointId = :endpointId AND d.status = :failed AND d.topic <> :test', { endpointId, failed: 'failed', test: TEST_TOPIC });
+    if (lastSuccess?.at) qb.andWhere('d.updatedAt > :after', { after: toDate(lastSuccess.at) });
+    const row = await qb.getRawOne<{ failed: string | number; since: Date | string | null }>();
+    return { failed: Number(row?.failed ?? 0), since: row?.since ? toDate(row.since) : null };
   }
 
   /** Tells the host a delivery failed for good (without counting it: see `failed`). */
@@ -189,4 +216,10 @@ function humanDuration(ms: number): string {
   const [size, name] = units.find(([size]) => ms >= size) ?? units[units.length - 1];
   const value = Math.round((ms / size) * 10) / 10;
   return `${value} ${name}${value === 1 ? '' : 's'}`;
+}
+
+/** Raw aggregate dates come back as Date (PostgreSQL) or as 'YYYY-MM-DD HH:MM:SS.SSS' UTC text (SQLite). */
+function toDate(value: Date | string): Date {
+  if (value instanceof Date) return value;
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : value.replace(' ', 'T') + 'Z');
 }
