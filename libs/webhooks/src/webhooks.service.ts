@@ -259,14 +259,12 @@ export class WebhooksService {
     this.payloads.set(eventId, body);
     const result = await this.worker.attempt({ deliveryId, eventId, endpointId, attempt: 1, topic, trigger: 'test' });
     if (!result) throw new WebhookConflictError('The test delivery was taken by another worker.');
-    const ok = result.verdict.action === 'succeed';
-    const stored = await this.dataSource.getRepository(WebhookAttempt).findOneByOrFail({ deliveryId });
     return {
-      ok,
+      ok: result.verdict.action === 'succeed',
       status: result.response.status,
       durationMs: result.response.durationMs,
-      responseBody: stored.responseBody,
-      error: ok ? null : stored.error,
+      responseBody: result.response.body,
+      error: result.error,
       deliveryId,
       eventId,
     };

@@ -15,8 +15,11 @@ import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } fro
 import { decide, type Verdict } from './retry-policy.js';
 
 export interface AttemptResult {
+  /** The response as stored on the attempt row (body truncated to `responseBodyStoreLimitBytes`). */
   response: WebhookResponse;
   verdict: Verdict;
+  /** The attempt's logged error; null on success. */
+  error: string | null;
 }
 
 /** Extra time past the request timeout before an in-flight attempt counts as lost. */
@@ -73,9 +76,10 @@ export class DeliveryWorker implements OnApplicationBootstrap {
   async attempt(job: DeliveryJob): Promise<AttemptResult | null> {
     await this.endpoints.ready();
     let endpoint = this.endpoints.get(job.endpointId);
-    // A cache that has not heard of a change yet must not fail a delivery: look again before giving up.
+    // A cache that has not heard of a change yet must not fail a delivery: look again (at most once a second)
+    // before giving up.
     if (!endpoint?.active) {
-      await this.endpoints.reload();
+      await this.endpoints.refreshIfOlderThan(1000);
       endpoint = this.endpoints.get(job.endpointId);
     }
     const timeoutMs = Math.min(endpoint?.timeoutMs ?? this.options.requestTimeoutMs, this.options.maxRequestTimeoutMs);
@@ -133,10 +137,11 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     verdict: Verdict = { action: 'fail', reason: response.error ?? 'not sent' },
   ): Promise<AttemptResult> {
     const at = new Date();
-    const result = { response, verdict };
+    const stored = { ...response, body: truncate(response.body, this.options.responseBodyStoreLimitBytes) };
     const retry = verdict.action === 'retry' ? verdict : undefined;
     const nextAttemptAt = retry ? new Date(at.getTime() + retry.delayMs) : null;
     const error = verdict.action === 'succeed' ? null : verdict.reason;
+    const result: AttemptResult = { response: stored, verdict, error };
     const owned = await this.store.finishAttempt(
       {
         deliveryId: job.deliveryId,
@@ -144,7 +149,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         // The first attempt of a round carries what started it; its retries are scheduled.
         trigger: job.attempt === (job.roundStart ?? 1) ? (job.trigger ?? 'scheduled') : 'scheduled',
         requestUrl: endpoint?.url ?? '',
-        response: { ...response, body: truncate(response.body, this.options.responseBodyStoreLimitBytes) },
+        response: stored,
         error,
         nextAttemptAt,
         at,

@@ -42,6 +42,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private loaded: Promise<void> | undefined;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private loadedAt = 0;
   private subscriber: Redis | undefined;
 
   constructor(
@@ -94,6 +95,15 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
+  /**
+   * Reloads unless the cache was loaded within `maxAgeMs`; then it only waits for a load in progress. Lets a hot
+   * path double-check a miss without reloading once per job (a disabled endpoint with a backlog).
+   */
+  async refreshIfOlderThan(maxAgeMs: number): Promise<void> {
+    if (Date.now() - this.loadedAt > maxAgeMs) await this.reload();
+    else await this.chain;
+  }
+
   /** Loads again, after any load already running, so the result reflects every change made before the call. */
   reload(): Promise<void> {
     const next = this.chain.then(() => this.load());
@@ -128,6 +138,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
       });
     }
     this.byId = byId;
+    this.loadedAt = Date.now();
     this.byTopic = new Map();
   }
 

@@ -136,20 +136,7 @@ export class WebhookStore {
       .createQueryBuilder()
       .insert()
       .into(WebhookAttempt)
-      .values({
-        id: newId('att', record.at.getTime()),
-        deliveryId: record.deliveryId,
-        attemptNumber: record.attemptNumber,
-        trigger: record.trigger,
-        requestUrl: record.requestUrl,
-        responseStatus: record.response.status,
-        responseBody: record.response.body,
-        responseHeaders: record.response.headers,
-        durationMs: record.response.durationMs,
-        error: record.error,
-        nextAttemptAt: record.nextAttemptAt,
-        createdAt: record.at,
-      })
+      .values(attemptRow(record))
       .callListeners(false)
       .updateEntity(false)
       .execute();
@@ -166,22 +153,47 @@ export class WebhookStore {
   }
 }
 
-/** The attempt columns in the order of `PostgresSql.attemptColumns`. */
+/** The attempt row of a record. */
+function attemptRow(r: AttemptRecord) {
+  return {
+    id: newId('att', r.at.getTime()),
+    deliveryId: r.deliveryId,
+    attemptNumber: r.attemptNumber,
+    trigger: r.trigger,
+    requestUrl: r.requestUrl,
+    responseStatus: r.response.status,
+    responseBody: r.response.body,
+    responseHeaders: r.response.headers,
+    durationMs: r.response.durationMs,
+    error: r.error,
+    nextAttemptAt: r.nextAttemptAt,
+    createdAt: r.at,
+  };
+}
+
+/**
+ * The attempt columns in the order of the PostgreSQL statement's parameters: `finishAttempt` refers to deliveryId
+ * as $2, attemptNumber as $3 and createdAt as $12.
+ */
+const ATTEMPT_COLUMNS = [
+  'id',
+  'deliveryId',
+  'attemptNumber',
+  'trigger',
+  'requestUrl',
+  'responseStatus',
+  'responseBody',
+  'responseHeaders',
+  'durationMs',
+  'error',
+  'nextAttemptAt',
+  'createdAt',
+] as const satisfies ReadonlyArray<keyof ReturnType<typeof attemptRow>>;
+
+/** The attempt values in `ATTEMPT_COLUMNS` order (JSON columns serialised, as TypeORM would). */
 function attemptValues(r: AttemptRecord): unknown[] {
-  return [
-    newId('att', r.at.getTime()),
-    r.deliveryId,
-    r.attemptNumber,
-    r.trigger,
-    r.requestUrl,
-    r.response.status,
-    r.response.body,
-    r.response.headers ? JSON.stringify(r.response.headers) : null,
-    r.response.durationMs,
-    r.error,
-    r.nextAttemptAt,
-    r.at,
-  ];
+  const row = attemptRow(r);
+  return ATTEMPT_COLUMNS.map((c) => (c === 'responseHeaders' ? (row.responseHeaders ? JSON.stringify(row.responseHeaders) : null) : row[c]));
 }
 
 /** A response-shaped value for an attempt that sent nothing (disabled endpoint, lost worker). */
@@ -222,23 +234,10 @@ class PostgresSql {
     this.claim =
       `UPDATE ${this.deliveryTable} SET ${status} = 'delivering', ${attemptCount} = $2, ${nextAttemptAt} = $3, ${updatedAt} = $4 ` +
       `WHERE ${id} = $1 AND ${status} = 'pending' AND ${attemptCount} = $5`;
-    const attemptColumns = a(
-      'id',
-      'deliveryId',
-      'attemptNumber',
-      'trigger',
-      'requestUrl',
-      'responseStatus',
-      'responseBody',
-      'responseHeaders',
-      'durationMs',
-      'error',
-      'nextAttemptAt',
-      'createdAt',
-    );
+    const attemptColumns = a(...ATTEMPT_COLUMNS);
     this.finishAttempt =
       `WITH logged AS (INSERT INTO ${table(dataSource, attempt)} (${attemptColumns}) ` +
-      `VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)) ` +
+      `VALUES (${ATTEMPT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})) ` +
       `UPDATE ${this.deliveryTable} SET ${status} = $13, ${nextAttemptAt} = $14, ${lastResponseStatus} = $15, ` +
       `${lastError} = $16, ${updatedAt} = $12 ` +
       `WHERE ${id} = $2 AND ${status} = 'delivering' AND ${attemptCount} = $3`;
