@@ -66,7 +66,15 @@ async function main(): Promise<void> {
       imports: [
         typeorm,
         BullModule.forRoot({ redis: redisUrl, prefix: schema }),
-        WebhooksModule.forRoot({ concurrency: Number(values['worker-concurrency']), relayIntervalMs: 0, worker }),
+        WebhooksModule.forRoot({
+          concurrency: Number(values['worker-concurrency']),
+          relayIntervalMs: 0,
+          worker,
+          // The receiver is on 127.0.0.1; secrets encrypted as in production.
+          allowHttp: true,
+          allowPrivateNetworks: true,
+          encryptionKeys: [{ id: 'bench', key: Buffer.alloc(32, 1).toString('base64') }],
+        }),
       ],
     })
     class BenchModule {}

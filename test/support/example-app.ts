@@ -9,8 +9,17 @@ import type { TestDatabase } from './databases.js';
 
 export const API_TOKEN = 'test-token';
 
-/** Library options for tests: short retries, no background relay (tests run it by hand). */
+/** The encryption key of test apps (secrets are stored encrypted, as in production). */
+export const TEST_ENCRYPTION_KEY = { id: 'test1', key: Buffer.alloc(32, 7).toString('base64') };
+
+/**
+ * Library options for tests: short retries, no background relay (tests run it by hand), receivers on
+ * http://127.0.0.1 allowed, secrets encrypted.
+ */
 export const FAST_WEBHOOKS: WebhooksModuleOptions = {
+  allowHttp: true,
+  allowPrivateNetworks: true,
+  encryptionKeys: [TEST_ENCRYPTION_KEY],
   retrySchedule: [100, 200, 300],
   jitter: 0,
   relayIntervalMs: 0,
@@ -41,6 +50,8 @@ export async function startExample(
     apiToken: API_TOKEN,
     apiTokenGenerated: false,
     allowPrivateNetworks: true,
+    allowHttp: true,
+    encryptionKeys: [TEST_ENCRYPTION_KEY],
     webhooks: { ...FAST_WEBHOOKS, ...options.webhooks },
   };
   const app = await createApp(config, ['error', 'warn']);

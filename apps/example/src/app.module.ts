@@ -8,6 +8,7 @@ import { APP_CONFIG } from './app.constants.js';
 import { ApiTokenGuard } from './auth/api-token.guard.js';
 import { sqliteDirectory, type AppConfig, type DatabaseConfig } from './config.js';
 import { HealthController } from './health/health.controller.js';
+import { DemoReceiverController } from './receiver/demo-receiver.controller.js';
 import { Customer } from './shop/customer.entity.js';
 import { Order } from './shop/order.entity.js';
 import { CustomersController, OrdersController } from './shop/shop.controller.js';
@@ -26,11 +27,17 @@ export class AppModule {
       imports: [
         TypeOrmModule.forRoot(typeOrmOptions(config.database)),
         BullModule.forRoot({ redis: redisUrl, prefix: config.bullPrefix }),
-        WebhooksModule.forRoot(config.webhooks),
+        WebhooksModule.forRoot({
+          allowPrivateNetworks: config.allowPrivateNetworks,
+          allowHttp: config.allowHttp,
+          encryptionKeys: config.encryptionKeys,
+          requireEncryption: config.production,
+          ...config.webhooks,
+        }),
         TypeOrmModule.forFeature([Customer, Order]),
         TerminusModule,
       ],
-      controllers: [CustomersController, OrdersController, WebhookEndpointsController, DeliveriesController, HealthController],
+      controllers: [CustomersController, OrdersController, WebhookEndpointsController, DeliveriesController, HealthController, DemoReceiverController],
       providers: [{ provide: APP_CONFIG, useValue: config }, ShopService, ApiTokenGuard],
     };
   }

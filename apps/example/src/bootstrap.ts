@@ -8,7 +8,7 @@ import { resolveRedis } from './redis.js';
 /** Builds the example app (used by main.ts and the e2e tests). */
 export async function createApp(config: AppConfig, logger: LogLevel[] = ['error', 'warn', 'log']): Promise<INestApplication> {
   const redis = await resolveRedis(config.redisUrl);
-  const app = await NestFactory.create(AppModule.register(config, redis.url), { logger });
+  const app = await NestFactory.create(AppModule.register(config, redis.url), { logger, rawBody: true });
   configureApp(app);
   const close = app.close.bind(app);
   app.close = async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import type { WebhooksModuleOptions } from '@app/webhooks';
+import { parseEncryptionKeys, type EncryptionKey, type WebhooksModuleOptions } from '@app/webhooks';
 
 export type DatabaseConfig =
   | { type: 'sqlite'; path: string }
@@ -16,7 +16,12 @@ export interface AppConfig {
   bullPrefix: string;
   apiToken: string;
   apiTokenGenerated: boolean;
+  /** WEBHOOKS_ALLOW_PRIVATE_NETWORKS=1: deliver to loopback/private addresses (the local demo receiver). */
   allowPrivateNetworks: boolean;
+  /** WEBHOOKS_ALLOW_HTTP: accept http:// endpoint URLs (default on in development, off in production). */
+  allowHttp: boolean;
+  /** WEBHOOKS_ENCRYPTION_KEYS=id:key,...: keys that encrypt secrets at rest (required in production). */
+  encryptionKeys: EncryptionKey[];
   /** Extra library options (tests shorten the retry schedule, for example). */
   webhooks: WebhooksModuleOptions;
 }
@@ -46,6 +51,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     apiToken,
     apiTokenGenerated,
     allowPrivateNetworks: env.WEBHOOKS_ALLOW_PRIVATE_NETWORKS === '1',
+    allowHttp: (env.WEBHOOKS_ALLOW_HTTP ?? (production ? '0' : '1')) === '1',
+    encryptionKeys: parseEncryptionKeys(env.WEBHOOKS_ENCRYPTION_KEYS),
     webhooks: {},
   };
 }

@@ -19,7 +19,16 @@ export {
   type RecoverOptions,
   type TestSendResult,
 } from './webhooks.service.js';
-export type { EndpointInput } from './endpoints/endpoint-input.js';
+export { HIDDEN_HEADER_VALUE, type EndpointInput } from './endpoints/endpoint-input.js';
+export {
+  DEFAULT_GRACE_SECONDS,
+  MAX_GRACE_SECONDS,
+  MAX_LIVE_SECRETS,
+  type RotateSecretOptions,
+  type RotatedSecret,
+} from './endpoints/endpoint-secrets.js';
+export { BlockedAddressError, NetworkPolicy, type NetworkPolicyOptions } from './security/network-policy.js';
+export { parseEncryptionKeys, SecretCipher, type EncryptionKey } from './security/secret-cipher.js';
 export { topicMatches } from './endpoints/topics.js';
 export {
   WebhookEntity,
@@ -51,3 +60,25 @@ export { RetentionService, type RetentionResult } from './retention/retention.se
 export { WebhooksHealthIndicator } from './health/webhooks.health.js';
 export { TEST_TOPIC, WEBHOOK_EVENTS, healthState, type HealthState } from './health/endpoint-health.js';
 export { decide, retryAfterMs, type RetryPolicy, type Verdict } from './delivery/retry-policy.js';
+export {
+  verifyWebhook,
+  WebhookVerifier,
+  WebhookVerificationError,
+  type WebhookVerificationFailure,
+  type VerifiedWebhook,
+  type WebhookHeaders,
+  type VerifyWebhookOptions,
+} from './receiver/verify.js';
+export {
+  MemoryReplayStore,
+  RedisReplayStore,
+  type WebhookReplayStore,
+  type MemoryReplayStoreOptions,
+  type RedisSetNxClient,
+} from './receiver/replay-store.js';
+export {
+  VerifyWebhook,
+  WebhookMessage,
+  type WebhookReceiverOptions,
+  type WebhookSecrets,
+} from './receiver/webhook-receiver.guard.js';

@@ -1,5 +1,5 @@
 import { BullModule } from '@nestjs/bull';
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -15,6 +15,9 @@ import { OutboxService } from './outbox/outbox.service.js';
 import { PayloadCache } from './outbox/payload-cache.js';
 import { EntityRegistry } from './registry/entity-registry.js';
 import { RetentionService } from './retention/retention.service.js';
+import { EndpointSecrets } from './endpoints/endpoint-secrets.js';
+import { NetworkPolicy } from './security/network-policy.js';
+import { SecretCipher } from './security/secret-cipher.js';
 import { WebhookStore } from './store/webhook-store.js';
 import { WebhookSubscriber } from './subscriber/webhook.subscriber.js';
 import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.constants.js';
@@ -48,7 +51,27 @@ import { WebhooksService } from './webhooks.service.js';
       useFactory: (dataSource: DataSource, options: ResolvedWebhooksOptions) => EntityRegistry.fromDataSource(dataSource, options),
       inject: [getDataSourceToken(), WEBHOOKS_OPTIONS],
     },
+    {
+      provide: SecretCipher,
+      useFactory: (options: ResolvedWebhooksOptions) => {
+        const cipher = new SecretCipher(options.encryptionKeys);
+        if (!cipher.enabled) {
+          new Logger('Webhooks').warn(
+            'No encryptionKeys configured: endpoint secrets and custom headers are stored unencrypted (development only).',
+          );
+        }
+        return cipher;
+      },
+      inject: [WEBHOOKS_OPTIONS],
+    },
+    {
+      provide: NetworkPolicy,
+      useFactory: (options: ResolvedWebhooksOptions) =>
+        new NetworkPolicy({ allowPrivateNetworks: options.allowPrivateNetworks, allowedNetworks: options.allowedNetworks }),
+      inject: [WEBHOOKS_OPTIONS],
+    },
     { provide: WEBHOOK_HTTP_CLIENT, useClass: AxiosWebhookHttpClient },
+    EndpointSecrets,
     EndpointCache,
     DeliveryQueue,
     OutboxService,
@@ -62,6 +85,6 @@ import { WebhooksService } from './webhooks.service.js';
     EndpointHealth,
     RetentionService,
   ],
-  exports: [WebhooksService, WebhooksHealthIndicator, OutboxRelay, RetentionService, WEBHOOKS_OPTIONS],
+  exports: [WebhooksService, WebhooksHealthIndicator, OutboxRelay, RetentionService, NetworkPolicy, WEBHOOKS_OPTIONS],
 })
 export class WebhooksModule extends ConfigurableModuleClass {}

@@ -1,4 +1,5 @@
 import { WebhookConfigurationError } from './errors/webhooks.errors.js';
+import type { EncryptionKey } from './security/secret-cipher.js';
 
 /**
  * Options of `WebhooksModule.forRoot()` / `forRootAsync()`. Every option is optional; the defaults are listed
@@ -137,6 +138,41 @@ export interface WebhooksModuleOptions {
    * @default 30000
    */
   endpointCacheRefreshMs?: number;
+  /**
+   * Keys that encrypt signing secrets and custom header values at rest (AES-256-GCM): `{ id, key }` with 32 bytes
+   * as base64 or hex. The first key encrypts; all decrypt. To rotate, put a new key first, keep the old one, and
+   * call `WebhooksService.reencryptSecrets()`. `parseEncryptionKeys()` reads them from one environment variable.
+   * @default [] (stored unencrypted, with a warning at start-up)
+   */
+  encryptionKeys?: EncryptionKey[];
+  /**
+   * Refuse to start without `encryptionKeys`.
+   * @default process.env.NODE_ENV === 'production'
+   */
+  requireEncryption?: boolean;
+  /**
+   * Accept `http://` endpoint URLs. Off: endpoints must use https.
+   * @default false
+   */
+  allowHttp?: boolean;
+  /**
+   * Send to any address, including loopback, private and link-local networks. Off: only public (global unicast)
+   * addresses are contacted, checked when the host is resolved and for addresses written in the URL.
+   * @default false
+   */
+  allowPrivateNetworks?: boolean;
+  /**
+   * Exceptions to the public-only rule: CIDRs (`10.20.0.0/16`), addresses, host names or `*.suffix` names.
+   * @default []
+   */
+  allowedNetworks?: string[];
+  /**
+   * If set, endpoint URLs must match one of these at create and update time: a RegExp (tested against the whole
+   * URL) or a string prefix such as `https://hooks.example.com/` or `https://*.partner.example/` (`*.` at the
+   * start of the host matches any subdomain).
+   * @default undefined (any URL that passes the other checks)
+   */
+  allowedUrls?: Array<string | RegExp>;
 }
 
 export interface EndpointDisabledEvent {
@@ -157,9 +193,10 @@ export interface DeliveryFailedEvent {
 }
 
 export type ResolvedWebhooksOptions = Required<
-  Omit<WebhooksModuleOptions, 'entities' | 'onEndpointDisabled' | 'onDeliveryFailed'>
+  Omit<WebhooksModuleOptions, 'entities' | 'onEndpointDisabled' | 'onDeliveryFailed' | 'allowedUrls'>
 > & {
   entities: Function[] | undefined;
+  allowedUrls: Array<string | RegExp> | undefined;
   onEndpointDisabled: WebhooksModuleOptions['onEndpointDisabled'];
   onDeliveryFailed: WebhooksModuleOptions['onDeliveryFailed'];
 };
@@ -202,6 +239,12 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     retentionDays: options.retentionDays ?? 30,
     storeEvents: options.storeEvents ?? true,
     retentionIntervalMs: options.retentionIntervalMs ?? 3_600_000,
+    encryptionKeys: options.encryptionKeys ?? [],
+    requireEncryption: options.requireEncryption ?? process.env.NODE_ENV === 'production',
+    allowHttp: options.allowHttp ?? false,
+    allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+    allowedNetworks: options.allowedNetworks ?? [],
+    allowedUrls: options.allowedUrls,
   };
   validateOptions(resolved);
   return resolved;
@@ -235,6 +278,26 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
   if (!(o.jitter >= 0 && o.jitter < 1)) problems.push(`jitter must be in [0, 1) (got ${o.jitter})`);
   if (o.bulkOperations !== 'reject' && o.bulkOperations !== 'skip') {
     problems.push(`bulkOperations must be 'reject' or 'skip' (got ${JSON.stringify(o.bulkOperations)})`);
+  }
+  if (!Array.isArray(o.encryptionKeys)) problems.push('encryptionKeys must be a list of { id, key }');
+  else if (o.requireEncryption && o.encryptionKeys.length === 0) {
+    problems.push(
+      'encryptionKeys is empty, and secrets must not be stored in plaintext (requireEncryption, on when ' +
+        'NODE_ENV=production). Generate a key with `node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64\'))"` ' +
+        'and pass it as encryptionKeys: [{ id: "k1", key }]',
+    );
+  }
+  if (!Array.isArray(o.allowedNetworks)) problems.push('allowedNetworks must be a list of CIDRs, addresses or host names');
+  if (o.allowedUrls !== undefined) {
+    if (!Array.isArray(o.allowedUrls) || o.allowedUrls.length === 0) problems.push('allowedUrls must be a non-empty list (or unset)');
+    else {
+      for (const p of o.allowedUrls) {
+        if (p instanceof RegExp) continue;
+        if (typeof p !== 'string' || !/^https?:\/\/[^/?#]+/.test(p)) {
+          problems.push(`allowedUrls entry ${JSON.stringify(p)} must be a RegExp or a URL prefix like "https://hooks.example.com/"`);
+        }
+      }
+    }
   }
   if (problems.length) {
     throw new WebhookConfigurationError(`Invalid WebhooksModule options: ${problems.join('; ')}.`);

@@ -2,8 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Between, DataSource, In, LessThan } from 'typeorm';
 import { EndpointCache } from './endpoints/endpoint-cache.js';
-import { validateEndpointInput, type EndpointInput } from './endpoints/endpoint-input.js';
-import { WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret } from './entities/index.js';
+import { HIDDEN_HEADER_VALUE, validateEndpointInput, type EndpointInput, type EndpointRules } from './endpoints/endpoint-input.js';
+import { EndpointSecrets, type RotateSecretOptions, type RotatedSecret } from './endpoints/endpoint-secrets.js';
+import { NetworkPolicy } from './security/network-policy.js';
+import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from './entities/index.js';
 import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from './errors/webhooks.errors.js';
 import { DeliveryQueue, type DeliveryJob } from './delivery/delivery-queue.js';
 import { DeliveryWorker } from './delivery/delivery.worker.js';
@@ -20,6 +22,8 @@ import { generateSecret } from './signing/signing.js';
 
 const DISABLED_BY_OPERATOR = 'Disabled by an operator.';
 
+const SENSITIVE_HEADER = /auth|cookie|token|secret|key|password|passwd|signature|session|credential/i;
+
 /** An endpoint as shown to API callers: never its secrets. */
 export interface EndpointView {
   id: string;
@@ -29,6 +33,8 @@ export interface EndpointView {
   active: boolean;
   retrySchedule: number[] | null;
   timeoutMs: number | null;
+  /** Custom request headers; values of sensitive ones (authorization, *token*, *key*...) show as `HIDDEN_HEADER_VALUE`. */
+  headers: Record<string, string> | null;
   health: {
     state: HealthState;
     consecutiveFailures: number;
@@ -122,6 +128,8 @@ export class WebhooksService {
     private readonly worker: DeliveryWorker,
     private readonly queue: DeliveryQueue,
     private readonly payloads: PayloadCache,
+    private readonly secrets: EndpointSecrets,
+    private readonly network: NetworkPolicy,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -132,40 +140,66 @@ export class WebhooksService {
 
   /** Creates an endpoint with a new signing secret, returned here and never again. */
   async createEndpoint(input: EndpointInput): Promise<CreatedEndpoint> {
-    const fields = validateEndpointInput(input, this.topics(), false, this.limits());
+    const fields = validateEndpointInput(input, this.topics(), false, this.rules());
     const secret = generateSecret();
+    const id = newId('ep');
     const endpoint = await this.dataSource.transaction(async (manager) => {
       const row = manager.create(WebhookEndpoint, {
-        id: newId('ep'),
+        id,
         url: fields.url,
         topics: fields.topics,
         description: fields.description ?? null,
         active: fields.active ?? true,
         retrySchedule: fields.retrySchedule ?? null,
         timeoutMs: fields.timeoutMs ?? null,
+        headers: this.secrets.sealHeaders(id, fields.headers),
         disabledAt: fields.active === false ? new Date() : null,
         disabledReason: fields.active === false ? DISABLED_BY_OPERATOR : null,
       });
       await manager.save(row);
-      await manager.insert(WebhookSecret, {
-        id: newId('whs'),
-        endpointId: row.id,
-        secret,
-        createdAt: new Date(),
-        expiresAt: null,
-      });
+      await this.secrets.insert(manager, row.id, secret, new Date());
       return row;
     });
     await this.cache.changed();
-    return { ...view(endpoint), secret };
+    return { ...this.view(endpoint), secret };
+  }
+
+  /**
+   * Makes a new secret the endpoint's primary one and returns it (once). The previous secrets keep signing
+   * alongside it for `graceSeconds` (default 24 h, at most 7 days), so receivers can switch without a gap; after
+   * that they never sign again.
+   */
+  async rotateSecret(endpointId: string, options: RotateSecretOptions = {}): Promise<RotatedSecret> {
+    await this.findEndpoint(endpointId);
+    const rotated = await this.secrets.rotate(endpointId, options);
+    await this.cache.changed();
+    return rotated;
+  }
+
+  /**
+   * The secrets an endpoint signs with now, primary first, in plaintext. For a receiver in the same app (the
+   * example's demo receiver, tests); never expose them over an API.
+   */
+  async signingSecrets(endpointId: string): Promise<string[]> {
+    await this.findEndpoint(endpointId);
+    return this.secrets.signingSecrets(endpointId);
+  }
+
+  /** Re-encrypts stored secrets and headers under the first of `encryptionKeys` (after a key rotation). */
+  async reencryptSecrets(): Promise<{ secrets: number; headers: number }> {
+    const result = await this.secrets.reencrypt();
+    await this.cache.changed();
+    return result;
   }
 
   async updateEndpoint(id: string, patch: Partial<EndpointInput>): Promise<EndpointView> {
-    const { active, ...fields } = validateEndpointInput(patch, this.topics(), true, this.limits());
+    const { active, headers, ...fields } = validateEndpointInput(patch, this.topics(), true, this.rules());
     const endpoint = await this.findEndpoint(id);
-    if (Object.keys(fields).length) {
+    const columns: Partial<WebhookEndpoint> = { ...fields };
+    if (headers !== undefined) columns.headers = this.secrets.sealHeaders(id, headers);
+    if (Object.keys(columns).length) {
       // Only the patched columns: a concurrent auto-disable or health update must not be written back.
-      await this.dataSource.getRepository(WebhookEndpoint).update({ id }, fields);
+      await this.dataSource.getRepository(WebhookEndpoint).update({ id }, columns);
       await this.cache.changed();
     }
     if (active === true && !endpoint.active) await this.enable(id);
@@ -203,13 +237,13 @@ export class WebhooksService {
 
   async getEndpoint(id: string): Promise<EndpointView> {
     const endpoint = await this.findEndpoint(id);
-    return view(endpoint, (await this.health.recentOutcomes([id])).get(id));
+    return this.view(endpoint, (await this.health.recentOutcomes([id])).get(id));
   }
 
   async listEndpoints(): Promise<EndpointView[]> {
     const rows = await this.dataSource.getRepository(WebhookEndpoint).find({ order: { createdAt: 'DESC', id: 'DESC' } });
     const outcomes = await this.health.recentOutcomes();
-    return rows.map((e) => view(e, outcomes.get(e.id)));
+    return rows.map((e) => this.view(e, outcomes.get(e.id)));
   }
 
   /** An endpoint's deliveries, newest first, each with its attempts in order. */
@@ -383,8 +417,25 @@ export class WebhooksService {
     return jobs;
   }
 
-  private limits() {
-    return { maxTimeoutMs: this.options.maxRequestTimeoutMs };
+  private rules(): EndpointRules {
+    return {
+      maxTimeoutMs: this.options.maxRequestTimeoutMs,
+      allowHttp: this.options.allowHttp,
+      network: this.network,
+      allowedUrls: this.options.allowedUrls,
+    };
+  }
+
+  private view(e: WebhookEndpoint, recent?: { succeeded: number; failed: number }): EndpointView {
+    return view(e, this.maskedHeaders(e), recent);
+  }
+
+  private maskedHeaders(e: WebhookEndpoint): Record<string, string> | null {
+    const headers = this.secrets.openHeaders(e);
+    if (!headers) return null;
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) out[name] = SENSITIVE_HEADER.test(name) ? HIDDEN_HEADER_VALUE : value;
+    return out;
   }
 
   private async findEndpoint(id: string): Promise<WebhookEndpoint> {
@@ -402,7 +453,7 @@ function parseDate(value: unknown, name: string): Date {
   return date;
 }
 
-function view(e: WebhookEndpoint, recent = { succeeded: 0, failed: 0 }): EndpointView {
+function view(e: WebhookEndpoint, headers: Record<string, string> | null, recent = { succeeded: 0, failed: 0 }): EndpointView {
   const finished = recent.succeeded + recent.failed;
   return {
     id: e.id,
@@ -412,6 +463,7 @@ function view(e: WebhookEndpoint, recent = { succeeded: 0, failed: 0 }): Endpoin
     active: e.active,
     retrySchedule: e.retrySchedule,
     timeoutMs: e.timeoutMs,
+    headers,
     health: {
       state: healthState(e),
       consecutiveFailures: e.consecutiveFailures,

@@ -1,5 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseFilters, UseGuards } from '@nestjs/common';
-import { WebhooksExceptionFilter, WebhooksService, type EndpointInput, type RecoverOptions } from '@app/webhooks';
+import {
+  WebhooksExceptionFilter,
+  WebhooksService,
+  type EndpointInput,
+  type RecoverOptions,
+  type RotateSecretOptions,
+} from '@app/webhooks';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 
 /** The webhook endpoint resource: a thin layer over WebhooksService, which validates. */
@@ -58,6 +64,16 @@ export class WebhookEndpointsController {
   @HttpCode(200)
   test(@Param('id') id: string, @Body() body: { payload?: unknown; topic?: string } = {}) {
     return this.webhooks.sendTest(id, body ?? {});
+  }
+
+  /**
+   * Makes a new signing secret primary and returns it once: `{ secret, previousSecretsExpireAt }`. The previous
+   * secrets keep signing for `graceSeconds` (default 86400, at most 604800; 0 retires them now).
+   */
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  rotateSecret(@Param('id') id: string, @Body() body: RotateSecretOptions = {}) {
+    return this.webhooks.rotateSecret(id, body ?? {});
   }
 
   /** Re-sends the endpoint's failed deliveries created in [since, until). */

@@ -93,15 +93,18 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     const payload = this.payloads.get(job.eventId) ?? (await this.loadPayload(job.eventId));
     if (payload === undefined) return this.finish(job, endpoint, notSent('Not sent: the event no longer exists.'));
 
+    const keys = signingKeys(endpoint);
+    if (keys.length === 0) return this.finish(job, endpoint, notSent('Not sent: the endpoint has no secret that may sign.'));
     const timestamp = Math.floor(Date.now() / 1000);
     const response = await this.http.send({
       url: endpoint.url,
       method: 'POST',
       body: payload,
       headers: {
-        'content-type': 'application/json',
         'user-agent': this.options.userAgent,
-        ...signatureHeaders(job.eventId, timestamp, payload, signingKeys(endpoint)),
+        ...endpoint.headers,
+        'content-type': 'application/json',
+        ...signatureHeaders(job.eventId, timestamp, payload, keys),
       },
       timeoutMs,
       responseBodyLimitBytes: this.options.responseBodyReadLimitBytes,

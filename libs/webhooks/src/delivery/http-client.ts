@@ -2,7 +2,9 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
+import { NetworkPolicy } from '../security/network-policy.js';
 
 export interface WebhookRequest {
   url: string;
@@ -23,6 +25,8 @@ export interface WebhookResponse {
   durationMs: number;
   /** Set when no response arrived: `ETIMEDOUT: ...`, `ECONNREFUSED: ...`. */
   error: string | null;
+  /** The network policy refused the address: nothing was sent, and retrying will not help. */
+  blocked?: boolean;
 }
 
 /** Sends one webhook request. Swap the implementation by providing `WEBHOOK_HTTP_CLIENT`. */
@@ -35,28 +39,40 @@ export const WEBHOOK_HTTP_CLIENT = Symbol('WEBHOOK_HTTP_CLIENT');
 /**
  * axios with keep-alive agents, no redirects (a 3xx is an answer, never followed), no response transform,
  * every status accepted as a response, and a body read that stops at the limit.
+ *
+ * The `NetworkPolicy` guards every connection: the agents resolve host names through its lookup (the socket
+ * connects to the address that was checked), and addresses written in the URL are checked before sending.
  */
 @Injectable()
 export class AxiosWebhookHttpClient implements WebhookHttpClient, OnApplicationShutdown {
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
-  private readonly axios: AxiosInstance = axios.create({
-    httpAgent: this.httpAgent,
-    httpsAgent: this.httpsAgent,
-    maxRedirects: 0,
-    responseType: 'stream',
-    decompress: true,
-    validateStatus: () => true,
-    transformRequest: [(data: unknown) => data],
-    transformResponse: [(data: unknown) => data],
-    proxy: false,
-  });
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly axios: AxiosInstance;
+
+  constructor(private readonly policy: NetworkPolicy) {
+    const lookup = policy.allowAll ? undefined : policy.lookup;
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256, lookup });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, lookup });
+    this.axios = axios.create({
+      httpAgent: this.httpAgent,
+      httpsAgent: this.httpsAgent,
+      maxRedirects: 0,
+      responseType: 'stream',
+      decompress: true,
+      validateStatus: () => true,
+      transformRequest: [(data: unknown) => data],
+      transformResponse: [(data: unknown) => data],
+      proxy: false,
+    });
+  }
 
   async send(request: WebhookRequest): Promise<WebhookResponse> {
     const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const blocked = this.literalProblem(request.url);
+    if (blocked) return { status: null, headers: null, body: null, durationMs: elapsed(), error: `EWEBHOOKBLOCKED: ${blocked}`, blocked: true };
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), request.timeoutMs);
-    const elapsed = () => Math.round(performance.now() - started);
     try {
       const response = await this.axios.request<Readable>({
         url: request.url,
@@ -69,16 +85,34 @@ export class AxiosWebhookHttpClient implements WebhookHttpClient, OnApplicationS
       return { status: response.status, headers: flattenHeaders(response.headers), body, durationMs: elapsed(), error: null };
     } catch (error) {
       const timedOut = controller.signal.aborted;
+      const refused = blockedBy(error);
       return {
         status: null,
         headers: null,
         body: null,
         durationMs: elapsed(),
-        error: timedOut ? `ETIMEDOUT: no complete response within ${request.timeoutMs} ms` : describeError(error),
+        error: refused
+          ? `EWEBHOOKBLOCKED: ${refused}`
+          : timedOut
+            ? `ETIMEDOUT: no complete response within ${request.timeoutMs} ms`
+            : describeError(error),
+        ...(refused ? { blocked: true } : {}),
       };
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Sockets skip the lookup for IP literals, so those are judged here (after URL normalisation). */
+  private literalProblem(url: string): string | null {
+    if (this.policy.allowAll) return null;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return null; // axios reports the bad URL
+    }
+    return isIP(parsed.hostname.replace(/^\[|\]$/g, '')) ? this.policy.urlProblem(parsed) : null;
   }
 
   onApplicationShutdown(): void {
@@ -133,6 +167,14 @@ function flattenHeaders(headers: Record<string, unknown>): Record<string, string
     if (v !== undefined && v !== null) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
   }
   return out;
+}
+
+/** The policy's message when the error (or one it wraps) is a refused address. */
+function blockedBy(error: unknown): string | undefined {
+  for (let e = error as (Error & { code?: string; cause?: unknown }) | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 'EWEBHOOKBLOCKED' && e.name === 'BlockedAddressError') return e.message;
+  }
+  return undefined;
 }
 
 function describeError(error: unknown): string {

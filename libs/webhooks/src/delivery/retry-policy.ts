@@ -33,11 +33,12 @@ const RETRYABLE_4XX = new Set([408, 425, 429]);
  * - no response (network error, timeout, reset), 408, 425, 429 and 5xx are retried on the schedule; a
  *   `Retry-After` on 429/503 is honoured, clamped to [the scheduled delay, 24 h];
  * - 410 fails the delivery and disables the endpoint;
+ * - a request refused by the network policy (a non-public address) fails at once;
  * - 3xx fails (redirects are never followed), and so does any other 4xx unless `retryClientErrors`;
  * - a retry past the end of the schedule fails the delivery.
  */
 export function decide(
-  response: Pick<WebhookResponse, 'status' | 'headers' | 'error'>,
+  response: Pick<WebhookResponse, 'status' | 'headers' | 'error' | 'blocked'>,
   attempt: number,
   policy: RetryPolicy,
   now = Date.now(),
@@ -45,6 +46,8 @@ export function decide(
 ): Verdict {
   const { status } = response;
   if (isSuccess(status)) return { action: 'succeed' };
+  // The address is refused by policy: sending again would be refused again.
+  if (response.blocked) return { action: 'fail', reason: `${response.error ?? 'blocked'} (not retried)` };
   if (status === 410) return { action: 'disable', reason: 'HTTP 410 Gone: the receiver retired this endpoint' };
   let reason: string;
   if (status === null) reason = response.error ?? 'no response';

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, IsNull, MoreThan } from 'typeorm';
 import { WebhookEndpoint, WebhookSecret } from '../entities/index.js';
 import { secretKey } from '../signing/signing.js';
+import { EndpointSecrets } from './endpoint-secrets.js';
 import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { topicMatches } from './topics.js';
@@ -26,6 +27,8 @@ export interface CachedEndpoint {
   secrets: readonly CachedSecret[];
   retrySchedule: readonly number[] | null;
   timeoutMs: number | null;
+  /** Custom request headers (decrypted). */
+  headers: Readonly<Record<string, string>> | null;
 }
 
 /**
@@ -49,6 +52,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
+    private readonly secrets: EndpointSecrets,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -122,7 +126,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     const secretsOf = new Map<string, CachedSecret[]>();
     for (const s of secrets) {
       const list = secretsOf.get(s.endpointId) ?? [];
-      list.push({ key: secretKey(s.secret), expiresAt: s.expiresAt ? s.expiresAt.getTime() : null });
+      // A secret under a key that is not configured fails the load (at start-up: the app does not start).
+      list.push({ key: secretKey(this.secrets.reveal(s)), expiresAt: s.expiresAt ? s.expiresAt.getTime() : null });
       secretsOf.set(s.endpointId, list);
     }
     const byId = new Map<string, CachedEndpoint>();
@@ -135,6 +140,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
         secrets: secretsOf.get(e.id) ?? [],
         retrySchedule: e.retrySchedule,
         timeoutMs: e.timeoutMs,
+        headers: this.secrets.openHeaders(e),
       });
     }
     this.byId = byId;

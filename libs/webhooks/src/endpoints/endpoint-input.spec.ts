@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
-import { validateEndpointInput } from './endpoint-input.js';
+import { NetworkPolicy } from '../security/network-policy.js';
+import { validateEndpointInput, type EndpointRules } from './endpoint-input.js';
 
 const known = ['order.created', 'order.updated', 'customer.created'];
 
@@ -39,5 +40,52 @@ describe('validateEndpointInput', () => {
     expect(validateEndpointInput({ active: false }, known, true)).toEqual({ active: false });
     expect(() => validateEndpointInput({ url: '' }, known, true)).toThrow('url is required');
     expect(() => validateEndpointInput(null, known, true)).toThrow('must be a JSON object');
+  });
+});
+
+describe('endpoint URL and header rules', () => {
+  const strict = { maxTimeoutMs: 30_000, allowHttp: false, network: new NetworkPolicy() };
+  const create = (input: object, rules: EndpointRules = strict) => validateEndpointInput({ topics: ['order.created'], ...input }, known, false, rules);
+
+  it('requires https unless allowHttp, and refuses non-public literal hosts without I/O', () => {
+    expect(() => create({ url: 'http://hooks.example.com/' })).toThrow('url must use https');
+    expect(create({ url: 'https://hooks.example.com/' }).url).toBe('https://hooks.example.com/');
+    expect(() => create({ url: 'https://10.0.0.1/' })).toThrow('url host 10.0.0.1, a private (RFC 1918) address');
+    expect(() => create({ url: 'https://[::ffff:10.0.0.1]/' })).toThrow('private');
+    expect(() => create({ url: 'https://localhost/' })).toThrow('loopback');
+    expect(() => create({ url: 'https://169.254.169.254/' })).toThrow('cloud metadata');
+    expect(() => create({ url: `https://example.com/${'a'.repeat(2100)}` })).toThrow('longer than 2048');
+  });
+
+  it('enforces allowedUrls patterns', () => {
+    const rules = { ...strict, allowedUrls: ['https://hooks.example.com/in/', 'https://*.partner.example', /^https:\/\/exact\.example\/x$/] };
+    expect(create({ url: 'https://hooks.example.com/in/orders' }, rules).url).toBe('https://hooks.example.com/in/orders');
+    expect(create({ url: 'https://a.b.partner.example/any' }, rules).url).toBe('https://a.b.partner.example/any');
+    expect(create({ url: 'https://exact.example/x' }, rules).url).toBe('https://exact.example/x');
+    for (const url of ['https://hooks.example.com/other', 'https://partner.example/', 'https://evilpartner.example/', 'https://hooks.example.com.evil.io/in/', 'https://exact.example/xy']) {
+      expect(() => create({ url }, rules)).toThrow('matches none of the allowedUrls patterns');
+    }
+  });
+
+  it('accepts custom headers, lower-cased, and rejects CR/LF, reserved names and bad names', () => {
+    expect(create({ url: 'https://a.example/', headers: { 'X-Tenant': 'acme', Authorization: 'Bearer t' } }).headers).toEqual({
+      'x-tenant': 'acme',
+      authorization: 'Bearer t',
+    });
+    const bad: Array<[object, string]> = [
+      [{ 'x-a': 'one\r\nx-injected: 1' }, 'must not contain CR, LF or NUL'],
+      [{ 'x-a': 'one\nx' }, 'must not contain CR, LF or NUL'],
+      [{ 'webhook-signature': 'v1,forged' }, 'cannot be overridden'],
+      [{ 'Content-Type': 'text/plain' }, 'cannot be overridden'],
+      [{ Connection: 'close' }, 'cannot be overridden'],
+      [{ 'Transfer-Encoding': 'chunked' }, 'cannot be overridden'],
+      [{ host: 'evil' }, 'cannot be overridden'],
+      [{ 'svix-id': 'x' }, 'cannot be overridden'],
+      [{ 'bad name': 'x' }, 'not a valid HTTP header name'],
+      [{ 'x-a': 5 }, 'must have a string value'],
+      [{ 'x-a': 'é€' }, 'cannot be sent in a header'],
+    ];
+    for (const [headers, message] of bad) expect(() => create({ url: 'https://a.example/', headers }), JSON.stringify(headers)).toThrow(message);
+    expect(() => create({ url: 'https://a.example/', headers: ['x'] })).toThrow('headers must be an object');
   });
 });

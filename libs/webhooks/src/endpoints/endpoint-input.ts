@@ -1,4 +1,5 @@
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
+import type { NetworkPolicy } from '../security/network-policy.js';
 import { isTopicPattern, topicMatches } from './topics.js';
 
 export const MAX_URL_LENGTH = 2048;
@@ -15,13 +16,51 @@ export interface EndpointInput {
   retrySchedule?: number[] | null;
   /** Request timeout in ms for this endpoint (null: the module's), at most `maxRequestTimeoutMs`. */
   timeoutMs?: number | null;
+  /** Extra request headers (e.g. a static `authorization` the receiver expects). Stored encrypted. */
+  headers?: Record<string, string> | null;
 }
 
-export interface EndpointLimits {
+/** What the module's options allow an endpoint to be. */
+export interface EndpointRules {
   maxTimeoutMs: number;
+  /** Accept http:// URLs (else https only). */
+  allowHttp: boolean;
+  /** Refuses URLs whose host is a non-public IP literal or a loopback name. */
+  network?: NetworkPolicy;
+  /** If set, the URL must match one of these (RegExp, or prefix with an optional `*.` host wildcard). */
+  allowedUrls?: ReadonlyArray<string | RegExp>;
 }
 
-const FIELDS = new Set(['url', 'topics', 'description', 'active', 'retrySchedule', 'timeoutMs']);
+/** What a sensitive header value looks like in API answers. Not a valid header value, so it cannot be saved back. */
+export const HIDDEN_HEADER_VALUE = '••••••';
+
+const DEFAULT_RULES: EndpointRules = { maxTimeoutMs: 30_000, allowHttp: true };
+
+const FIELDS = new Set(['url', 'topics', 'description', 'active', 'retrySchedule', 'timeoutMs', 'headers']);
+const MAX_HEADERS = 20;
+const MAX_HEADER_VALUE_LENGTH = 4096;
+/** RFC 9110 token characters. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
+/** Headers the library sets, or that would break the request if a caller set them. */
+const RESERVED_HEADERS = new Set([
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'transfer-encoding',
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+]);
 const MAX_RETRIES = 50;
 const MAX_RETRY_DELAY_MS = 7 * 86_400_000;
 
@@ -29,18 +68,18 @@ const MAX_RETRY_DELAY_MS = 7 * 86_400_000;
  * Checks and normalises endpoint fields, all problems in one message. `partial` allows missing fields (PATCH).
  * Topics must be known topics or patterns that match at least one of them, so typos fail at save time.
  */
-export function validateEndpointInput(input: unknown, knownTopics: readonly string[], partial: false, limits?: EndpointLimits): EndpointInput;
+export function validateEndpointInput(input: unknown, knownTopics: readonly string[], partial: false, rules?: EndpointRules): EndpointInput;
 export function validateEndpointInput(
   input: unknown,
   knownTopics: readonly string[],
   partial: true,
-  limits?: EndpointLimits,
+  rules?: EndpointRules,
 ): Partial<EndpointInput>;
 export function validateEndpointInput(
   input: unknown,
   knownTopics: readonly string[],
   partial: boolean,
-  limits: EndpointLimits = { maxTimeoutMs: 30_000 },
+  rules: EndpointRules = DEFAULT_RULES,
 ): Partial<EndpointInput> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new WebhookValidationError('The endpoint must be a JSON object.');
@@ -51,7 +90,7 @@ export function validateEndpointInput(
   for (const key of Object.keys(body)) if (!FIELDS.has(key)) problems.push(`unknown field "${key}"`);
 
   if (body.url !== undefined || !partial) {
-    const problem = urlProblem(body.url);
+    const problem = urlProblem(body.url, rules);
     if (problem) problems.push(problem);
     else out.url = new URL(body.url as string).toString();
   }
@@ -80,15 +119,20 @@ export function validateEndpointInput(
   if (body.timeoutMs !== undefined) {
     const v = body.timeoutMs;
     if (v === null) out.timeoutMs = null;
-    else if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > limits.maxTimeoutMs) {
-      problems.push(`timeoutMs must be null or an integer from 1 to ${limits.maxTimeoutMs} (maxRequestTimeoutMs)`);
+    else if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > rules.maxTimeoutMs) {
+      problems.push(`timeoutMs must be null or an integer from 1 to ${rules.maxTimeoutMs} (maxRequestTimeoutMs)`);
     } else out.timeoutMs = v as number;
+  }
+  if (body.headers !== undefined) {
+    const result = headersProblem(body.headers);
+    if (typeof result === 'string') problems.push(result);
+    else out.headers = result;
   }
   if (problems.length) throw new WebhookValidationError(`Invalid endpoint: ${problems.join('; ')}.`);
   return out;
 }
 
-function urlProblem(value: unknown): string | undefined {
+function urlProblem(value: unknown, rules: EndpointRules): string | undefined {
   if (typeof value !== 'string' || value.trim() === '') return 'url is required (an http or https URL)';
   if (value.length > MAX_URL_LENGTH) return `url is longer than ${MAX_URL_LENGTH} characters`;
   let url: URL;
@@ -100,7 +144,50 @@ function urlProblem(value: unknown): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `url must use http or https, not ${url.protocol.slice(0, -1)}`;
   if (url.username || url.password) return 'url must not contain credentials (user:password@); use signing instead';
   if (url.hash) return 'url must not contain a #fragment';
+  if (url.protocol === 'http:' && !rules.allowHttp) return 'url must use https (http is off; the allowHttp option turns it on)';
+  const network = rules.network?.urlProblem(url);
+  if (network) return `url host ${network}`;
+  if (rules.allowedUrls && !rules.allowedUrls.some((pattern) => urlAllowed(url, pattern))) {
+    return `url ${url.toString()} matches none of the allowedUrls patterns`;
+  }
   return undefined;
+}
+
+/** A RegExp tests the whole URL; a string is a prefix whose host may start with `*.` (any subdomain). */
+export function urlAllowed(url: URL, pattern: string | RegExp): boolean {
+  if (pattern instanceof RegExp) {
+    pattern.lastIndex = 0;
+    return pattern.test(url.toString());
+  }
+  const wildcard = /^(https?:\/\/)\*\.(.+)$/.exec(pattern);
+  const base = new URL(wildcard ? `${wildcard[1]}${wildcard[2]}` : pattern);
+  if (url.protocol !== base.protocol || url.port !== base.port) return false;
+  const hostMatches = wildcard ? url.hostname.endsWith(`.${base.hostname}`) : url.hostname === base.hostname;
+  return hostMatches && (url.pathname + url.search).startsWith(base.pathname + base.search);
+}
+
+function headersProblem(value: unknown): Record<string, string> | null | string {
+  if (value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) return 'headers must be an object of header names to string values, or null';
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_HEADERS) return `headers has more than ${MAX_HEADERS} entries`;
+  const out: Record<string, string> = {};
+  const bad: string[] = [];
+  for (const [name, v] of entries) {
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(name)) bad.push(`header name ${JSON.stringify(name)} is not a valid HTTP header name`);
+    else if (RESERVED_HEADERS.has(lower) || lower.startsWith('svix-') || lower.startsWith('proxy-')) {
+      bad.push(`header ${JSON.stringify(name)} is set by the library or the HTTP connection and cannot be overridden`);
+    } else if (typeof v !== 'string') bad.push(`header ${JSON.stringify(name)} must have a string value`);
+    else if (v === HIDDEN_HEADER_VALUE) bad.push(`header ${JSON.stringify(name)} holds the placeholder shown for hidden values; send the real value`);
+    else if (/[\r\n\0]/.test(v)) bad.push(`header ${JSON.stringify(name)} must not contain CR, LF or NUL characters`);
+    // Printable ASCII and Latin-1 (RFC 9110 field-vchar / obs-text), plus spaces and tabs inside.
+    else if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(v)) bad.push(`header ${JSON.stringify(name)} has characters that cannot be sent in a header`);
+    else if (v.length > MAX_HEADER_VALUE_LENGTH) bad.push(`header ${JSON.stringify(name)} is longer than ${MAX_HEADER_VALUE_LENGTH} characters`);
+    else if (lower in out) bad.push(`header ${JSON.stringify(name)} is given twice`);
+    else out[lower] = v.trim();
+  }
+  return bad.length ? bad.join('; ') : out;
 }
 
 function topicsProblem(value: unknown, knownTopics: readonly string[]): string | undefined {

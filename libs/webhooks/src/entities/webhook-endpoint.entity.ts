@@ -27,6 +27,13 @@ export class WebhookEndpoint extends BaseEntity {
   @Column({ type: 'integer', nullable: true })
   timeoutMs: number | null;
 
+  /**
+   * Extra request headers as JSON, encrypted like the secrets (`enc:v1:<keyId>:...`) when `encryptionKeys` is set.
+   * Read them through `WebhooksService`, which decrypts them and hides sensitive values.
+   */
+  @Column({ type: 'text', nullable: true, select: true })
+  headers: string | null;
+
   /** Deliveries that failed in a row (reset by a success or by enabling the endpoint). */
   @Column({ type: 'integer', default: 0 })
   consecutiveFailures: number;

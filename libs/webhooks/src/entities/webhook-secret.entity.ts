@@ -4,6 +4,9 @@ import { WebhookEndpoint } from './webhook-endpoint.entity.js';
 /**
  * A signing secret of an endpoint (`whsec_<base64>`). An endpoint signs with every secret whose `expiresAt` is
  * unset or in the future; rotation gives the old secret an expiry.
+ *
+ * `secret` holds `enc:v1:<keyId>:<base64>` (AES-256-GCM, bound to this row's id) when `encryptionKeys` is set, and
+ * the plain secret otherwise (development).
  */
 @Entity({ name: 'webhook_secret' })
 @Index(['endpointId'])

@@ -1,0 +1,147 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, IsNull, MoreThan, type EntityManager } from 'typeorm';
+import { WebhookEndpoint, WebhookSecret } from '../entities/index.js';
+import { WebhookConflictError, WebhookValidationError } from '../errors/webhooks.errors.js';
+import { newId } from '../ids.js';
+import { SecretCipher } from '../security/secret-cipher.js';
+import { generateSecret } from '../signing/signing.js';
+
+/** Default grace window of a rotated secret (Svix: 24 h). */
+export const DEFAULT_GRACE_SECONDS = 86_400;
+/** Longest grace window (Svix: 7 days). */
+export const MAX_GRACE_SECONDS = 7 * 86_400;
+/** Secrets that may sign at once: the primary and the rotated ones still in their grace window. */
+export const MAX_LIVE_SECRETS = 5;
+
+export interface RotatedSecret {
+  /** The new primary secret. Shown here once. */
+  secret: string;
+  /** When the last of the previous secrets stops signing (null: there were none). */
+  previousSecretsExpireAt: Date | null;
+}
+
+export interface RotateSecretOptions {
+  /** Seconds the previous secrets keep signing, 0 to 604800 (7 days). 0 ends them at once (a leaked secret). */
+  graceSeconds?: number;
+}
+
+/** Stored form of secret rows and header maps, and the rotation of secrets. */
+@Injectable()
+export class EndpointSecrets {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cipher: SecretCipher,
+  ) {}
+
+  /** Inserts a new primary secret for an endpoint (inside the caller's transaction). */
+  async insert(manager: EntityManager, endpointId: string, secret: string, now: Date): Promise<void> {
+    const id = newId('whs');
+    await manager.insert(WebhookSecret, { id, endpointId, secret: this.cipher.encrypt(secret, secretContext(id)), createdAt: now, expiresAt: null });
+  }
+
+  /** The plaintext of a secret row. */
+  reveal(row: Pick<WebhookSecret, 'id' | 'secret'>): string {
+    return this.cipher.decrypt(row.secret, secretContext(row.id));
+  }
+
+  /** Stored form of an endpoint's custom headers. */
+  sealHeaders(endpointId: string, headers: Record<string, string> | null | undefined): string | null {
+    if (!headers || Object.keys(headers).length === 0) return null;
+    return this.cipher.encrypt(JSON.stringify(headers), headersContext(endpointId));
+  }
+
+  openHeaders(endpoint: Pick<WebhookEndpoint, 'id' | 'headers'>): Record<string, string> | null {
+    return endpoint.headers ? (JSON.parse(this.cipher.decrypt(endpoint.headers, headersContext(endpoint.id))) as Record<string, string>) : null;
+  }
+
+  /** Secrets that sign now, primary first, in plaintext: for a receiver in the same process (demos, tests). */
+  async signingSecrets(endpointId: string): Promise<string[]> {
+    const rows = await this.dataSource.getRepository(WebhookSecret).find({
+      where: [
+        { endpointId, expiresAt: IsNull() },
+        { endpointId, expiresAt: MoreThan(new Date()) },
+      ],
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
+    return rows.sort((a, b) => Number(a.expiresAt !== null) - Number(b.expiresAt !== null)).map((r) => this.reveal(r));
+  }
+
+  /**
+   * Makes a new secret the primary one. The previous secrets keep signing (one signature each in
+   * `webhook-signature`) until `now + graceSeconds`, or their own earlier expiry; expired rows are deleted.
+   */
+  async rotate(endpointId: string, options: RotateSecretOptions = {}): Promise<RotatedSecret> {
+    const grace = validateRotation(options);
+    const secret = generateSecret();
+    const now = new Date();
+    const graceEnd = new Date(now.getTime() + grace * 1000);
+    const previousSecretsExpireAt = await this.dataSource.transaction(async (manager) => {
+      // Serialises rotations of one endpoint (a row lock on PostgreSQL; SQLite writes one at a time anyway).
+      await manager.createQueryBuilder().update(WebhookEndpoint).set({ updatedAt: now }).where({ id: endpointId }).execute();
+      const rows = await manager.find(WebhookSecret, { where: { endpointId } });
+      const live = rows.filter((r) => r.expiresAt === null || r.expiresAt > now);
+      const dead = rows.filter((r) => !live.includes(r));
+      if (grace > 0 && live.length + 1 > MAX_LIVE_SECRETS) {
+        const until = new Date(Math.min(...live.filter((r) => r.expiresAt).map((r) => r.expiresAt!.getTime())));
+        throw new WebhookConflictError(
+          `Webhook endpoint ${endpointId} already has ${live.length} secrets that sign (at most ${MAX_LIVE_SECRETS}); ` +
+            `the next grace window ends at ${until.toISOString()}. Rotate with graceSeconds 0 to retire them now.`,
+        );
+      }
+      let latest: Date | null = null;
+      for (const row of live) {
+        const expiresAt = row.expiresAt && row.expiresAt < graceEnd ? row.expiresAt : graceEnd;
+        if (!latest || expiresAt > latest) latest = expiresAt;
+        if (row.expiresAt?.getTime() !== expiresAt.getTime()) await manager.update(WebhookSecret, { id: row.id }, { expiresAt });
+      }
+      if (dead.length) await manager.delete(WebhookSecret, dead.map((r) => r.id));
+      await this.insert(manager, endpointId, secret, now);
+      return latest;
+    });
+    return { secret, previousSecretsExpireAt };
+  }
+
+  /**
+   * Re-encrypts every stored secret and header map that is in plaintext or under a key other than the first of
+   * `encryptionKeys`. Run it after putting a new key first, on an instance that has all keys; then the old key
+   * can be removed. Returns how many values changed.
+   */
+  async reencrypt(): Promise<{ secrets: number; headers: number }> {
+    if (!this.cipher.enabled) return { secrets: 0, headers: 0 };
+    let secrets = 0;
+    let headers = 0;
+    await this.dataSource.transaction(async (manager) => {
+      for (const row of await manager.find(WebhookSecret)) {
+        if (!this.cipher.isStale(row.secret)) continue;
+        await manager.update(WebhookSecret, { id: row.id }, { secret: this.cipher.encrypt(this.reveal(row), secretContext(row.id)) });
+        secrets++;
+      }
+      const endpoints = await manager.find(WebhookEndpoint, { select: { id: true, headers: true } });
+      for (const e of endpoints) {
+        if (!e.headers || !this.cipher.isStale(e.headers)) continue;
+        await manager.update(WebhookEndpoint, { id: e.id }, { headers: this.sealHeaders(e.id, this.openHeaders(e)) });
+        headers++;
+      }
+    });
+    return { secrets, headers };
+  }
+}
+
+function validateRotation(options: unknown): number {
+  if (options === undefined || options === null) return DEFAULT_GRACE_SECONDS;
+  if (typeof options !== 'object' || Array.isArray(options)) throw new WebhookValidationError('The rotation request must be a JSON object.');
+  const unknown = Object.keys(options).filter((k) => k !== 'graceSeconds');
+  if (unknown.length) throw new WebhookValidationError(`Invalid rotation request: unknown field ${unknown.map((k) => `"${k}"`).join(', ')}.`);
+  const grace = (options as RotateSecretOptions).graceSeconds;
+  if (grace === undefined) return DEFAULT_GRACE_SECONDS;
+  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
+    throw new WebhookValidationError(
+      `Invalid rotation request: graceSeconds must be an integer from 0 to ${MAX_GRACE_SECONDS} (7 days) (got ${JSON.stringify(grace)}).`,
+    );
+  }
+  return grace;
+}
+
+const secretContext = (id: string) => `webhook_secret:${id}`;
+const headersContext = (endpointId: string) => `webhook_endpoint.headers:${endpointId}`;
