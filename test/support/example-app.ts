@@ -6,6 +6,7 @@ import type { WebhooksModuleOptions } from '@app/webhooks';
 import { createApp } from '../../apps/example/src/bootstrap.js';
 import type { AppConfig } from '../../apps/example/src/config.js';
 import type { TestDatabase } from './databases.js';
+import { CapturingLogger, captureText, noteSecret } from './secret-watch.js';
 
 export const API_TOKEN = 'test-token';
 
@@ -54,7 +55,7 @@ export async function startExample(
     encryptionKeys: [TEST_ENCRYPTION_KEY],
     webhooks: { ...FAST_WEBHOOKS, ...options.webhooks },
   };
-  const app = await createApp(config, ['error', 'warn']);
+  const app = await createApp(config, new CapturingLogger());
   await app.listen(0, '127.0.0.1');
   const baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {
@@ -71,7 +72,13 @@ export async function startExample(
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+      const parsed = text ? JSON.parse(text) : undefined;
+      // A secret is shown once, in the answer that creates it; everything else is watched for it.
+      if (typeof parsed?.secret === 'string') {
+        noteSecret(parsed.secret);
+        captureText(JSON.stringify({ ...parsed, secret: undefined }));
+      } else captureText(text);
+      return { status: response.status, body: parsed };
     },
     close: () => app.close(),
   };

@@ -9,6 +9,7 @@ import { typeOrmOptions } from '../../apps/example/src/app.module.js';
 import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
 import type { TestDatabase } from './databases.js';
 import { FAST_WEBHOOKS, dropBullKeys } from './example-app.js';
+import { CapturingLogger } from './secret-watch.js';
 
 export interface FixtureApp {
   app: INestApplication;
@@ -46,7 +47,7 @@ export async function startFixture(
       ...(options.extra ?? []),
     ],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  const app = moduleRef.createNestApplication({ logger: new CapturingLogger() });
   await app.init();
   return {
     app,

@@ -32,15 +32,20 @@ export class Receiver {
   private readonly sockets = new Set<Socket>();
   private waiters: Array<() => void> = [];
 
-  static async start(): Promise<Receiver> {
+  /** Listens on `host` (a loopback address: 127.0.0.1 by default; Linux routes all of 127.0.0.0/8 to lo). */
+  static async start(host = '127.0.0.1'): Promise<Receiver> {
     const receiver = new Receiver();
-    await receiver.listen();
+    await receiver.listen(host);
     return receiver;
   }
 
+  get port(): number {
+    return (this.server!.address() as AddressInfo).port;
+  }
+
   get url(): string {
-    const { port } = this.server!.address() as AddressInfo;
-    return `http://127.0.0.1:${port}/hooks`;
+    const { port, address } = this.server!.address() as AddressInfo;
+    return `http://${address}:${port}/hooks`;
   }
 
   /** Resolves when at least `count` requests have arrived; rejects after `timeoutMs`. */
@@ -65,7 +70,7 @@ export class Receiver {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
 
-  private listen(): Promise<void> {
+  private listen(host: string): Promise<void> {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -86,7 +91,10 @@ export class Receiver {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
-    return new Promise((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(0, host, () => resolve());
+    });
   }
 
   private answer(reply: Reply, res: ServerResponse): void {

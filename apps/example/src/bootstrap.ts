@@ -1,4 +1,4 @@
-import { BadRequestException, INestApplication, Logger, ValidationPipe, type LogLevel } from '@nestjs/common';
+import { BadRequestException, INestApplication, Logger, ValidationPipe, type LoggerService, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { ValidationError } from 'class-validator';
 import { AppModule } from './app.module.js';
@@ -6,7 +6,10 @@ import type { AppConfig } from './config.js';
 import { resolveRedis } from './redis.js';
 
 /** Builds the example app (used by main.ts and the e2e tests). */
-export async function createApp(config: AppConfig, logger: LogLevel[] = ['error', 'warn', 'log']): Promise<INestApplication> {
+export async function createApp(
+  config: AppConfig,
+  logger: LogLevel[] | LoggerService = ['error', 'warn', 'log'],
+): Promise<INestApplication> {
   const redis = await resolveRedis(config.redisUrl);
   const app = await NestFactory.create(AppModule.register(config, redis.url), { logger, rawBody: true });
   configureApp(app);

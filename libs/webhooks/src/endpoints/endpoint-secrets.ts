@@ -93,7 +93,8 @@ export class EndpointSecrets {
       for (const row of live) {
         const expiresAt = row.expiresAt && row.expiresAt < graceEnd ? row.expiresAt : graceEnd;
         if (!latest || expiresAt > latest) latest = expiresAt;
-        if (row.expiresAt?.getTime() !== expiresAt.getTime()) await manager.update(WebhookSecret, { id: row.id }, { expiresAt });
+        if (grace === 0) dead.push(row); // retired now: nothing left to keep
+        else if (row.expiresAt?.getTime() !== expiresAt.getTime()) await manager.update(WebhookSecret, { id: row.id }, { expiresAt });
       }
       if (dead.length) await manager.delete(WebhookSecret, dead.map((r) => r.id));
       await this.insert(manager, endpointId, secret, now);

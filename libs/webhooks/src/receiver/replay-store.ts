@@ -1,7 +1,7 @@
 /**
  * Remembers which webhooks were received, so that a captured request sent again is refused.
  *
- * The receiver guard uses the key `${webhook-id}.${webhook-timestamp}`. An exact replay repeats both (they are
+ * The receiver guard uses the key `${path}|${webhook-id}.${webhook-timestamp}`. An exact replay repeats them (id and timestamp are
  * covered by the signature, so an attacker cannot change them), while a legitimate retry of the same message by
  * the sender is signed again with a new timestamp and so gets a new key. The store therefore only stops replays;
  * it does not make processing idempotent: apps dedupe the work itself by `webhook-id`.

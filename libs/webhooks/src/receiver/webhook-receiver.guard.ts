@@ -37,7 +37,9 @@ export interface WebhookReceiverOptions<TRequest = Request> {
   toleranceSeconds?: number;
   /**
    * Refuses a request already received (409). Keys are `${id}.${timestamp}` kept for 2 × toleranceSeconds: the
-   * longest a signed request stays inside the timestamp window. Without a store, replays inside the window pass.
+   * longest a signed request stays inside the timestamp window, per request path (one message goes to several
+   * endpoints with the same id, and one app may receive for several of them on different paths). Without a store,
+   * replays inside the window pass.
    */
   replayStore?: WebhookReplayStore;
 }
@@ -45,6 +47,8 @@ export interface WebhookReceiverOptions<TRequest = Request> {
 /** The request as the guard sees it: Express or Fastify, created with `{ rawBody: true }`. */
 interface ReceiverRequest {
   headers: WebhookHeaders;
+  url?: string;
+  originalUrl?: string;
   rawBody?: Buffer | string;
   webhook?: VerifiedWebhook;
 }
@@ -112,7 +116,8 @@ function webhookReceiverGuard<TRequest>(options: WebhookReceiverOptions<TRequest
         throw error;
       }
 
-      if (replayStore && !(await replayStore.remember(`${webhook.id}.${webhook.timestamp}`, ttlSeconds))) {
+      const path = (request.originalUrl ?? request.url ?? '').split('?')[0];
+      if (replayStore && !(await replayStore.remember(`${path}|${webhook.id}.${webhook.timestamp}`, ttlSeconds))) {
         throw new ConflictException(
           `webhook ${webhook.id} with timestamp ${webhook.timestamp} was already received (replay)`,
         );

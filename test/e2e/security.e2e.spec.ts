@@ -1,0 +1,243 @@
+import { Webhook } from 'standardwebhooks';
+import { Webhook as SvixWebhook } from 'svix';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSecret, HIDDEN_HEADER_VALUE, verifyWebhook, WebhookVerificationError, type WebhookVerificationFailure } from '@app/webhooks';
+import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
+import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
+import { Receiver, type ReceivedRequest } from '../support/receiver.js';
+import { captureText, forgetLastText, leaks, noteSecret } from '../support/secret-watch.js';
+import { sleep, waitUntil } from '../support/wait.js';
+
+type Headers = Record<string, string>;
+const headersOf = (r: ReceivedRequest) => r.headers as Headers;
+
+/** The reason our verifier gives, or 'ok'. */
+function reasonOf(fn: () => unknown): WebhookVerificationFailure | 'ok' {
+  try {
+    fn();
+    return 'ok';
+  } catch (error) {
+    if (error instanceof WebhookVerificationError) return error.reason;
+    throw error;
+  }
+}
+
+describe.each(databaseKinds())('security (%s)', (kind) => {
+  let db: TestDatabase;
+  let example: RunningExample;
+  let customerId: number;
+  const receivers: Receiver[] = [];
+
+  const endpoint = async (extra: object = {}) => {
+    const rx = await Receiver.start();
+    receivers.push(rx);
+    const res = await example.api('POST', '/api/webhook-endpoints', { url: rx.url, topics: ['order.created'], ...extra });
+    expect(res.status).toBe(201);
+    return { rx, ep: res.body as { id: string; secret: string; headers: Headers | null } };
+  };
+  const order = async () => expect((await example.api('POST', '/api/orders', { customerId, total: '1.00', status: 'pending' })).status).toBe(201);
+  const dataSource = () => example.app.get(DataSource);
+  const count = async (table: string) => Number((await dataSource().query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
+
+  beforeAll(async () => {
+    db = await createDatabase(kind);
+    example = await startExample(db);
+    customerId = (await example.api('POST', '/api/customers', { name: 'Sec', email: 'sec@example.com' })).body.id;
+  });
+  afterAll(async () => {
+    await example?.close();
+    await dropBullKeys(example.bullPrefix);
+    for (const r of receivers) await r.close();
+    await db?.drop();
+  });
+
+  it('signs deliveries that standardwebhooks, svix and verifyWebhook accept, and verifyWebhook says what is wrong otherwise', async () => {
+    const { rx, ep } = await endpoint();
+    await order();
+    const [request] = await rx.waitFor(1);
+    const headers = headersOf(request);
+    const body = request.body;
+
+    expect(new Webhook(ep.secret).verify(body, headers)).toMatchObject({ type: 'order.created' });
+    expect(() => new SvixWebhook(ep.secret).verify(body, headers)).not.toThrow();
+    const verified = verifyWebhook(body, headers, ep.secret);
+    expect(verified).toMatchObject({ id: headers['webhook-id'], timestamp: Number(headers['webhook-timestamp']), body });
+    expect(verified.payload).toMatchObject({ type: 'order.created' });
+
+    const tampered = body.replace('"1.00"', '"9.00"');
+    expect(tampered).not.toBe(body);
+    expect(reasonOf(() => verifyWebhook(tampered, headers, ep.secret))).toBe('invalid-signature');
+    expect(() => new SvixWebhook(ep.secret).verify(tampered, headers)).toThrow();
+    expect(reasonOf(() => verifyWebhook(body, headers, generateSecret()))).toBe('invalid-signature');
+    const sentAt = Number(headers['webhook-timestamp']) * 1000;
+    expect(reasonOf(() => verifyWebhook(body, headers, ep.secret, { now: () => sentAt + 6 * 60_000 }))).toBe('timestamp-too-old');
+    expect(reasonOf(() => verifyWebhook(body, headers, ep.secret, { now: () => sentAt - 6 * 60_000 }))).toBe('timestamp-too-new');
+    expect(reasonOf(() => verifyWebhook(body, headers, ep.secret, { now: () => sentAt + 4 * 60_000 }))).toBe('ok');
+  });
+
+  it('signs with old and new secret during the grace window, and with the new one only after it', async () => {
+    const { rx, ep } = await endpoint();
+    const res = await example.api('POST', `/api/webhook-endpoints/${ep.id}/rotate-secret`, { graceSeconds: 2 });
+    expect(res.status).toBe(200);
+    const { secret: newSecret, previousSecretsExpireAt } = res.body as { secret: string; previousSecretsExpireAt: string };
+    expect(newSecret).toMatch(/^whsec_/);
+    expect(newSecret).not.toBe(ep.secret);
+    expect(Date.parse(previousSecretsExpireAt) - Date.now()).toBeLessThanOrEqual(2000);
+
+    await order();
+    const [during] = await rx.waitFor(1);
+    expect(headersOf(during)['webhook-signature'].split(' ')).toHaveLength(2);
+    for (const secret of [ep.secret, newSecret]) {
+      expect(reasonOf(() => verifyWebhook(during.body, headersOf(during), secret))).toBe('ok');
+      expect(() => new SvixWebhook(secret).verify(during.body, headersOf(during))).not.toThrow();
+      expect(() => new Webhook(secret).verify(during.body, headersOf(during))).not.toThrow();
+    }
+
+    await sleep(Math.max(0, Date.parse(previousSecretsExpireAt) - Date.now()) + 100);
+    await order();
+    const after = (await rx.waitFor(2))[1];
+    expect(headersOf(after)['webhook-signature'].split(' ')).toHaveLength(1);
+    expect(reasonOf(() => verifyWebhook(after.body, headersOf(after), newSecret))).toBe('ok');
+    expect(reasonOf(() => verifyWebhook(after.body, headersOf(after), ep.secret))).toBe('invalid-signature');
+    expect(() => new SvixWebhook(ep.secret).verify(after.body, headersOf(after))).toThrow();
+    // A receiver holding both (mid-switch) still verifies.
+    expect(reasonOf(() => verifyWebhook(after.body, headersOf(after), [ep.secret, newSecret]))).toBe('ok');
+  });
+
+  it('rotates with graceSeconds 0 (leaked secret), caps live secrets, and validates the request', async () => {
+    const { rx, ep } = await endpoint();
+    const rotate = (body: unknown, id = ep.id) => example.api('POST', `/api/webhook-endpoints/${id}/rotate-secret`, body);
+    for (const bad of [{ graceSeconds: -1 }, { graceSeconds: 604_801 }, { graceSeconds: 1.5 }, { graceSeconds: '60' }, { grace: 60 }]) {
+      const res = await rotate(bad);
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+      expect(res.body.message).toMatch(/graceSeconds must be an integer from 0 to 604800|unknown field "grace"/);
+    }
+    expect((await rotate({}, 'ep_missing')).status).toBe(404);
+
+    // The primary and four in their grace window sign; a fifth rotation with a grace window is refused.
+    const secrets = [ep.secret];
+    for (let i = 0; i < 4; i++) {
+      const res = await rotate({ graceSeconds: 3600 });
+      expect(res.status).toBe(200);
+      secrets.push(res.body.secret);
+    }
+    const refused = await rotate({ graceSeconds: 3600 });
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toContain('graceSeconds 0');
+
+    const last = await rotate({ graceSeconds: 0 });
+    expect(last.status).toBe(200);
+    expect(Date.parse(last.body.previousSecretsExpireAt)).toBeLessThanOrEqual(Date.now());
+    await order();
+    const [request] = await rx.waitFor(1);
+    expect(headersOf(request)['webhook-signature'].split(' ')).toHaveLength(1);
+    expect(reasonOf(() => verifyWebhook(request.body, headersOf(request), last.body.secret))).toBe('ok');
+    expect(reasonOf(() => verifyWebhook(request.body, headersOf(request), secrets))).toBe('invalid-signature');
+    // Expired secrets are deleted by the rotation: only the new primary is left.
+    expect(await dataSource().query(`SELECT id FROM webhook_secret WHERE "endpointId" = '${ep.id}'`)).toHaveLength(1);
+  });
+
+  it('stores secrets and custom headers encrypted, and never shows them again', async () => {
+    const { rx, ep } = await endpoint({ headers: { Authorization: 'Bearer tok_live_123456', 'X-Tenant': 'acme' } });
+    const [row] = await dataSource().query(`SELECT secret FROM webhook_secret WHERE "endpointId" = '${ep.id}'`);
+    const secretBody = ep.secret.slice('whsec_'.length);
+    expect(row.secret).toMatch(/^enc:v1:test1:[A-Za-z0-9+/]+=*$/);
+    expect(row.secret).not.toContain(secretBody);
+    expect(Buffer.from(row.secret.split(':')[3], 'base64').toString('latin1')).not.toContain(secretBody);
+    const [endpointRow] = await dataSource().query(`SELECT headers FROM webhook_endpoint WHERE id = '${ep.id}'`);
+    expect(endpointRow.headers).toMatch(/^enc:v1:test1:/);
+    expect(endpointRow.headers).not.toContain('tok_live_123456');
+    expect(endpointRow.headers).not.toContain('acme');
+
+    // The API shows sensitive header values hidden, and refuses the placeholder as a value.
+    expect(ep.headers).toEqual({ authorization: HIDDEN_HEADER_VALUE, 'x-tenant': 'acme' });
+    const shown = await example.api('GET', `/api/webhook-endpoints/${ep.id}`);
+    expect(JSON.stringify(shown.body)).not.toContain('tok_live_123456');
+    expect(JSON.stringify(shown.body)).not.toContain(secretBody);
+    const listed = await example.api('GET', '/api/webhook-endpoints');
+    expect(JSON.stringify(listed.body)).not.toContain(secretBody);
+    const roundTrip = await example.api('PATCH', `/api/webhook-endpoints/${ep.id}`, { headers: shown.body.headers });
+    expect(roundTrip.status).toBe(400);
+    expect(roundTrip.body.message).toContain('placeholder shown for hidden values');
+
+    // The receiver gets the real values.
+    await order();
+    const [request] = await rx.waitFor(1);
+    expect(request.headers.authorization).toBe('Bearer tok_live_123456');
+    expect(request.headers['x-tenant']).toBe('acme');
+    const attempts = (await example.api('GET', `/api/webhook-endpoints/${ep.id}/deliveries`)).body[0].attempts;
+    expect(JSON.stringify(attempts)).not.toContain('tok_live_123456');
+  });
+
+  it('the leak watch of this suite catches a leaked secret (self-check)', () => {
+    const secret = generateSecret();
+    noteSecret(secret);
+    const before = leaks().length;
+    captureText(`a log line that prints ${secret}`);
+    expect(leaks().length).toBe(before + 1);
+    // Take it back so the file-level check (test/support/setup.ts) stays meaningful for real leaks.
+    forgetLastText();
+  });
+
+  it('rejects bad URLs and CR/LF header values with 400 and stores nothing', async () => {
+    const before = { endpoints: await count('webhook_endpoint'), secrets: await count('webhook_secret') };
+    const cases: Array<[object, string]> = [
+      [{ url: 'ftp://example.com/in' }, 'url must use http or https'],
+      [{ url: 'javascript:alert(1)' }, 'url must use http or https'],
+      [{ url: 'https://user:pass@example.com/in' }, 'must not contain credentials'],
+      [{ url: `https://example.com/${'a'.repeat(2050)}` }, 'longer than 2048'],
+      [{ url: 'not a url' }, 'not a valid absolute URL'],
+      [{ url: 'https://example.com/in', headers: { 'X-Evil': 'a\r\nInjected: 1' } }, 'must not contain CR, LF or NUL'],
+      [{ url: 'https://example.com/in', headers: { 'webhook-signature': 'v1,forged' } }, 'cannot be overridden'],
+      [{ url: 'https://example.com/in', headers: { 'Bad Name': 'x' } }, 'not a valid HTTP header name'],
+    ];
+    for (const [input, message] of cases) {
+      const res = await example.api('POST', '/api/webhook-endpoints', { topics: ['order.created'], ...input });
+      expect(res.status, JSON.stringify(input)).toBe(400);
+      expect(res.body.message).toContain(message);
+    }
+    const { ep } = await endpoint({ headers: { 'x-a': 'one' } });
+    const patched = await example.api('PATCH', `/api/webhook-endpoints/${ep.id}`, { url: 'https://example.com/new', headers: { 'x-a': 'two\nthree' } });
+    expect(patched.status).toBe(400);
+    const after = await example.api('GET', `/api/webhook-endpoints/${ep.id}`);
+    expect(after.body.url).not.toBe('https://example.com/new');
+    expect(after.body.headers).toEqual({ 'x-a': 'one' });
+    expect(await count('webhook_endpoint')).toBe(before.endpoints + 1);
+    expect(await count('webhook_secret')).toBe(before.secrets + 1);
+  });
+
+  it('the example receiver verifies deliveries end to end and refuses a replay', async () => {
+    // An endpoint pointed at the example's own receiver route (loopback: allowed in this app).
+    const created = await example.api('POST', '/api/webhook-endpoints', { url: `${example.baseUrl}/demo/receiver/PLACEHOLDER`, topics: ['order.created'] });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    expect((await example.api('PATCH', `/api/webhook-endpoints/${id}`, { url: `${example.baseUrl}/demo/receiver/${id}` })).status).toBe(200);
+    await order();
+    await waitUntil(async () => (await example.api('GET', '/demo/receiver/messages')).body.some((m: any) => m.endpointId === id), 'the demo receiver got the event');
+    const inbox = (await example.api('GET', '/demo/receiver/messages')).body.filter((m: any) => m.endpointId === id);
+    expect(inbox[0]).toMatchObject({ type: 'order.created' });
+
+    // Capture a real delivery of another endpoint, then play it to the guard: first accepted, the copy refused.
+    const { rx, ep } = await endpoint();
+    await order();
+    const [request] = await rx.waitFor(1);
+    const post = (body: string, headers: Headers) =>
+      fetch(`${example.baseUrl}/demo/receiver/${ep.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...pick(headers, ['webhook-id', 'webhook-timestamp', 'webhook-signature']) },
+        body,
+      });
+    expect((await post(request.body, headersOf(request))).status).toBe(204);
+    const replay = await post(request.body, headersOf(request));
+    expect(replay.status).toBe(409);
+    expect(((await replay.json()) as { message: string }).message).toContain('already received (replay)');
+    const forged = await post(request.body.replace('"1.00"', '"0.01"'), headersOf(request));
+    expect(forged.status).toBe(401);
+    expect(await forged.json()).toMatchObject({ reason: 'invalid-signature' });
+  });
+});
+
+function pick(headers: Headers, names: string[]): Headers {
+  return Object.fromEntries(names.map((n) => [n, headers[n]!]));
+}
