@@ -2,7 +2,16 @@ import { Webhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSecret, HIDDEN_HEADER_VALUE, verifyWebhook, WebhookVerificationError, type WebhookVerificationFailure } from '@app/webhooks';
+import {
+  generateSecret,
+  HIDDEN_HEADER_VALUE,
+  verifyWebhook,
+  WebhooksService,
+  WebhookEndpoint,
+  WebhookSecret,
+  WebhookVerificationError,
+  type WebhookVerificationFailure,
+} from '@app/webhooks';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import { Receiver, type ReceivedRequest } from '../support/receiver.js';
@@ -38,7 +47,10 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
   };
   const order = async () => expect((await example.api('POST', '/api/orders', { customerId, total: '1.00', status: 'pending' })).status).toBe(201);
   const dataSource = () => example.app.get(DataSource);
-  const count = async (table: string) => Number((await dataSource().query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
+  const count = (entity: typeof WebhookEndpoint | typeof WebhookSecret) => dataSource().getRepository(entity).count();
+  /** The stored column values of one row, as the database returns them (the test reads what is at rest). */
+  const rawRow = (entity: typeof WebhookEndpoint | typeof WebhookSecret, where: string, id: string) =>
+    dataSource().getRepository(entity).createQueryBuilder('r').where(`r.${where} = :id`, { id }).getRawMany();
 
   beforeAll(async () => {
     db = await createDatabase(kind);
@@ -135,17 +147,17 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
     expect(reasonOf(() => verifyWebhook(request.body, headersOf(request), last.body.secret))).toBe('ok');
     expect(reasonOf(() => verifyWebhook(request.body, headersOf(request), secrets))).toBe('invalid-signature');
     // Expired secrets are deleted by the rotation: only the new primary is left.
-    expect(await dataSource().query(`SELECT id FROM webhook_secret WHERE "endpointId" = '${ep.id}'`)).toHaveLength(1);
+    expect(await rawRow(WebhookSecret, 'endpointId', ep.id)).toHaveLength(1);
   });
 
   it('stores secrets and custom headers encrypted, and never shows them again', async () => {
     const { rx, ep } = await endpoint({ headers: { Authorization: 'Bearer tok_live_123456', 'X-Tenant': 'acme' } });
-    const [row] = await dataSource().query(`SELECT secret FROM webhook_secret WHERE "endpointId" = '${ep.id}'`);
+    const [row] = (await rawRow(WebhookSecret, 'endpointId', ep.id)).map((r) => ({ secret: r.r_secret as string }));
     const secretBody = ep.secret.slice('whsec_'.length);
     expect(row.secret).toMatch(/^enc:v1:test1:[A-Za-z0-9+/]+=*$/);
     expect(row.secret).not.toContain(secretBody);
     expect(Buffer.from(row.secret.split(':')[3], 'base64').toString('latin1')).not.toContain(secretBody);
-    const [endpointRow] = await dataSource().query(`SELECT headers FROM webhook_endpoint WHERE id = '${ep.id}'`);
+    const [endpointRow] = (await rawRow(WebhookEndpoint, 'id', ep.id)).map((r) => ({ headers: r.r_headers as string }));
     expect(endpointRow.headers).toMatch(/^enc:v1:test1:/);
     expect(endpointRow.headers).not.toContain('tok_live_123456');
     expect(endpointRow.headers).not.toContain('acme');
@@ -181,7 +193,7 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
   });
 
   it('rejects bad URLs and CR/LF header values with 400 and stores nothing', async () => {
-    const before = { endpoints: await count('webhook_endpoint'), secrets: await count('webhook_secret') };
+    const before = { endpoints: await count(WebhookEndpoint), secrets: await count(WebhookSecret) };
     const cases: Array<[object, string]> = [
       [{ url: 'ftp://example.com/in' }, 'url must use http or https'],
       [{ url: 'javascript:alert(1)' }, 'url must use http or https'],
@@ -203,8 +215,8 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
     const after = await example.api('GET', `/api/webhook-endpoints/${ep.id}`);
     expect(after.body.url).not.toBe('https://example.com/new');
     expect(after.body.headers).toEqual({ 'x-a': 'one' });
-    expect(await count('webhook_endpoint')).toBe(before.endpoints + 1);
-    expect(await count('webhook_secret')).toBe(before.secrets + 1);
+    expect(await count(WebhookEndpoint)).toBe(before.endpoints + 1);
+    expect(await count(WebhookSecret)).toBe(before.secrets + 1);
   });
 
   it('the example receiver verifies deliveries end to end and refuses a replay', async () => {
@@ -241,3 +253,53 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
 function pick(headers: Headers, names: string[]): Headers {
   return Object.fromEntries(names.map((n) => [n, headers[n]!]));
 }
+
+describe('encryption key rotation', () => {
+  const k1 = { id: 'k1', key: Buffer.alloc(32, 1).toString('base64') };
+  const k2 = { id: 'k2', key: Buffer.alloc(32, 2).toString('base64') };
+  let db: TestDatabase;
+  let rx: Receiver;
+  beforeAll(async () => {
+    db = await createDatabase('sqlite');
+    rx = await Receiver.start();
+  });
+  afterAll(async () => {
+    await rx?.close();
+    await db?.drop();
+  });
+
+  const boot = (keys: Array<{ id: string; key: string }>) => startExample(db, { webhooks: { encryptionKeys: keys } });
+  const closeAll = async (app: RunningExample) => {
+    await app.close();
+    await dropBullKeys(app.bullPrefix);
+  };
+
+  it('refuses to start without the key, re-encrypts under a new key, and keeps signing with the same secret', async () => {
+    const first = await boot([k1]);
+    const created = await first.api('POST', '/api/webhook-endpoints', { url: rx.url, topics: ['order.created'], headers: { 'x-api-key': 'abc123' } });
+    const secret = created.body.secret as string;
+    const customerId = (await first.api('POST', '/api/customers', { name: 'Key', email: 'key@example.com' })).body.id;
+    await closeAll(first);
+
+    // Only the new key: the stored values cannot be read, and start-up says which key is missing.
+    await expect(boot([k2])).rejects.toThrow(/encrypted with key "k1", which is not among the configured encryption keys \(k2\)/);
+
+    // New key first, old key kept: everything still works; re-encrypting moves every value to k2.
+    const both = await boot([k2, k1]);
+    expect(await both.app.get(WebhooksService).reencryptSecrets()).toEqual({ secrets: 1, headers: 1 });
+    const stored = await both.app.get(DataSource).getRepository(WebhookSecret).createQueryBuilder('s').getRawOne();
+    expect(stored.s_secret).toMatch(/^enc:v1:k2:/);
+    await closeAll(both);
+
+    // The old key can go now.
+    const last = await boot([k2]);
+    try {
+      expect((await last.api('POST', '/api/orders', { customerId, total: '3.00', status: 'pending' })).status).toBe(201);
+      const [request] = await rx.waitFor(1);
+      expect(reasonOf(() => verifyWebhook(request.body, headersOf(request), secret))).toBe('ok');
+      expect(request.headers['x-api-key']).toBe('abc123');
+    } finally {
+      await closeAll(last);
+    }
+  });
+});

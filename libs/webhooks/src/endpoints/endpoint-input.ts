@@ -176,7 +176,7 @@ function headersProblem(value: unknown): Record<string, string> | null | string 
   for (const [name, v] of entries) {
     const lower = name.toLowerCase();
     if (!HEADER_NAME.test(name)) bad.push(`header name ${JSON.stringify(name)} is not a valid HTTP header name`);
-    else if (RESERVED_HEADERS.has(lower) || lower.startsWith('svix-') || lower.startsWith('proxy-')) {
+    else if (RESERVED_HEADERS.has(lower) || /^(webhook|svix|proxy)-/.test(lower)) {
       bad.push(`header ${JSON.stringify(name)} is set by the library or the HTTP connection and cannot be overridden`);
     } else if (typeof v !== 'string') bad.push(`header ${JSON.stringify(name)} must have a string value`);
     else if (v === HIDDEN_HEADER_VALUE) bad.push(`header ${JSON.stringify(name)} holds the placeholder shown for hidden values; send the real value`);
