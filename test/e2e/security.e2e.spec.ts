@@ -12,6 +12,7 @@ import {
   WebhookVerificationError,
   type WebhookVerificationFailure,
 } from '@app/webhooks';
+import { EndpointCache } from '../../libs/webhooks/src/endpoints/endpoint-cache.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import { Receiver, type ReceivedRequest } from '../support/receiver.js';
@@ -90,12 +91,12 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
 
   it('signs with old and new secret during the grace window, and with the new one only after it', async () => {
     const { rx, ep } = await endpoint();
-    const res = await example.api('POST', `/api/webhook-endpoints/${ep.id}/rotate-secret`, { graceSeconds: 2 });
+    const res = await example.api('POST', `/api/webhook-endpoints/${ep.id}/rotate-secret`, { graceSeconds: 3 });
     expect(res.status).toBe(200);
     const { secret: newSecret, previousSecretsExpireAt } = res.body as { secret: string; previousSecretsExpireAt: string };
     expect(newSecret).toMatch(/^whsec_/);
     expect(newSecret).not.toBe(ep.secret);
-    expect(Date.parse(previousSecretsExpireAt) - Date.now()).toBeLessThanOrEqual(2000);
+    expect(Date.parse(previousSecretsExpireAt) - Date.now()).toBeLessThanOrEqual(3000);
 
     await order();
     const [during] = await rx.waitFor(1);
@@ -178,8 +179,6 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
     const [request] = await rx.waitFor(1);
     expect(request.headers.authorization).toBe('Bearer tok_live_123456');
     expect(request.headers['x-tenant']).toBe('acme');
-    const attempts = (await example.api('GET', `/api/webhook-endpoints/${ep.id}/deliveries`)).body[0].attempts;
-    expect(JSON.stringify(attempts)).not.toContain('tok_live_123456');
   });
 
   it('the leak watch of this suite catches a leaked secret (self-check)', () => {
@@ -268,7 +267,7 @@ describe('encryption key rotation', () => {
     await db?.drop();
   });
 
-  const boot = (keys: Array<{ id: string; key: string }>) => startExample(db, { webhooks: { encryptionKeys: keys } });
+  const boot = (keys: Array<{ id: string; key: string }>, on = db) => startExample(on, { webhooks: { encryptionKeys: keys } });
   const closeAll = async (app: RunningExample) => {
     await app.close();
     await dropBullKeys(app.bullPrefix);
@@ -300,6 +299,40 @@ describe('encryption key rotation', () => {
       expect(request.headers['x-api-key']).toBe('abc123');
     } finally {
       await closeAll(last);
+    }
+  });
+  it('during a rolling key change, an instance without the new key keeps serving every other endpoint', async () => {
+    const shared = await createDatabase('sqlite');
+    const old = await boot([k1], shared);
+    const upgraded = await boot([k2, k1], shared);
+    const rxNew = await Receiver.start();
+    try {
+      const mine = await old.api('POST', '/api/webhook-endpoints', { url: rx.url, topics: ['order.created'] });
+      const theirs = await upgraded.api('POST', '/api/webhook-endpoints', { url: rxNew.url, topics: ['order.created'] });
+      expect([mine.status, theirs.status]).toEqual([201, 201]);
+      // The old instance reloads (as on the pub/sub notice or its periodic reload): no failure, one endpoint marked.
+      const cache = old.app.get(EndpointCache, { strict: false });
+      await cache.reload();
+      expect(cache.get(theirs.body.id)?.unreadable).toContain('encrypted with key "k2"');
+      expect(cache.get(mine.body.id)?.unreadable).toBeNull();
+
+      const customerId = (await old.api('POST', '/api/customers', { name: 'Roll', email: 'roll@example.com' })).body.id;
+      const before = rx.requests.length;
+      expect((await old.api('POST', '/api/orders', { customerId, total: '4.00', status: 'pending' })).status).toBe(201);
+      await rx.waitFor(before + 1);
+      const path = `/api/webhook-endpoints/${theirs.body.id}/deliveries`;
+      const [delivery] = await waitUntil(async () => {
+        const list = (await old.api('GET', path)).body as any[];
+        return list[0]?.attemptCount >= 1 ? list : undefined;
+      }, 'the unreadable endpoint was attempted');
+      expect(delivery.lastError).toContain('encrypted with key "k2"');
+      expect(['pending', 'delivering']).toContain(delivery.status); // retried, not failed for good
+      expect(rxNew.requests).toHaveLength(0);
+    } finally {
+      await closeAll(old);
+      await closeAll(upgraded);
+      await rxNew.close();
+      await shared.drop();
     }
   });
 });

@@ -2,11 +2,11 @@ import type { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import type { WebhooksModuleOptions } from '@app/webhooks';
+import { WebhooksService, type WebhooksModuleOptions } from '@app/webhooks';
 import { createApp } from '../../apps/example/src/bootstrap.js';
 import type { AppConfig } from '../../apps/example/src/config.js';
 import type { TestDatabase } from './databases.js';
-import { CapturingLogger, captureText, noteSecret } from './secret-watch.js';
+import { CapturingLogger, captureText, noteSecret, watchSecretsOf } from './secret-watch.js';
 
 export const API_TOKEN = 'test-token';
 
@@ -56,6 +56,7 @@ export async function startExample(
     webhooks: { ...FAST_WEBHOOKS, ...options.webhooks },
   };
   const app = await createApp(config, new CapturingLogger());
+  watchSecretsOf(app.get(WebhooksService));
   await app.listen(0, '127.0.0.1');
   const baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {

@@ -4,12 +4,12 @@ import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { WebhooksModule, type WebhooksModuleOptions } from '@app/webhooks';
+import { WebhooksModule, WebhooksService, type WebhooksModuleOptions } from '@app/webhooks';
 import { typeOrmOptions } from '../../apps/example/src/app.module.js';
 import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
 import type { TestDatabase } from './databases.js';
 import { FAST_WEBHOOKS, dropBullKeys } from './example-app.js';
-import { CapturingLogger } from './secret-watch.js';
+import { CapturingLogger, watchSecretsOf } from './secret-watch.js';
 
 export interface FixtureApp {
   app: INestApplication;
@@ -49,6 +49,7 @@ export async function startFixture(
   }).compile();
   const app = moduleRef.createNestApplication({ logger: new CapturingLogger() });
   await app.init();
+  watchSecretsOf(app.get(WebhooksService, { strict: false }));
   return {
     app,
     bullPrefix,

@@ -67,3 +67,18 @@ export class CapturingLogger extends ConsoleLogger {
     super.fatal(message, ...params);
   }
 }
+
+/** Notes every secret the app's WebhooksService hands out (tests that call the service directly). */
+export function watchSecretsOf(service: {
+  createEndpoint(...args: any[]): Promise<{ secret: string }>;
+  rotateSecret(...args: any[]): Promise<{ secret: string }>;
+}): void {
+  for (const method of ['createEndpoint', 'rotateSecret'] as const) {
+    const original = service[method].bind(service);
+    service[method] = async (...args: any[]) => {
+      const result = await original(...args);
+      noteSecret(result.secret);
+      return result;
+    };
+  }
+}

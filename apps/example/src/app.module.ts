@@ -37,7 +37,15 @@ export class AppModule {
         TypeOrmModule.forFeature([Customer, Order]),
         TerminusModule,
       ],
-      controllers: [CustomersController, OrdersController, WebhookEndpointsController, DeliveriesController, HealthController, DemoReceiverController],
+      controllers: [
+        CustomersController,
+        OrdersController,
+        WebhookEndpointsController,
+        DeliveriesController,
+        HealthController,
+        // The demo receiver verifies against the app's own secrets: a development aid, not for production.
+        ...(config.production ? [] : [DemoReceiverController]),
+      ],
       providers: [{ provide: APP_CONFIG, useValue: config }, ShopService, ApiTokenGuard],
     };
   }

@@ -22,7 +22,7 @@ import { generateSecret } from './signing/signing.js';
 
 const DISABLED_BY_OPERATOR = 'Disabled by an operator.';
 
-const SENSITIVE_HEADER = /auth|cookie|token|secret|key|password|passwd|signature|session|credential/i;
+const SENSITIVE_HEADER = /auth|cookie|token|secret|key|pass|signature|session|credential|jwt|hmac|sas|bearer|private|sig/i;
 
 /** An endpoint as shown to API callers: never its secrets. */
 export interface EndpointView {

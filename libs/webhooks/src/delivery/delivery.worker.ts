@@ -93,8 +93,15 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     const payload = this.payloads.get(job.eventId) ?? (await this.loadPayload(job.eventId));
     if (payload === undefined) return this.finish(job, endpoint, notSent('Not sent: the event no longer exists.'));
 
+    if (endpoint.urlRefused) {
+      return this.finish(job, endpoint, notSent('Not sent: the endpoint URL matches none of the allowedUrls patterns.'));
+    }
     const keys = signingKeys(endpoint);
-    if (keys.length === 0) return this.finish(job, endpoint, notSent('Not sent: the endpoint has no secret that may sign.'));
+    if (keys.length === 0) {
+      // This instance lacks the key of the endpoint's secret (a deploy in progress): retry, maybe elsewhere.
+      const response = notSent(`Not sent: ${endpoint.unreadable ?? 'the endpoint has no secret that may sign.'}`);
+      return this.finish(job, endpoint, response, this.verdict(job, endpoint, response));
+    }
     const timestamp = Math.floor(Date.now() / 1000);
     const response = await this.http.send({
       url: endpoint.url,
@@ -109,13 +116,17 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       timeoutMs,
       responseBodyLimitBytes: this.options.responseBodyReadLimitBytes,
     });
-    let verdict = decide(response, job.attempt - (job.roundStart ?? 1) + 1, {
+    return this.finish(job, endpoint, response, this.verdict(job, endpoint, response));
+  }
+
+  private verdict(job: DeliveryJob, endpoint: CachedEndpoint, response: WebhookResponse): Verdict {
+    const verdict = decide(response, job.attempt - (job.roundStart ?? 1) + 1, {
       schedule: endpoint.retrySchedule ?? this.options.retrySchedule,
       jitter: this.options.jitter,
       retryClientErrors: this.options.retryClientErrors,
     });
-    if (job.trigger === 'test' && verdict.action !== 'succeed') verdict = { action: 'fail', reason: verdict.reason };
-    return this.finish(job, endpoint, response, verdict);
+    // A test is tried once.
+    return job.trigger === 'test' && verdict.action !== 'succeed' ? { action: 'fail', reason: verdict.reason } : verdict;
   }
 
   private async loadPayload(eventId: string): Promise<string | undefined> {

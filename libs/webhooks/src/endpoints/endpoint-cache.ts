@@ -8,6 +8,8 @@ import { DataSource, IsNull, MoreThan } from 'typeorm';
 import { WebhookEndpoint, WebhookSecret } from '../entities/index.js';
 import { secretKey } from '../signing/signing.js';
 import { EndpointSecrets } from './endpoint-secrets.js';
+import { urlAllowed } from './endpoint-input.js';
+import { WebhookConfigurationError } from '../errors/webhooks.errors.js';
 import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { topicMatches } from './topics.js';
@@ -29,6 +31,10 @@ export interface CachedEndpoint {
   timeoutMs: number | null;
   /** Custom request headers (decrypted). */
   headers: Readonly<Record<string, string>> | null;
+  /** Why this instance cannot sign for the endpoint (a value under an encryption key it lacks); null normally. */
+  unreadable: string | null;
+  /** The URL no longer matches `allowedUrls` (the option changed after the endpoint was saved). */
+  urlRefused: boolean;
 }
 
 /**
@@ -47,6 +53,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private loadedAt = 0;
   private subscriber: Redis | undefined;
+  private warnedPlaintext = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -92,7 +99,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
 
   /** Reload here and tell the other instances to reload. */
   async changed(): Promise<void> {
-    await this.reload();
+    // The change is committed: a failed reload here must not fail the caller (the periodic reload catches up).
+    await this.reload().catch(() => undefined);
     const channel = this.channel();
     await this.queue.client.publish(channel, this.instanceId).catch((error: Error) => {
       this.logger.warn(`Could not announce an endpoint change on Redis (${error.message}); other instances pick it up within endpointCacheRefreshMs.`);
@@ -115,7 +123,24 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     return next;
   }
 
+  /**
+   * Reads every endpoint with its live secrets. A value this instance cannot decrypt (its key is not configured)
+   * fails the first load, so the app does not start misconfigured; on later loads (another instance, deployed
+   * with a newer key, wrote it) only that endpoint is marked unreadable: its deliveries are retried, and every
+   * other endpoint keeps working.
+   */
   private async load(): Promise<void> {
+    const first = this.loadedAt === 0;
+    const unreadable = new Map<string, string>();
+    const open = <T>(endpointId: string, read: () => T, fallback: T): T => {
+      try {
+        return read();
+      } catch (error) {
+        if (first || !(error instanceof WebhookConfigurationError)) throw error;
+        unreadable.set(endpointId, error.message);
+        return fallback;
+      }
+    };
     const [endpoints, secrets] = await Promise.all([
       this.dataSource.getRepository(WebhookEndpoint).find(),
       this.dataSource.getRepository(WebhookSecret).find({
@@ -126,22 +151,43 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     const secretsOf = new Map<string, CachedSecret[]>();
     for (const s of secrets) {
       const list = secretsOf.get(s.endpointId) ?? [];
-      // A secret under a key that is not configured fails the load (at start-up: the app does not start).
-      list.push({ key: secretKey(this.secrets.reveal(s)), expiresAt: s.expiresAt ? s.expiresAt.getTime() : null });
+      const key = open(s.endpointId, () => secretKey(this.secrets.reveal(s)), undefined);
+      if (key) list.push({ key, expiresAt: s.expiresAt ? s.expiresAt.getTime() : null });
       secretsOf.set(s.endpointId, list);
     }
     const byId = new Map<string, CachedEndpoint>();
+    const allowedUrls = this.options.allowedUrls;
     for (const e of endpoints) {
+      const headers = open(e.id, () => this.secrets.openHeaders(e), null);
+      const reason = unreadable.get(e.id) ?? null;
       byId.set(e.id, {
         id: e.id,
         url: e.url,
         active: e.active,
         topics: e.topics,
-        secrets: secretsOf.get(e.id) ?? [],
+        secrets: reason ? [] : (secretsOf.get(e.id) ?? []),
         retrySchedule: e.retrySchedule,
         timeoutMs: e.timeoutMs,
-        headers: this.secrets.openHeaders(e),
+        headers,
+        unreadable: reason,
+        urlRefused: allowedUrls !== undefined && !allowedUrls.some((p) => urlAllowed(new URL(e.url), p)),
       });
+    }
+    const plaintext =
+      secrets.filter((r) => this.secrets.isPlaintextAtRest(r.secret)).length +
+      endpoints.filter((e) => this.secrets.isPlaintextAtRest(e.headers)).length;
+    if (plaintext && !this.warnedPlaintext) {
+      this.warnedPlaintext = true;
+      this.logger.warn(
+        `${plaintext} stored secret or header value(s) predate the encryption keys and are still plaintext; ` +
+          `run WebhooksService.reencryptSecrets() to encrypt them.`,
+      );
+    }
+    if (unreadable.size) {
+      this.logger.error(
+        `${unreadable.size} webhook endpoint(s) cannot be signed by this instance until its encryption keys are ` +
+          `updated; their deliveries are retried. ${[...unreadable.values()][0]}`,
+      );
     }
     this.byId = byId;
     this.loadedAt = Date.now();

@@ -62,6 +62,12 @@ describe('endpoint URL and header rules', () => {
     expect(create({ url: 'https://hooks.example.com/in/orders' }, rules).url).toBe('https://hooks.example.com/in/orders');
     expect(create({ url: 'https://a.b.partner.example/any' }, rules).url).toBe('https://a.b.partner.example/any');
     expect(create({ url: 'https://exact.example/x' }, rules).url).toBe('https://exact.example/x');
+    const segment = { ...strict, allowedUrls: ['https://t.example/tenant1'] };
+    expect(create({ url: 'https://t.example/tenant1' }, segment).url).toBe('https://t.example/tenant1');
+    expect(create({ url: 'https://t.example/tenant1/orders' }, segment).url).toBe('https://t.example/tenant1/orders');
+    expect(() => create({ url: 'https://t.example/tenant10' }, segment)).toThrow('matches none');
+    const unanchored = { ...strict, allowedUrls: [/exact\.example/] };
+    expect(() => create({ url: 'https://exact.example.evil.io/' }, unanchored)).toThrow('matches none');
     for (const url of ['https://hooks.example.com/other', 'https://partner.example/', 'https://evilpartner.example/', 'https://hooks.example.com.evil.io/in/', 'https://exact.example/xy']) {
       expect(() => create({ url }, rules)).toThrow('matches none of the allowedUrls patterns');
     }
@@ -84,8 +90,14 @@ describe('endpoint URL and header rules', () => {
       [{ 'bad name': 'x' }, 'not a valid HTTP header name'],
       [{ 'x-a': 5 }, 'must have a string value'],
       [{ 'x-a': 'é€' }, 'cannot be sent in a header'],
+      [{ 'Accept-Encoding': 'br' }, 'cannot be overridden'],
+      [{ 'webhook-version': '2' }, 'cannot be overridden'],
+      [{ 'x-a': 'a'.repeat(4000), 'x-b': 'b'.repeat(4000), 'x-c': 'c'.repeat(4000) }, 'add up to more than 8192 bytes'],
+      [{ 'x-a': '1', 'X-A': '2' }, 'given twice'],
     ];
     for (const [headers, message] of bad) expect(() => create({ url: 'https://a.example/', headers }), JSON.stringify(headers)).toThrow(message);
     expect(() => create({ url: 'https://a.example/', headers: ['x'] })).toThrow('headers must be an object');
+    // Names that exist on Object.prototype are ordinary header names.
+    expect(create({ url: 'https://a.example/', headers: { constructor: 'x', toString: 'y' } }).headers).toEqual({ constructor: 'x', tostring: 'y' });
   });
 });

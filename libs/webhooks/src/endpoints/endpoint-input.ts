@@ -39,6 +39,8 @@ const DEFAULT_RULES: EndpointRules = { maxTimeoutMs: 30_000, allowHttp: true };
 const FIELDS = new Set(['url', 'topics', 'description', 'active', 'retrySchedule', 'timeoutMs', 'headers']);
 const MAX_HEADERS = 20;
 const MAX_HEADER_VALUE_LENGTH = 4096;
+/** All custom headers together: well under the 16 KiB many servers accept (Node's default). */
+const MAX_HEADERS_TOTAL = 8192;
 /** RFC 9110 token characters. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 /** Headers the library sets, or that would break the request if a caller set them. */
@@ -49,6 +51,7 @@ const RESERVED_HEADERS = new Set([
   'content-type',
   'content-length',
   'content-encoding',
+  'accept-encoding',
   'transfer-encoding',
   'host',
   'connection',
@@ -153,17 +156,25 @@ function urlProblem(value: unknown, rules: EndpointRules): string | undefined {
   return undefined;
 }
 
-/** A RegExp tests the whole URL; a string is a prefix whose host may start with `*.` (any subdomain). */
+/**
+ * A RegExp must match the whole URL (as if anchored). A string is a URL prefix that ends at a path segment
+ * (`https://a.example/in` admits `/in` and `/in/x`, not `/inbox`), whose host may start with `*.` (any subdomain).
+ */
 export function urlAllowed(url: URL, pattern: string | RegExp): boolean {
+  const href = url.toString();
   if (pattern instanceof RegExp) {
-    pattern.lastIndex = 0;
-    return pattern.test(url.toString());
+    const match = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')).exec(href);
+    return match !== null && match.index === 0 && match[0].length === href.length;
   }
   const wildcard = /^(https?:\/\/)\*\.(.+)$/.exec(pattern);
   const base = new URL(wildcard ? `${wildcard[1]}${wildcard[2]}` : pattern);
   if (url.protocol !== base.protocol || url.port !== base.port) return false;
   const hostMatches = wildcard ? url.hostname.endsWith(`.${base.hostname}`) : url.hostname === base.hostname;
-  return hostMatches && (url.pathname + url.search).startsWith(base.pathname + base.search);
+  if (!hostMatches) return false;
+  const prefix = base.pathname + base.search;
+  const rest = url.pathname + url.search;
+  if (!rest.startsWith(prefix)) return false;
+  return prefix.endsWith('/') || rest.length === prefix.length || '/?'.includes(rest[prefix.length]!);
 }
 
 function headersProblem(value: unknown): Record<string, string> | null | string {
@@ -173,6 +184,7 @@ function headersProblem(value: unknown): Record<string, string> | null | string 
   if (entries.length > MAX_HEADERS) return `headers has more than ${MAX_HEADERS} entries`;
   const out: Record<string, string> = {};
   const bad: string[] = [];
+  let total = 0;
   for (const [name, v] of entries) {
     const lower = name.toLowerCase();
     if (!HEADER_NAME.test(name)) bad.push(`header name ${JSON.stringify(name)} is not a valid HTTP header name`);
@@ -184,9 +196,13 @@ function headersProblem(value: unknown): Record<string, string> | null | string 
     // Printable ASCII and Latin-1 (RFC 9110 field-vchar / obs-text), plus spaces and tabs inside.
     else if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(v)) bad.push(`header ${JSON.stringify(name)} has characters that cannot be sent in a header`);
     else if (v.length > MAX_HEADER_VALUE_LENGTH) bad.push(`header ${JSON.stringify(name)} is longer than ${MAX_HEADER_VALUE_LENGTH} characters`);
-    else if (lower in out) bad.push(`header ${JSON.stringify(name)} is given twice`);
-    else out[lower] = v.trim();
+    else if (Object.hasOwn(out, lower)) bad.push(`header ${JSON.stringify(name)} is given twice`);
+    else {
+      out[lower] = v;
+      total += name.length + v.length + 4;
+    }
   }
+  if (total > MAX_HEADERS_TOTAL) bad.push(`headers add up to more than ${MAX_HEADERS_TOTAL} bytes`);
   return bad.length ? bad.join('; ') : out;
 }
 

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull, MoreThan, type EntityManager } from 'typeorm';
 import { WebhookEndpoint, WebhookSecret } from '../entities/index.js';
-import { WebhookConflictError, WebhookValidationError } from '../errors/webhooks.errors.js';
+import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
+import { isEncrypted } from '../security/secret-cipher.js';
 import { newId } from '../ids.js';
 import { SecretCipher } from '../security/secret-cipher.js';
 import { generateSecret } from '../signing/signing.js';
@@ -45,6 +46,11 @@ export class EndpointSecrets {
     return this.cipher.decrypt(row.secret, secretContext(row.id));
   }
 
+  /** Whether a stored value is plaintext although encryption keys are configured (written before they were). */
+  isPlaintextAtRest(stored: string | null): boolean {
+    return stored !== null && this.cipher.enabled && !isEncrypted(stored);
+  }
+
   /** Stored form of an endpoint's custom headers. */
   sealHeaders(endpointId: string, headers: Record<string, string> | null | undefined): string | null {
     if (!headers || Object.keys(headers).length === 0) return null;
@@ -74,11 +80,18 @@ export class EndpointSecrets {
   async rotate(endpointId: string, options: RotateSecretOptions = {}): Promise<RotatedSecret> {
     const grace = validateRotation(options);
     const secret = generateSecret();
-    const now = new Date();
-    const graceEnd = new Date(now.getTime() + grace * 1000);
     const previousSecretsExpireAt = await this.dataSource.transaction(async (manager) => {
       // Serialises rotations of one endpoint (a row lock on PostgreSQL; SQLite writes one at a time anyway).
-      await manager.createQueryBuilder().update(WebhookEndpoint).set({ updatedAt: now }).where({ id: endpointId }).execute();
+      const locked = await manager
+        .createQueryBuilder()
+        .update(WebhookEndpoint)
+        .set({ updatedAt: new Date() })
+        .where({ id: endpointId })
+        .execute();
+      if (!locked.affected) throw new WebhookNotFoundError('Webhook endpoint', endpointId);
+      // Taken under the lock, so rotations of one endpoint see increasing times.
+      const now = new Date();
+      const graceEnd = new Date(now.getTime() + grace * 1000);
       const rows = await manager.find(WebhookSecret, { where: { endpointId } });
       const live = rows.filter((r) => r.expiresAt === null || r.expiresAt > now);
       const dead = rows.filter((r) => !live.includes(r));

@@ -60,6 +60,10 @@ describe('RedisReplayStore', () => {
         calls.push(args);
         return replies.shift()!;
       },
+      async del(key) {
+        calls.push(['del', key]);
+        return 1;
+      },
     };
     const store = new RedisReplayStore(client);
     expect(await store.remember('msg_1.1700000000', 600)).toBe(true);
@@ -70,6 +74,8 @@ describe('RedisReplayStore', () => {
     ]);
     await new RedisReplayStore(client, 'app:').remember('k', 1);
     expect(calls[2]?.[0]).toBe('app:k');
+    await new RedisReplayStore(client, 'app:').forget('k');
+    expect(calls[3]).toEqual(['del', 'app:k']);
   });
 
   it('works with a real ioredis client', async (context) => {
@@ -81,6 +87,8 @@ describe('RedisReplayStore', () => {
       const store = new RedisReplayStore(redis, prefix);
       expect(await store.remember('msg_1.1700000000', 60)).toBe(true);
       expect(await store.remember('msg_1.1700000000', 60)).toBe(false);
+      expect(await store.remember('msg_1.1700000001', 60)).toBe(true);
+      await store.forget('msg_1.1700000001');
       expect(await store.remember('msg_1.1700000001', 60)).toBe(true);
       const ttl = await redis.ttl(`${prefix}msg_1.1700000000`);
       expect(ttl).toBeGreaterThan(0);

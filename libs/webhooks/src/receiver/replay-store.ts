@@ -1,7 +1,9 @@
 /**
  * Remembers which webhooks were received, so that a captured request sent again is refused.
  *
- * The receiver guard uses the key `${path}|${webhook-id}.${webhook-timestamp}`. An exact replay repeats them (id and timestamp are
+ * The receiver guard uses the key `<route>:<secrets fingerprint>:<webhook-id>.<webhook-timestamp>`: scoped to the
+ * route's guard and to the sender whose secrets verified it (one message goes to several endpoints with the same
+ * id). An exact replay repeats id and timestamp (they are
  * covered by the signature, so an attacker cannot change them), while a legitimate retry of the same message by
  * the sender is signed again with a new timestamp and so gets a new key. The store therefore only stops replays;
  * it does not make processing idempotent: apps dedupe the work itself by `webhook-id`.
@@ -9,6 +11,8 @@
 export interface WebhookReplayStore {
   /** true if this key was not seen before (and records it for ttlSeconds) */
   remember(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Forgets a key (the handler failed, so the sender's retry must get through). */
+  forget?(key: string): Promise<void>;
 }
 
 export interface MemoryReplayStoreOptions {
@@ -58,6 +62,10 @@ export class MemoryReplayStore implements WebhookReplayStore {
     return true;
   }
 
+  async forget(key: string): Promise<void> {
+    this.entries.delete(key);
+  }
+
   /**
    * Drops expired keys from the head and stops at the first live one. Each key is dropped at most once, so this is
    * amortised O(1) per call. With one TTL (as the guard uses) the head is always the first to expire; with mixed TTLs
@@ -71,9 +79,10 @@ export class MemoryReplayStore implements WebhookReplayStore {
   }
 }
 
-/** The part of an ioredis client `RedisReplayStore` uses: `SET key value EX seconds NX`. */
+/** The part of an ioredis client `RedisReplayStore` uses: `SET key value EX seconds NX` and `DEL`. */
 export interface RedisSetNxClient {
   set(key: string, value: string, expiryMode: 'EX', seconds: number, setMode: 'NX'): Promise<'OK' | null>;
+  del(key: string): Promise<number>;
 }
 
 /** A replay store in Redis (shared by every instance of the app), one `SET key 1 EX ttl NX` per webhook. */
@@ -88,6 +97,10 @@ export class RedisReplayStore implements WebhookReplayStore {
     // Redis wants whole seconds; round up so a key never expires early.
     const reply = await this.client.set(this.keyPrefix + key, '1', 'EX', Math.ceil(ttlSeconds), 'NX');
     return reply === 'OK';
+  }
+
+  async forget(key: string): Promise<void> {
+    await this.client.del(this.keyPrefix + key);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { WebhookConfigurationError, WebhooksError } from '../errors/webhooks.errors.js';
 import { SECRET_PREFIX } from '../signing/signing.js';
 
@@ -62,12 +62,25 @@ export class WebhookVerifier {
   private readonly keys: readonly Buffer[];
   private readonly toleranceSeconds: number;
   private readonly now: () => number;
+  private fingerprintValue: string | undefined;
 
   /** Throws `WebhookVerificationError` (reason `no-secret`) when no usable secret is given. */
   constructor(secrets: string | readonly string[], options: VerifyWebhookOptions = {}) {
     this.toleranceSeconds = checkTolerance(options.toleranceSeconds);
     this.now = options.now ?? Date.now;
     this.keys = decodeSecrets(secrets);
+  }
+
+  /**
+   * A short hash naming this set of secrets (order does not matter), not revealing them: scopes replay keys to the
+   * sender the secrets belong to.
+   */
+  get fingerprint(): string {
+    this.fingerprintValue ??= createHash('sha256')
+      .update(this.keys.map((k) => k.toString('base64')).sort().join(' '))
+      .digest('base64url')
+      .slice(0, 22);
+    return this.fingerprintValue;
   }
 
   /**

@@ -13,6 +13,7 @@ import { MISSING_RAW_BODY_MESSAGE, VerifyWebhook, WebhookMessage } from './webho
 const SECRET = generateSecret();
 const ENDPOINT_SECRETS: Record<string, string[]> = { ep_a: [generateSecret()], ep_b: [generateSecret(), generateSecret()] };
 const received: VerifiedWebhook[] = [];
+let failNext = false;
 
 @Controller('receiver')
 class ReceiverController {
@@ -21,6 +22,16 @@ class ReceiverController {
   hook(@WebhookMessage() webhook: VerifiedWebhook): { id: string } {
     received.push(webhook);
     return { id: webhook.id };
+  }
+
+  @Post('flaky')
+  @VerifyWebhook({ secrets: SECRET, replayStore: new MemoryReplayStore() })
+  flaky(): string {
+    if (failNext) {
+      failNext = false;
+      throw new Error('the handler failed');
+    }
+    return 'ok';
   }
 
   @Post('filtered')
@@ -34,6 +45,7 @@ class ReceiverController {
   @HttpCode(200)
   @VerifyWebhook({
     secrets: async (request: Request) => ENDPOINT_SECRETS[String(request.params.endpointId)] ?? [],
+    replayStore: new MemoryReplayStore(),
   })
   perEndpoint(@Param('endpointId') endpointId: string, @WebhookMessage() webhook: VerifiedWebhook) {
     return { endpointId, id: webhook.id, payload: webhook.payload };
@@ -119,6 +131,32 @@ describe('@VerifyWebhook on a Nest app created with rawBody: true', () => {
     expect(replay.json.message).toBe(`webhook ${sent.id} with timestamp ${timestamp} was already received (replay)`);
     const retry = message([SECRET], { id: sent.id, timestamp: timestamp + 1 });
     expect((await post(`${base}/hooks`, retry)).status).toBe(201);
+  });
+
+  it('refuses the replay however the path is spelled (case, trailing slash)', async () => {
+    const sent = message([SECRET]);
+    expect((await post(`${base}/hooks`, sent)).status).toBe(201);
+    for (const url of [`${base}/hooks/`, `${base.replace('/receiver', '/RECEIVER')}/hooks`, `${base}/HOOKS`]) {
+      expect((await post(url, sent)).status, url).toBe(409);
+    }
+  });
+
+  it('forgets a request whose handler failed, so the sender can retry it', async () => {
+    const sent = message([SECRET]);
+    failNext = true;
+    expect((await post(`${base}/flaky`, sent)).status).toBe(500);
+    expect((await post(`${base}/flaky`, sent)).status).toBe(201);
+    expect((await post(`${base}/flaky`, sent)).status).toBe(409);
+  });
+
+  it('scopes replays to the sender: one message id sent to two endpoints passes at each, once', async () => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const toA = message(ENDPOINT_SECRETS.ep_a!, { id: 'msg_shared', timestamp });
+    const toB = message(ENDPOINT_SECRETS.ep_b!, { id: 'msg_shared', timestamp });
+    expect((await post(`${base}/ep_a`, toA)).status).toBe(200);
+    expect((await post(`${base}/ep_b`, toB)).status).toBe(200);
+    expect((await post(`${base}/ep_a`, toA)).status).toBe(409);
+    expect((await post(`${base}/ep_b`, toB)).status).toBe(409);
   });
 
   it('answers 401 with the reason to a bad signature, and does not remember it', async () => {

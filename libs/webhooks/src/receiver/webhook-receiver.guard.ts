@@ -7,10 +7,14 @@ import {
   mixin,
   UnauthorizedException,
   UseGuards,
+  UseInterceptors,
+  type CallHandler,
   type CanActivate,
   type ExecutionContext,
+  type NestInterceptor,
   type Type,
 } from '@nestjs/common';
+import { catchError, from, mergeMap, throwError, type Observable } from 'rxjs';
 import { ModuleRef } from '@nestjs/core';
 import type { Request } from 'express';
 import { WebhookConfigurationError } from '../errors/webhooks.errors.js';
@@ -37,9 +41,9 @@ export interface WebhookReceiverOptions<TRequest = Request> {
   toleranceSeconds?: number;
   /**
    * Refuses a request already received (409). Keys are `${id}.${timestamp}` kept for 2 × toleranceSeconds: the
-   * longest a signed request stays inside the timestamp window, per request path (one message goes to several
-   * endpoints with the same id, and one app may receive for several of them on different paths). Without a store,
-   * replays inside the window pass.
+   * longest a signed request stays inside the timestamp window, per route and per set of secrets (one message
+   * goes to several endpoints with the same id). A failing handler takes its record back, so retries get in.
+   * Without a store, replays inside the window pass.
    */
   replayStore?: WebhookReplayStore;
 }
@@ -47,10 +51,10 @@ export interface WebhookReceiverOptions<TRequest = Request> {
 /** The request as the guard sees it: Express or Fastify, created with `{ rawBody: true }`. */
 interface ReceiverRequest {
   headers: WebhookHeaders;
-  url?: string;
-  originalUrl?: string;
   rawBody?: Buffer | string;
   webhook?: VerifiedWebhook;
+  /** Set by the guard when a replay store recorded this request, so a failing handler can take it back. */
+  webhookReplay?: { store: WebhookReplayStore; key: string };
 }
 
 export const MISSING_RAW_BODY_MESSAGE =
@@ -67,7 +71,24 @@ export const MISSING_RAW_BODY_MESSAGE =
 export function VerifyWebhook<TRequest = Request>(
   options: WebhookReceiverOptions<TRequest>,
 ): ClassDecorator & MethodDecorator {
-  return applyDecorators(UseGuards(webhookReceiverGuard(options)));
+  return applyDecorators(UseGuards(webhookReceiverGuard(options)), UseInterceptors(ForgetReplayOnError));
+}
+
+/**
+ * A request is recorded by the replay store before its handler runs; if the handler then fails, the record is
+ * dropped, so the sender's retry (which may carry the same timestamp when it comes within the second) gets in.
+ */
+class ForgetReplayOnError implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<ReceiverRequest>();
+    return next.handle().pipe(
+      catchError((error: unknown) => {
+        const replay = request.webhookReplay;
+        if (!replay?.store.forget) return throwError(() => error);
+        return from(replay.store.forget(replay.key).catch(() => undefined)).pipe(mergeMap(() => throwError(() => error)));
+      }),
+    );
+  }
 }
 
 /** The verified webhook that `@VerifyWebhook()` stored on the request. */
@@ -103,8 +124,8 @@ function webhookReceiverGuard<TRequest>(options: WebhookReceiverOptions<TRequest
       if (rawBody === undefined || rawBody === null) throw new WebhookConfigurationError(MISSING_RAW_BODY_MESSAGE);
 
       let webhook: VerifiedWebhook;
+      let verifier: WebhookVerifier;
       try {
-        let verifier: WebhookVerifier;
         if (typeof secrets === 'function') {
           verifier = new WebhookVerifier(await secrets(request as TRequest, this.moduleRef), { toleranceSeconds });
         } else {
@@ -116,11 +137,15 @@ function webhookReceiverGuard<TRequest>(options: WebhookReceiverOptions<TRequest
         throw error;
       }
 
-      const path = (request.originalUrl ?? request.url ?? '').split('?')[0];
-      if (replayStore && !(await replayStore.remember(`${path}|${webhook.id}.${webhook.timestamp}`, ttlSeconds))) {
-        throw new ConflictException(
-          `webhook ${webhook.id} with timestamp ${webhook.timestamp} was already received (replay)`,
-        );
+      if (replayStore) {
+        // Scoped to this route (the same on every instance sharing the store) and to the sender whose secrets
+        // verified it; not to the URL, whose spelling (case, trailing slash) the router ignores.
+        const route = `${context.getClass().name}.${context.getHandler().name}`;
+        const key = `${route}:${verifier.fingerprint}:${webhook.id}.${webhook.timestamp}`;
+        if (!(await replayStore.remember(key, ttlSeconds))) {
+          throw new ConflictException(`webhook ${webhook.id} with timestamp ${webhook.timestamp} was already received (replay)`);
+        }
+        request.webhookReplay = { store: replayStore, key };
       }
       request.webhook = webhook;
       return true;

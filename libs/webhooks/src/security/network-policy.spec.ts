@@ -99,13 +99,31 @@ describe('NetworkPolicy', () => {
       const error = await policy.resolve('rebind.test', undefined, resolver).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BlockedAddressError);
       expect((error as BlockedAddressError).code).toBe('EWEBHOOKBLOCKED');
-      expect((error as Error).message).toContain('rebind.test resolves to 10.0.0.1, a private (RFC 1918) address');
+      expect((error as Error).message).toContain('rebind.test resolves to a private (RFC 1918) address');
+      expect((error as Error).message).not.toContain('10.0.0.1'); // the kind of address, not the address
       await expect(policy.resolve('meta.test', undefined, resolver)).rejects.toThrow('cloud metadata');
     });
 
-    it('trusts an allow-listed host name whatever it resolves to', async () => {
-      const open = new NetworkPolicy({ allowedNetworks: ['hooks.internal'] });
-      await expect(open.resolve('hooks.internal', undefined, resolver)).resolves.toEqual(answers['hooks.internal']);
+    it('trusts an allow-listed host name whatever it resolves to (an entry may end with a dot)', async () => {
+      for (const entry of ['hooks.internal', 'HOOKS.internal.']) {
+        const open = new NetworkPolicy({ allowedNetworks: [entry] });
+        await expect(open.resolve('hooks.internal', undefined, resolver)).resolves.toEqual(answers['hooks.internal']);
+        expect(open.hostAllowed('hooks.internal.')).toBe(true);
+      }
+    });
+
+    it('works as a socket lookup in all three call forms Node uses', async () => {
+      const policy = new NetworkPolicy({ resolver });
+      const call = (...args: unknown[]) =>
+        new Promise<unknown[]>((resolve) => (policy.lookup as (...a: unknown[]) => void)(...args, (...out: unknown[]) => resolve(out)));
+      expect(await call('public.test', { all: true })).toEqual([null, answers['public.test']]);
+      expect(await call('public.test', { family: 4 })).toEqual([null, '93.184.215.14', 4]);
+      expect(await call('public.test')).toEqual([null, '93.184.215.14', 4]);
+      expect(await call('public.test', 4)).toEqual([null, '93.184.215.14', 4]);
+      const [error] = await call('rebind.test', { all: true });
+      expect(error).toBeInstanceOf(BlockedAddressError);
+      const [error2] = await call('meta.test', { family: 4 });
+      expect((error2 as Error).message).toContain('meta.test resolves to a cloud metadata address');
     });
   });
 });

@@ -11,6 +11,8 @@ export interface NetworkPolicyOptions {
    * names (`hooks.internal`) or host-name suffixes (`*.svc.cluster.local`).
    */
   allowedNetworks?: readonly string[];
+  /** How host names are resolved (tests inject a stub; default `dns.lookup` with every address). */
+  resolver?: Resolver;
 }
 
 /** Why a connection was refused; `code` lets the HTTP client tell it from a network error. */
@@ -53,12 +55,14 @@ export class NetworkPolicy {
   private readonly cidrs: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> = [];
   private readonly hosts = new Set<string>();
   private readonly suffixes: string[] = [];
+  private readonly resolver: Resolver;
 
   constructor(options: NetworkPolicyOptions = {}) {
     this.allowAll = options.allowPrivateNetworks ?? false;
+    this.resolver = options.resolver ?? defaultResolver;
     const problems: string[] = [];
     for (const entry of options.allowedNetworks ?? []) {
-      const value = typeof entry === 'string' ? entry.trim().toLowerCase() : '';
+      const value = typeof entry === 'string' ? entry.trim().toLowerCase().replace(/\.$/, '') : '';
       if (!value) problems.push(`${JSON.stringify(entry)} is empty`);
       else if (value.includes('/')) {
         try {
@@ -109,6 +113,16 @@ export class NetworkPolicy {
     return range === 'unicast' ? null : describe(address, parsed.toString(), range);
   }
 
+  /** "a private (RFC 1918)", "a loopback", ... for a refused address. */
+  private rangeOf(address: string): string {
+    let parsed = ipaddr.parse(address);
+    if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+    const text = parsed.toString();
+    if (METADATA.has(text)) return 'a cloud metadata';
+    const range = parsed.range();
+    return RANGE_LABELS[range] ?? (range === 'unicast' ? 'a reserved' : `a non-public (${range})`);
+  }
+
   /**
    * Why a URL's host may not be contacted, judged without I/O: IP literals in any spelling (the WHATWG URL parser
    * has already turned `2130706433` and `0x7f.1` into `127.0.0.1`) and names that always mean this machine. Other
@@ -148,13 +162,14 @@ export class NetworkPolicy {
   };
 
   /** Resolves a host name and checks every address (the resolver is replaceable for tests). */
-  async resolve(hostname: string, family?: number, resolver: Resolver = defaultResolver): Promise<LookupAddress[]> {
+  async resolve(hostname: string, family?: number, resolver: Resolver = this.resolver): Promise<LookupAddress[]> {
     const addresses = await resolver(hostname, family);
     if (addresses.length === 0) throw Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' });
     if (this.hostAllowed(hostname)) return addresses;
     for (const { address } of addresses) {
-      const problem = this.addressProblem(address);
-      if (problem) throw new BlockedAddressError(`${hostname} resolves to ${problem}${HINT}`);
+      // The message names the kind of address, not the address: the attempt log may be shown to whoever
+      // configured the endpoint, and internal addresses are none of their business.
+      if (this.addressProblem(address)) throw new BlockedAddressError(`${hostname} resolves to ${this.rangeOf(address)} address${HINT}`);
     }
     return addresses;
   }
