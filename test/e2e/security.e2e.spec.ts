@@ -285,7 +285,7 @@ describe('encryption key rotation', () => {
 
     // New key first, old key kept: everything still works; re-encrypting moves every value to k2.
     const both = await boot([k2, k1]);
-    expect(await both.app.get(WebhooksService).reencryptSecrets()).toEqual({ secrets: 1, headers: 1 });
+    expect(await both.app.get(WebhooksService).reencryptSecrets()).toEqual({ secrets: 1, values: 1 });
     const stored = await both.app.get(DataSource).getRepository(WebhookSecret).createQueryBuilder('s').getRawOne();
     expect(stored.s_secret).toMatch(/^enc:v1:k2:/);
     await closeAll(both);

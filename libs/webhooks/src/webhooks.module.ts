@@ -1,6 +1,8 @@
 import { BullModule } from '@nestjs/bull';
 import { Logger, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { DiscoveryModule } from '@nestjs/core';
+import { WebhookExtensions } from './extensions/extensions.js';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
@@ -39,8 +41,10 @@ import { WebhooksService } from './webhooks.service.js';
     TypeOrmModule.forFeature(WEBHOOK_ENTITIES),
     BullModule.registerQueue({ name: WEBHOOKS_QUEUE }),
     TerminusModule,
+    DiscoveryModule,
   ],
   providers: [
+    WebhookExtensions,
     {
       provide: WEBHOOKS_OPTIONS,
       useFactory: (options: WebhooksModuleOptions) => resolveOptions(options),

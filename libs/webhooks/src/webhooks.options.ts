@@ -1,5 +1,9 @@
 import { WebhookConfigurationError } from './errors/webhooks.errors.js';
 import type { EncryptionKey } from './security/secret-cipher.js';
+import { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './subscriber/shaping.js';
+
+/** A concrete topic: two or more dot-separated segments of letters, digits, `_` and `-`. */
+export const CUSTOM_TOPIC = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
 
 /**
  * Options of `WebhooksModule.forRoot()` / `forRootAsync()`. Every option is optional; the defaults are listed
@@ -173,6 +177,31 @@ export interface WebhooksModuleOptions {
    * @default undefined (any URL that passes the other checks)
    */
   allowedUrls?: Array<string | RegExp>;
+  /**
+   * The global switch: false records no events (entity changes and `emit()` alike); deliveries already recorded
+   * are still sent. See also `runWithoutWebhooks(fn)` for one block of code.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Custom topics for `WebhooksService.emit()` (entities can declare theirs in `@WebhookEntity({ topics })`).
+   * Endpoints can subscribe to them, and emitting an undeclared topic throws, so typos fail fast.
+   * @default []
+   */
+  topics?: string[];
+  /**
+   * Masking of sensitive fields in `data` and `changes` of entity events. By default fields whose name contains
+   * password, passwd, secret, token, apikey, privatekey or ssn (ignoring case, `_` and `-`) are sent as `mask`.
+   * `patterns` adds to that list, `defaults: false` drops the built-in list, `false` turns masking off.
+   * @default { defaults: true, patterns: [], mask: '[REDACTED]' }
+   */
+  redact?: { patterns?: string[]; defaults?: boolean; mask?: string } | false;
+  /**
+   * Who made the change, put in the payload as `actor` (omitted when it returns null or undefined). Called once
+   * per event, inside the request that made the change: read it from your request context, e.g.
+   * `actor: () => cls.get('user')?.id` with nestjs-cls (use `forRootAsync` to inject ClsService).
+   */
+  actor?: () => unknown;
 }
 
 export interface EndpointDisabledEvent {
@@ -193,9 +222,11 @@ export interface DeliveryFailedEvent {
 }
 
 export type ResolvedWebhooksOptions = Required<
-  Omit<WebhooksModuleOptions, 'entities' | 'onEndpointDisabled' | 'onDeliveryFailed' | 'allowedUrls'>
+  Omit<WebhooksModuleOptions, 'entities' | 'onEndpointDisabled' | 'onDeliveryFailed' | 'allowedUrls' | 'actor' | 'redact'>
 > & {
   entities: Function[] | undefined;
+  actor: WebhooksModuleOptions['actor'];
+  redact: { patterns: string[]; mask: string };
   allowedUrls: Array<string | RegExp> | undefined;
   onEndpointDisabled: WebhooksModuleOptions['onEndpointDisabled'];
   onDeliveryFailed: WebhooksModuleOptions['onDeliveryFailed'];
@@ -245,9 +276,25 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     allowPrivateNetworks: options.allowPrivateNetworks ?? false,
     allowedNetworks: options.allowedNetworks ?? [],
     allowedUrls: options.allowedUrls,
+    enabled: options.enabled ?? true,
+    topics: options.topics ?? [],
+    actor: options.actor,
+    redact: resolveRedaction(options.redact),
   };
   validateOptions(resolved);
   return resolved;
+}
+
+function resolveRedaction(redact: WebhooksModuleOptions['redact']): { patterns: string[]; mask: string } {
+  if (redact === false) return { patterns: [], mask: DEFAULT_MASK };
+  const extra = redact?.patterns ?? [];
+  if (!Array.isArray(extra) || extra.some((p) => typeof p !== 'string' || !p.trim())) {
+    throw new WebhookConfigurationError('Invalid WebhooksModule options: redact.patterns must be a list of field-name fragments.');
+  }
+  const base = redact?.defaults === false ? [] : DEFAULT_REDACTED_PATTERNS;
+  const mask = redact?.mask ?? DEFAULT_MASK;
+  if (typeof mask !== 'string') throw new WebhookConfigurationError('Invalid WebhooksModule options: redact.mask must be a string.');
+  return { patterns: [...new Set([...base, ...extra.map((p) => p.toLowerCase().replace(/[_-]/g, ''))])], mask };
 }
 
 function validateOptions(o: ResolvedWebhooksOptions): void {
@@ -286,6 +333,11 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
         'NODE_ENV=production). Generate a key with `node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64\'))"` ' +
         'and pass it as encryptionKeys: [{ id: "k1", key }]',
     );
+  }
+  if (typeof o.enabled !== 'boolean') problems.push('enabled must be true or false');
+  if (o.actor !== undefined && typeof o.actor !== 'function') problems.push('actor must be a function');
+  if (!Array.isArray(o.topics) || o.topics.some((t) => typeof t !== 'string' || !CUSTOM_TOPIC.test(t))) {
+    problems.push(`topics must be a list of topics like "invoice.paid" (got ${JSON.stringify(o.topics)})`);
   }
   if (!Array.isArray(o.allowedNetworks)) problems.push('allowedNetworks must be a list of CIDRs, addresses or host names');
   if (o.allowedUrls !== undefined) {

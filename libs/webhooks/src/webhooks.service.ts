@@ -2,7 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Between, DataSource, In, LessThan } from 'typeorm';
 import { EndpointCache } from './endpoints/endpoint-cache.js';
-import { HIDDEN_HEADER_VALUE, validateEndpointInput, type EndpointInput, type EndpointRules } from './endpoints/endpoint-input.js';
+import {
+  HIDDEN_HEADER_VALUE,
+  validateEndpointInput,
+  type EndpointAuth,
+  type EndpointInput,
+  type EndpointRules,
+} from './endpoints/endpoint-input.js';
+import { WebhookExtensions } from './extensions/extensions.js';
 import { EndpointSecrets, type RotateSecretOptions, type RotatedSecret } from './endpoints/endpoint-secrets.js';
 import { NetworkPolicy } from './security/network-policy.js';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from './entities/index.js';
@@ -35,6 +42,13 @@ export interface EndpointView {
   timeoutMs: number | null;
   /** Custom request headers; values of sensitive ones (authorization, *token*, *key*...) show as `HIDDEN_HEADER_VALUE`. */
   headers: Record<string, string> | null;
+  filters: Record<string, unknown> | null;
+  method: 'POST' | 'PUT';
+  fields: { include?: string[]; exclude?: string[]; redact?: string[] } | null;
+  transform: string | null;
+  headerProvider: string | null;
+  /** OAuth2 settings with `clientSecret` shown as `HIDDEN_HEADER_VALUE`. */
+  auth: (Omit<EndpointAuth, 'clientSecret'> & { clientSecret: string }) | null;
   health: {
     state: HealthState;
     consecutiveFailures: number;
@@ -130,6 +144,7 @@ export class WebhooksService {
     private readonly payloads: PayloadCache,
     private readonly secrets: EndpointSecrets,
     private readonly network: NetworkPolicy,
+    private readonly extensions: WebhookExtensions,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -153,6 +168,12 @@ export class WebhooksService {
         retrySchedule: fields.retrySchedule ?? null,
         timeoutMs: fields.timeoutMs ?? null,
         headers: this.secrets.sealHeaders(id, fields.headers),
+        filters: (fields.filters as Record<string, unknown> | undefined) ?? null,
+        method: fields.method ?? 'POST',
+        fields: fields.fields ?? null,
+        transform: fields.transform ?? null,
+        headerProvider: fields.headerProvider ?? null,
+        auth: this.secrets.sealAuth(id, fields.auth),
         disabledAt: fields.active === false ? new Date() : null,
         disabledReason: fields.active === false ? DISABLED_BY_OPERATOR : null,
       });
@@ -186,20 +207,21 @@ export class WebhooksService {
   }
 
   /** Re-encrypts stored secrets and headers under the first of `encryptionKeys` (after a key rotation). */
-  async reencryptSecrets(): Promise<{ secrets: number; headers: number }> {
+  async reencryptSecrets(): Promise<{ secrets: number; values: number }> {
     const result = await this.secrets.reencrypt();
     await this.cache.changed();
     return result;
   }
 
   async updateEndpoint(id: string, patch: Partial<EndpointInput>): Promise<EndpointView> {
-    const { active, headers, ...fields } = validateEndpointInput(patch, this.topics(), true, this.rules());
+    const { active, headers, auth, ...fields } = validateEndpointInput(patch, this.topics(), true, this.rules());
     const endpoint = await this.findEndpoint(id);
-    const columns: Partial<WebhookEndpoint> = { ...fields };
+    const columns: Record<string, unknown> = { ...fields };
     if (headers !== undefined) columns.headers = this.secrets.sealHeaders(id, headers);
+    if (auth !== undefined) columns.auth = this.secrets.sealAuth(id, auth);
     if (Object.keys(columns).length) {
       // Only the patched columns: a concurrent auto-disable or health update must not be written back.
-      await this.dataSource.getRepository(WebhookEndpoint).update({ id }, columns);
+      await this.dataSource.getRepository(WebhookEndpoint).update({ id }, columns as Partial<WebhookEndpoint> as never);
       await this.cache.changed();
     }
     if (active === true && !endpoint.active) await this.enable(id);
@@ -423,11 +445,22 @@ export class WebhooksService {
       allowHttp: this.options.allowHttp,
       network: this.network,
       allowedUrls: this.options.allowedUrls,
+      fieldsOf: (prefix) => {
+        const entity = this.registry.byName(prefix);
+        if (entity) return entity.visibleFields ?? undefined;
+        return this.topics().some((t) => t.startsWith(`${prefix}.`)) ? undefined : null;
+      },
+      transformers: new Set(this.extensions.transformers.keys()),
+      headerProviders: new Set(this.extensions.headerProviders.keys()),
     };
   }
 
   private view(e: WebhookEndpoint, recent?: { succeeded: number; failed: number }): EndpointView {
-    return view(e, this.maskedHeaders(e), recent);
+    const auth = this.secrets.openAuth(e);
+    return {
+      ...view(e, this.maskedHeaders(e), recent),
+      auth: auth ? { ...auth, clientSecret: HIDDEN_HEADER_VALUE } : null,
+    };
   }
 
   private maskedHeaders(e: WebhookEndpoint): Record<string, string> | null {
@@ -464,6 +497,12 @@ function view(e: WebhookEndpoint, headers: Record<string, string> | null, recent
     retrySchedule: e.retrySchedule,
     timeoutMs: e.timeoutMs,
     headers,
+    filters: e.filters,
+    method: e.method,
+    fields: e.fields,
+    transform: e.transform,
+    headerProvider: e.headerProvider,
+    auth: null,
     health: {
       state: healthState(e),
       consecutiveFailures: e.consecutiveFailures,

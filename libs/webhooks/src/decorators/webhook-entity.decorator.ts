@@ -14,6 +14,31 @@ export interface WebhookEntityOptions {
    * @default ['created', 'updated', 'deleted']
    */
   events?: WebhookAction[];
+  /**
+   * Send `updated` only when one of these properties changed (`changes` still lists every changed field).
+   * @default every column
+   */
+  watch?: string[];
+  /**
+   * Decides per change whether to send: return false to skip. Runs inside the transaction, after the change.
+   * `changes` is set for updates.
+   */
+  shouldSend?: (entity: any, action: WebhookAction, context: { changes?: Record<string, { old: unknown; new: unknown }> }) => boolean;
+  /** Only these properties appear in `data` and `changes`. @default all */
+  include?: string[];
+  /** These properties never appear in `data` or `changes`. */
+  exclude?: string[];
+  /** These properties appear masked in `data` and `changes` (on top of the module's redaction list). */
+  redact?: string[];
+  /**
+   * Builds `data` yourself (relations are left out unless you add them). The result is made JSON-safe: Dates as
+   * ISO strings, bigints as strings, Buffers as base64, circular references as "[Circular]".
+   */
+  serialize?: (entity: any) => Record<string, unknown>;
+  /**
+   * Custom topics of this entity for `WebhooksService.emit()`: `['shipped']` declares `order.shipped`.
+   */
+  topics?: string[];
 }
 
 /**

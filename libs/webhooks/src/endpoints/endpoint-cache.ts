@@ -8,7 +8,9 @@ import { DataSource, IsNull, MoreThan } from 'typeorm';
 import { WebhookEndpoint, WebhookSecret } from '../entities/index.js';
 import { secretKey } from '../signing/signing.js';
 import { EndpointSecrets } from './endpoint-secrets.js';
-import { urlAllowed } from './endpoint-input.js';
+import { urlAllowed, type EndpointAuth } from './endpoint-input.js';
+import type { EndpointFilters } from './filters.js';
+import type { FieldRules } from '../subscriber/shaping.js';
 import { WebhookConfigurationError } from '../errors/webhooks.errors.js';
 import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
@@ -35,6 +37,13 @@ export interface CachedEndpoint {
   unreadable: string | null;
   /** The URL no longer matches `allowedUrls` (the option changed after the endpoint was saved). */
   urlRefused: boolean;
+  filters: EndpointFilters | null;
+  method: 'POST' | 'PUT';
+  /** The endpoint's include/exclude/redact, ready to apply; undefined when it has none. */
+  fieldRules: FieldRules | undefined;
+  transform: string | null;
+  headerProvider: string | null;
+  auth: EndpointAuth | null;
 }
 
 /**
@@ -159,6 +168,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     const allowedUrls = this.options.allowedUrls;
     for (const e of endpoints) {
       const headers = open(e.id, () => this.secrets.openHeaders(e), null);
+      const auth = open(e.id, () => this.secrets.openAuth(e), null);
       const reason = unreadable.get(e.id) ?? null;
       byId.set(e.id, {
         id: e.id,
@@ -171,6 +181,12 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
         headers,
         unreadable: reason,
         urlRefused: allowedUrls !== undefined && !allowedUrls.some((p) => urlAllowed(new URL(e.url), p)),
+        filters: (e.filters as EndpointFilters | null) ?? null,
+        method: e.method === 'PUT' ? 'PUT' : 'POST',
+        fieldRules: fieldRules(e.fields, this.options.redact.mask),
+        transform: e.transform,
+        headerProvider: e.headerProvider,
+        auth,
       });
     }
     const plaintext =
@@ -207,6 +223,16 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     });
     subscriber.subscribe(this.channel()).catch(() => undefined);
   }
+}
+
+function fieldRules(fields: WebhookEndpoint['fields'], mask: string): FieldRules | undefined {
+  if (!fields || (!fields.include && !fields.exclude?.length && !fields.redact?.length)) return undefined;
+  return {
+    include: fields.include ? new Set(fields.include) : undefined,
+    exclude: new Set(fields.exclude ?? []),
+    redact: new Set(fields.redact ?? []),
+    mask,
+  };
 }
 
 /** Secret keys that may sign now: the primary and any rotated secret still in its grace window. */

@@ -1,5 +1,6 @@
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
 import type { NetworkPolicy } from '../security/network-policy.js';
+import { filtersProblems, type EndpointFilters } from './filters.js';
 import { isTopicPattern, topicMatches } from './topics.js';
 
 export const MAX_URL_LENGTH = 2048;
@@ -18,6 +19,35 @@ export interface EndpointInput {
   timeoutMs?: number | null;
   /** Extra request headers (e.g. a static `authorization` the receiver expects). Stored encrypted. */
   headers?: Record<string, string> | null;
+  /** Only events passing these conditions, keyed by entity name: `{ "order": { "bucket": "eu" } }`. */
+  filters?: EndpointFilters | null;
+  /** HTTP method. @default 'POST' */
+  method?: 'POST' | 'PUT';
+  /** Which top-level fields of `data` and `changes` this endpoint gets. */
+  fields?: EndpointFields | null;
+  /** Name of a `@WebhookTransformer()` that reshapes the body for this endpoint. */
+  transform?: string | null;
+  /** Name of a `@WebhookHeaderProvider()` that adds headers at send time. */
+  headerProvider?: string | null;
+  /** OAuth2 client credentials: a bearer token is fetched, cached until it expires, and sent. Stored encrypted. */
+  auth?: EndpointAuth | null;
+}
+
+export interface EndpointFields {
+  include?: string[];
+  exclude?: string[];
+  redact?: string[];
+}
+
+export interface EndpointAuth {
+  type: 'oauth2';
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  scope?: string;
+  audience?: string;
+  /** How the client authenticates at the token URL. @default 'basic' (HTTP Basic, RFC 6749 2.3.1) */
+  clientAuth?: 'basic' | 'body';
 }
 
 /** What the module's options allow an endpoint to be. */
@@ -29,6 +59,11 @@ export interface EndpointRules {
   network?: NetworkPolicy;
   /** If set, the URL must match one of these (RegExp, or prefix with an optional `*.` host wildcard). */
   allowedUrls?: ReadonlyArray<string | RegExp>;
+  /** Fields of an entity by name (filters); undefined for a custom topic prefix, null when unknown. */
+  fieldsOf?: (prefix: string) => readonly string[] | undefined | null;
+  /** Registered transformer and header provider names. */
+  transformers?: ReadonlySet<string>;
+  headerProviders?: ReadonlySet<string>;
 }
 
 /** What a sensitive header value looks like in API answers. Not a valid header value, so it cannot be saved back. */
@@ -36,7 +71,22 @@ export const HIDDEN_HEADER_VALUE = '••••••';
 
 const DEFAULT_RULES: EndpointRules = { maxTimeoutMs: 30_000, allowHttp: true };
 
-const FIELDS = new Set(['url', 'topics', 'description', 'active', 'retrySchedule', 'timeoutMs', 'headers']);
+const FIELDS = new Set([
+  'url',
+  'topics',
+  'description',
+  'active',
+  'retrySchedule',
+  'timeoutMs',
+  'headers',
+  'filters',
+  'method',
+  'fields',
+  'transform',
+  'headerProvider',
+  'auth',
+]);
+const MAX_FIELD_NAMES = 100;
 const MAX_HEADERS = 20;
 const MAX_HEADER_VALUE_LENGTH = 4096;
 /** All custom headers together: well under the 16 KiB many servers accept (Node's default). */
@@ -131,6 +181,37 @@ export function validateEndpointInput(
     if (typeof result === 'string') problems.push(result);
     else out.headers = result;
   }
+  if (body.filters !== undefined) {
+    const found = filtersProblems(body.filters, rules.fieldsOf ?? (() => undefined));
+    if (found.length) problems.push(...found);
+    else out.filters = body.filters as EndpointFilters | null;
+  }
+  if (body.method !== undefined) {
+    if (body.method !== 'POST' && body.method !== 'PUT') problems.push(`method must be "POST" or "PUT" (got ${JSON.stringify(body.method)})`);
+    else out.method = body.method;
+  }
+  if (body.fields !== undefined) {
+    const result = fieldsProblem(body.fields);
+    if (typeof result === 'string') problems.push(result);
+    else out.fields = result;
+  }
+  for (const [key, names, what] of [
+    ['transform', rules.transformers, '@WebhookTransformer'],
+    ['headerProvider', rules.headerProviders, '@WebhookHeaderProvider'],
+  ] as const) {
+    const v = body[key];
+    if (v === undefined) continue;
+    if (v === null) out[key] = null;
+    else if (typeof v !== 'string' || !names?.has(v)) {
+      const known = [...(names ?? [])];
+      problems.push(`${key} ${JSON.stringify(v)} is not a registered ${what}() name (registered: ${known.join(', ') || 'none'})`);
+    } else out[key] = v;
+  }
+  if (body.auth !== undefined) {
+    const result = authProblem(body.auth, rules);
+    if (typeof result === 'string') problems.push(result);
+    else out.auth = result;
+  }
   if (problems.length) throw new WebhookValidationError(`Invalid endpoint: ${problems.join('; ')}.`);
   return out;
 }
@@ -175,6 +256,54 @@ export function urlAllowed(url: URL, pattern: string | RegExp): boolean {
   const rest = url.pathname + url.search;
   if (!rest.startsWith(prefix)) return false;
   return prefix.endsWith('/') || rest.length === prefix.length || '/?'.includes(rest[prefix.length]!);
+}
+
+function fieldsProblem(value: unknown): EndpointFields | null | string {
+  if (value === null) return null;
+  const usage = 'fields must be an object with include, exclude and/or redact lists of field names, or null';
+  if (typeof value !== 'object' || Array.isArray(value)) return usage;
+  const out: EndpointFields = {};
+  for (const [key, list] of Object.entries(value as Record<string, unknown>)) {
+    if (key !== 'include' && key !== 'exclude' && key !== 'redact') return `${usage} (unknown key "${key}")`;
+    if (!Array.isArray(list) || list.length > MAX_FIELD_NAMES || list.some((f) => typeof f !== 'string' || !f)) {
+      return `fields.${key} must be a list of up to ${MAX_FIELD_NAMES} field names`;
+    }
+    out[key] = [...new Set(list as string[])];
+  }
+  return Object.keys(out).length ? out : null;
+}
+
+function authProblem(value: unknown, rules: EndpointRules): EndpointAuth | null | string {
+  if (value === null) return null;
+  const usage = 'auth must be {"type": "oauth2", "tokenUrl", "clientId", "clientSecret", "scope"?, "audience"?, "clientAuth"?} or null';
+  if (typeof value !== 'object' || Array.isArray(value)) return usage;
+  const a = value as Record<string, unknown>;
+  const bad: string[] = [];
+  const unknown = Object.keys(a).filter((k) => !['type', 'tokenUrl', 'clientId', 'clientSecret', 'scope', 'audience', 'clientAuth'].includes(k));
+  if (unknown.length) bad.push(`auth has unknown field ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  if (a.type !== 'oauth2') bad.push('auth.type must be "oauth2" (client credentials)');
+  const tokenUrl = urlProblem(a.tokenUrl, rules);
+  if (tokenUrl) bad.push(`auth.tokenUrl: ${tokenUrl.replace(/^url /, '')}`);
+  for (const key of ['clientId', 'clientSecret'] as const) {
+    const v = a[key];
+    if (typeof v !== 'string' || !v || v.length > 1024 || /[\r\n\0]/.test(v)) bad.push(`auth.${key} must be a non-empty string of at most 1024 characters`);
+    else if (v === HIDDEN_HEADER_VALUE) bad.push(`auth.${key} holds the placeholder shown for hidden values; send the real value`);
+  }
+  for (const key of ['scope', 'audience'] as const) {
+    const v = a[key];
+    if (v !== undefined && (typeof v !== 'string' || v.length > 1024 || /[\r\n\0]/.test(v))) bad.push(`auth.${key} must be a string`);
+  }
+  if (a.clientAuth !== undefined && a.clientAuth !== 'basic' && a.clientAuth !== 'body') bad.push('auth.clientAuth must be "basic" or "body"');
+  if (bad.length) return bad.join('; ');
+  return {
+    type: 'oauth2',
+    tokenUrl: new URL(a.tokenUrl as string).toString(),
+    clientId: a.clientId as string,
+    clientSecret: a.clientSecret as string,
+    ...(a.scope ? { scope: a.scope as string } : {}),
+    ...(a.audience ? { audience: a.audience as string } : {}),
+    ...(a.clientAuth ? { clientAuth: a.clientAuth as 'basic' | 'body' } : {}),
+  };
 }
 
 function headersProblem(value: unknown): Record<string, string> | null | string {

@@ -7,6 +7,7 @@ import { isEncrypted } from '../security/secret-cipher.js';
 import { newId } from '../ids.js';
 import { SecretCipher } from '../security/secret-cipher.js';
 import { generateSecret } from '../signing/signing.js';
+import type { EndpointAuth } from './endpoint-input.js';
 
 /** Default grace window of a rotated secret (Svix: 24 h). */
 export const DEFAULT_GRACE_SECONDS = 86_400;
@@ -59,6 +60,15 @@ export class EndpointSecrets {
 
   openHeaders(endpoint: Pick<WebhookEndpoint, 'id' | 'headers'>): Record<string, string> | null {
     return endpoint.headers ? (JSON.parse(this.cipher.decrypt(endpoint.headers, headersContext(endpoint.id))) as Record<string, string>) : null;
+  }
+
+  /** Stored form of an endpoint's OAuth2 settings (the client secret is in them). */
+  sealAuth(endpointId: string, auth: EndpointAuth | null | undefined): string | null {
+    return auth ? this.cipher.encrypt(JSON.stringify(auth), authContext(endpointId)) : null;
+  }
+
+  openAuth(endpoint: Pick<WebhookEndpoint, 'id' | 'auth'>): EndpointAuth | null {
+    return endpoint.auth ? (JSON.parse(this.cipher.decrypt(endpoint.auth, authContext(endpoint.id))) as EndpointAuth) : null;
   }
 
   /** Secrets that sign now, primary first, in plaintext: for a receiver in the same process (demos, tests). */
@@ -119,26 +129,31 @@ export class EndpointSecrets {
   /**
    * Re-encrypts every stored secret and header map that is in plaintext or under a key other than the first of
    * `encryptionKeys`. Run it after putting a new key first, on an instance that has all keys; then the old key
-   * can be removed. Returns how many values changed.
+   * can be removed. Returns how many secrets and endpoint values (headers, OAuth2 settings) changed.
    */
-  async reencrypt(): Promise<{ secrets: number; headers: number }> {
-    if (!this.cipher.enabled) return { secrets: 0, headers: 0 };
+  async reencrypt(): Promise<{ secrets: number; values: number }> {
+    if (!this.cipher.enabled) return { secrets: 0, values: 0 };
     let secrets = 0;
-    let headers = 0;
+    let values = 0;
     await this.dataSource.transaction(async (manager) => {
       for (const row of await manager.find(WebhookSecret)) {
         if (!this.cipher.isStale(row.secret)) continue;
         await manager.update(WebhookSecret, { id: row.id }, { secret: this.cipher.encrypt(this.reveal(row), secretContext(row.id)) });
         secrets++;
       }
-      const endpoints = await manager.find(WebhookEndpoint, { select: { id: true, headers: true } });
+      const endpoints = await manager.find(WebhookEndpoint, { select: { id: true, headers: true, auth: true } });
       for (const e of endpoints) {
-        if (!e.headers || !this.cipher.isStale(e.headers)) continue;
-        await manager.update(WebhookEndpoint, { id: e.id }, { headers: this.sealHeaders(e.id, this.openHeaders(e)) });
-        headers++;
+        if (e.headers && this.cipher.isStale(e.headers)) {
+          await manager.update(WebhookEndpoint, { id: e.id }, { headers: this.sealHeaders(e.id, this.openHeaders(e)) });
+          values++;
+        }
+        if (e.auth && this.cipher.isStale(e.auth)) {
+          await manager.update(WebhookEndpoint, { id: e.id }, { auth: this.sealAuth(e.id, this.openAuth(e)) });
+          values++;
+        }
       }
     });
-    return { secrets, headers };
+    return { secrets, values };
   }
 }
 
@@ -159,3 +174,4 @@ function validateRotation(options: unknown): number {
 
 const secretContext = (id: string) => `webhook_secret:${id}`;
 const headersContext = (endpointId: string) => `webhook_endpoint.headers:${endpointId}`;
+const authContext = (endpointId: string) => `webhook_endpoint.auth:${endpointId}`;

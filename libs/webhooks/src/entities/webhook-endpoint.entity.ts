@@ -34,6 +34,29 @@ export class WebhookEndpoint extends BaseEntity {
   @Column({ type: 'text', nullable: true, select: true })
   headers: string | null;
 
+  /** Conditions per entity name (`{ "order": { "bucket": "eu" } }`); null: every event of the topics. */
+  @Column({ type: 'simple-json', nullable: true })
+  filters: Record<string, unknown> | null;
+
+  @Column({ type: 'varchar', length: 8, default: 'POST' })
+  method: 'POST' | 'PUT';
+
+  /** include / exclude / redact lists for `data` and `changes`. */
+  @Column({ type: 'simple-json', nullable: true })
+  fields: { include?: string[]; exclude?: string[]; redact?: string[] } | null;
+
+  /** Name of a registered `@WebhookTransformer()`. */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  transform: string | null;
+
+  /** Name of a registered `@WebhookHeaderProvider()`. */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  headerProvider: string | null;
+
+  /** OAuth2 client-credentials settings as JSON, encrypted like the secrets. */
+  @Column({ type: 'text', nullable: true })
+  auth: string | null;
+
   /** Deliveries that failed in a row (reset by a success or by enabling the endpoint). */
   @Column({ type: 'integer', default: 0 })
   consecutiveFailures: number;

@@ -5,6 +5,8 @@ import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { WebhookStore } from '../store/webhook-store.js';
 import { newId } from '../ids.js';
 import { PayloadCache } from './payload-cache.js';
+import { passesFilters } from '../endpoints/filters.js';
+import { envelope, type Changes } from '../subscriber/payload.js';
 
 /** Jobs waiting for their transaction to commit, kept on the transaction's QueryRunner. */
 const PENDING = Symbol('webhooks.pendingJobs');
@@ -21,8 +23,10 @@ export interface OutboxEvent {
   topic: string;
   entityName: string | null;
   entityId: string | null;
-  /** Builds the JSON body from the event id and time; only called when some endpoint subscribes. */
-  body: (id: string, timestamp: Date) => string;
+  /** The event's `data` (endpoint filters look at it). */
+  data: unknown;
+  changes?: Changes;
+  actor?: unknown;
 }
 
 /**
@@ -45,15 +49,21 @@ export class OutboxService {
     return this.endpoints.matching(topic).length > 0;
   }
 
-  /** Returns the event id, or null when no active endpoint subscribes to the topic (nothing is written). */
+  /**
+   * Returns the event id, or null when no active endpoint subscribes to the topic and passes its filters (nothing
+   * is written).
+   */
   async record(manager: EntityManager, queryRunner: QueryRunner | undefined, event: OutboxEvent): Promise<string | null> {
     await this.endpoints.ready();
-    const targets = this.endpoints.matching(event.topic);
+    const subscribed = this.endpoints.matching(event.topic);
+    if (subscribed.length === 0) return null;
+    const subject = { prefix: event.entityName ?? event.topic.slice(0, event.topic.indexOf('.')), entityId: event.entityId, data: event.data };
+    const targets = subscribed.filter((e) => passesFilters(e.filters, subject));
     if (targets.length === 0) return null;
 
     const now = new Date();
     const id = newId('evt', now.getTime());
-    const payload = event.body(id, now);
+    const payload = envelope(id, event.topic, now, event.data, event.changes, event.actor);
     const deliveries = targets.map((endpoint) => ({ id: newId('dlv', now.getTime()), endpointId: endpoint.id }));
     await this.store.insertEvent(
       manager,

@@ -5,10 +5,12 @@ import {
   defaultEntityName,
   getWebhookEntityOptions,
   type WebhookAction,
+  type WebhookEntityOptions,
 } from '../decorators/webhook-entity.decorator.js';
 import { WebhookEvent } from '../entities/index.js';
 import { MESSAGES, WebhookConfigurationError } from '../errors/webhooks.errors.js';
-import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+import { CUSTOM_TOPIC, type ResolvedWebhooksOptions } from '../webhooks.options.js';
+import { isRedacted, type FieldRules } from '../subscriber/shaping.js';
 
 /** How a column's value is written into a payload. */
 type ValueKind = 'plain' | 'decimal' | 'bigint';
@@ -32,6 +34,16 @@ export interface RegisteredEntity {
   primaryColumn: ColumnMetadata;
   columns: readonly PayloadColumn[];
   topics: Record<WebhookAction, string>;
+  /** Custom topics declared with `topics` (full names, e.g. `order.shipped`). */
+  customTopics: readonly string[];
+  /** `updated` is sent only when one of these changed; null: any column. */
+  watch: ReadonlySet<string> | null;
+  shouldSend: WebhookEntityOptions['shouldSend'];
+  serialize: WebhookEntityOptions['serialize'];
+  /** include/exclude/redact of the decorator plus the module's redaction patterns. */
+  rules: FieldRules;
+  /** Fields sent as they are (not excluded, not masked): what endpoint filters may test. Null with a serializer. */
+  visibleFields: readonly string[] | null;
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -42,7 +54,12 @@ const BIGINT_TYPES = new Set(['bigint', 'int8', 'unsigned big int']);
 export class EntityRegistry {
   private readonly byTarget = new Map<Function | string, RegisteredEntity>();
 
-  static fromDataSource(dataSource: DataSource, options: Pick<ResolvedWebhooksOptions, 'entities'>): EntityRegistry {
+  private customTopics: string[] = [];
+
+  static fromDataSource(
+    dataSource: DataSource,
+    options: Pick<ResolvedWebhooksOptions, 'entities'> & Partial<Pick<ResolvedWebhooksOptions, 'topics' | 'redact'>>,
+  ): EntityRegistry {
     if (!dataSource.hasMetadata(WebhookEvent)) throw new WebhookConfigurationError(MESSAGES.entityTablesMissing());
     const registry = new EntityRegistry();
     const byName = new Map<string, string>();
@@ -50,12 +67,20 @@ export class EntityRegistry {
       if (typeof metadata.target !== 'function') continue;
       const decorated = getWebhookEntityOptions(metadata.target);
       if (!decorated) continue;
-      const entity = describe(metadata, decorated);
+      const entity = describe(metadata, decorated, options.redact ?? { patterns: [], mask: '[REDACTED]' });
       const clash = byName.get(entity.name);
       if (clash) throw new WebhookConfigurationError(MESSAGES.duplicateEntityName(entity.name, clash, entity.className));
       byName.set(entity.name, entity.className);
       registry.byTarget.set(metadata.target, entity);
     }
+    const topics = new Set(options.topics ?? []);
+    for (const e of registry.all()) for (const t of e.customTopics) topics.add(t);
+    for (const e of registry.all()) {
+      for (const t of Object.values(e.topics)) {
+        if (topics.has(t)) throw new WebhookConfigurationError(`Custom topic "${t}" is already sent by @WebhookEntity ${e.className}; pick another name.`);
+      }
+    }
+    registry.customTopics = [...topics];
     for (const expected of options.entities ?? []) {
       if (!getWebhookEntityOptions(expected)) throw new WebhookConfigurationError(MESSAGES.notAWebhookEntity(expected.name));
       if (!registry.byTarget.has(expected)) throw new WebhookConfigurationError(MESSAGES.entityNotInDataSource(expected.name));
@@ -71,15 +96,26 @@ export class EntityRegistry {
     return [...this.byTarget.values()];
   }
 
-  /** Every topic an entity can emit (for validating subscriptions). */
+  /** Every topic that can be sent: entity events and declared custom topics (for validating subscriptions). */
   topics(): string[] {
-    return this.all().flatMap((e) => [...e.events].map((a) => e.topics[a]));
+    return [...this.all().flatMap((e) => [...e.events].map((a) => e.topics[a])), ...this.customTopics];
+  }
+
+  /** Whether `emit()` may send this topic. */
+  isCustomTopic(topic: string): boolean {
+    return this.customTopics.includes(topic);
+  }
+
+  /** The entity named `name` (the topic prefix). */
+  byName(name: string): RegisteredEntity | undefined {
+    return this.all().find((e) => e.name === name);
   }
 }
 
 function describe(
   metadata: EntityMetadata,
-  options: { name?: string; events?: WebhookAction[] },
+  options: WebhookEntityOptions,
+  redaction: { patterns: string[]; mask: string },
 ): RegisteredEntity {
   const target = metadata.target as Function;
   const className = target.name;
@@ -104,6 +140,42 @@ function describe(
         automatic: column.isUpdateDate || column.isVersion,
       };
     });
+  const problems: string[] = [];
+  const properties = new Set(columns.map((c) => c.key));
+  const fieldList = (key: 'watch' | 'include' | 'exclude' | 'redact'): Set<string> | undefined => {
+    const list = options[key];
+    if (list === undefined) return undefined;
+    if (!Array.isArray(list) || list.some((f) => typeof f !== 'string')) {
+      problems.push(`${key} must be a list of property names`);
+      return undefined;
+    }
+    // With a serializer, data has the serializer's keys, which cannot be known here.
+    const unknown = options.serialize ? [] : list.filter((f) => !properties.has(f));
+    if (unknown.length) problems.push(`${key} names ${unknown.map((f) => `"${f}"`).join(', ')}, which ${unknown.length > 1 ? 'are not columns' : 'is not a column'} (columns: ${[...properties].join(', ')})`);
+    return new Set(list);
+  };
+  const watch = fieldList('watch');
+  const include = fieldList('include');
+  const exclude = fieldList('exclude');
+  const redact = fieldList('redact');
+  if (options.shouldSend !== undefined && typeof options.shouldSend !== 'function') problems.push('shouldSend must be a function');
+  if (options.serialize !== undefined && typeof options.serialize !== 'function') problems.push('serialize must be a function');
+  const customTopics: string[] = [];
+  for (const t of options.topics ?? []) {
+    const topic = `${name}.${t}`;
+    if (typeof t !== 'string' || !CUSTOM_TOPIC.test(topic)) problems.push(`topics entry ${JSON.stringify(t)} must be a word like "shipped"`);
+    else if ((WEBHOOK_ACTIONS as readonly string[]).includes(t)) problems.push(`topics entry "${t}" is an entity event already`);
+    else customTopics.push(topic);
+  }
+  if (problems.length) throw new WebhookConfigurationError(`@WebhookEntity on ${className}: ${problems.join('; ')}.`);
+  // Columns are known: resolve the redaction patterns to names once, so sending an event matches no patterns.
+  const patternRules: FieldRules = { redact, redactPatterns: redaction.patterns, mask: redaction.mask };
+  const rules: FieldRules = options.serialize
+    ? { include, exclude, ...patternRules }
+    : { include, exclude, redact: new Set([...properties].filter((p) => isRedacted(p, patternRules))), mask: redaction.mask };
+  const visibleFields = options.serialize
+    ? null
+    : [...properties].filter((p) => (!include || include.has(p)) && !exclude?.has(p) && !rules.redact!.has(p));
   return {
     target,
     className,
@@ -113,5 +185,11 @@ function describe(
     primaryColumn: metadata.primaryColumns[0],
     columns,
     topics: { created: `${name}.created`, updated: `${name}.updated`, deleted: `${name}.deleted` },
+    customTopics,
+    watch: watch ?? null,
+    shouldSend: options.shouldSend,
+    serialize: options.serialize,
+    rules,
+    visibleFields,
   };
 }

@@ -66,9 +66,10 @@ export function stringify(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-/** The JSON body sent to endpoints. */
-export function envelope(id: string, type: string, timestamp: Date, data: unknown, changes?: Changes): string {
-  return stringify(
-    changes ? { id, type, timestamp: timestamp.toISOString(), data, changes } : { id, type, timestamp: timestamp.toISOString(), data },
-  );
+/** The JSON body sent to endpoints: `{ id, type, timestamp, data, changes?, actor? }`. */
+export function envelope(id: string, type: string, timestamp: Date, data: unknown, changes?: Changes, actor?: unknown): string {
+  const body: Record<string, unknown> = { id, type, timestamp: timestamp.toISOString(), data };
+  if (changes) body.changes = changes;
+  if (actor !== undefined && actor !== null) body.actor = actor;
+  return stringify(body);
 }

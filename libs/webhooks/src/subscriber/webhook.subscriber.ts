@@ -16,7 +16,10 @@ import { OutboxService } from '../outbox/outbox.service.js';
 import { EntityRegistry, type RegisteredEntity } from '../registry/entity-registry.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
-import { entityChanges, entityData, envelope } from './payload.js';
+import { entityChanges, entityData, type Changes } from './payload.js';
+import { jsonSafe, shapeChanges, shapeData, hasRules } from './shaping.js';
+import { webhooksSuppressed } from '../context/suppression.js';
+import type { WebhookAction } from '../decorators/webhook-entity.decorator.js';
 
 /**
  * Turns inserts, updates and removals of `@WebhookEntity` classes into outbox rows in the same transaction, and
@@ -37,10 +40,12 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
   }
 
   async afterInsert(event: InsertEvent<ObjectLiteral>): Promise<void> {
+    if (!this.active()) return;
     const entity = this.registry.get(event.metadata.target);
     if (!entity?.events.has('created') || !event.entity) return;
     const row = event.entity;
-    await this.record(event, entity, 'created', id(entity, row), () => entityData(entity, row));
+    if (!(await this.wanted(entity, 'created', row))) return;
+    await this.record(event, entity, 'created', id(entity, row), this.data(entity, row));
   }
 
   beforeUpdate(event: UpdateEvent<ObjectLiteral>): void {
@@ -48,14 +53,19 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
   }
 
   async afterUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> {
+    if (!this.active()) return;
     const entity = this.registry.get(event.metadata.target);
     const before = event.databaseEntity;
     if (!entity?.events.has('updated') || !before || !event.entity) return;
     if (!(await this.outbox.routed(entity.topics.updated))) return;
     const after = event.entity;
     const changes = entityChanges(entity, event.updatedColumns, before, after);
-    if (Object.keys(changes).length === 0) return; // only automatic columns changed
-    await this.record(event, entity, 'updated', id(entity, after) ?? id(entity, before), () => entityData(entity, after, before), changes);
+    const changed = Object.keys(changes);
+    if (changed.length === 0) return; // only automatic columns changed
+    if (entity.watch && !changed.some((k) => entity.watch!.has(k))) return; // none of the watched fields changed
+    if (!(await this.wanted(entity, 'updated', after, changes))) return;
+    const shaped = hasRules(entity.rules) ? shapeChanges(changes, entity.rules) : changes;
+    await this.record(event, entity, 'updated', id(entity, after) ?? id(entity, before), this.data(entity, after, before), shaped);
   }
 
   beforeRemove(event: RemoveEvent<ObjectLiteral>): void {
@@ -89,11 +99,46 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     // remove() strips the id from the entity; the row as loaded still has it.
     const before = event.databaseEntity;
     const entityId = id(entity, row) ?? (before && id(entity, before)) ?? idOf(entity, event.entityId);
-    await this.record(event, entity, 'deleted', entityId, () => {
-      const data = entityData(entity, row, before);
-      data[entity.primaryColumn.propertyPath] ??= entityId;
-      return data;
-    });
+    if (!(await this.wanted(entity, 'deleted', row))) return;
+    let data: Record<string, unknown>;
+    if (entity.serialize) data = this.data(entity, before ? { ...before, ...row } : row);
+    else {
+      const raw = entityData(entity, row, before);
+      raw[entity.primaryColumn.propertyPath] ??= entityId;
+      data = hasRules(entity.rules) ? shapeData(raw, entity.rules) : raw;
+    }
+    await this.record(event, entity, 'deleted', entityId, data);
+  }
+
+  /** Off globally, or inside `runWithoutWebhooks()`. */
+  private active(): boolean {
+    return this.options.enabled && !webhooksSuppressed();
+  }
+
+  /** Someone subscribes to the topic, and the entity's `shouldSend` (if any) agrees. */
+  private async wanted(entity: RegisteredEntity, action: WebhookAction, row: ObjectLiteral, changes?: Changes): Promise<boolean> {
+    if (action !== 'updated' && !(await this.outbox.routed(entity.topics[action]))) return false;
+    return !entity.shouldSend || entity.shouldSend(row, action, changes ? { changes } : {}) !== false;
+  }
+
+  /** `data` of an event: the serializer's output or the columns, with the entity's field rules applied. */
+  private data(entity: RegisteredEntity, row: ObjectLiteral, fallback?: ObjectLiteral): Record<string, unknown> {
+    let raw: Record<string, unknown>;
+    if (entity.serialize) {
+      const out = jsonSafe(entity.serialize(row));
+      raw = out !== null && typeof out === 'object' && !Array.isArray(out) ? (out as Record<string, unknown>) : { value: out };
+    } else raw = entityData(entity, row, fallback);
+    return hasRules(entity.rules) ? shapeData(raw, entity.rules) : raw;
+  }
+
+  private actor(): unknown {
+    if (!this.options.actor) return undefined;
+    try {
+      return jsonSafe(this.options.actor());
+    } catch (error) {
+      this.logger.warn(`The actor resolver threw (${(error as Error).message}); the event is sent without an actor.`);
+      return undefined;
+    }
   }
 
   private async record(
@@ -101,15 +146,16 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     entity: RegisteredEntity,
     action: 'created' | 'updated' | 'deleted',
     entityId: string | null,
-    data: () => Record<string, unknown>,
-    changes?: ReturnType<typeof entityChanges>,
+    data: Record<string, unknown>,
+    changes?: Changes,
   ): Promise<void> {
-    const topic = entity.topics[action];
     await this.outbox.record(event.manager, event.queryRunner, {
-      topic,
+      topic: entity.topics[action],
       entityName: entity.name,
       entityId,
-      body: (eventId, timestamp) => envelope(eventId, topic, timestamp, data(), changes),
+      data,
+      changes,
+      actor: this.actor(),
     });
   }
 
