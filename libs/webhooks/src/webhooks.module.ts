@@ -3,6 +3,7 @@ import { Logger, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { DiscoveryModule } from '@nestjs/core';
 import { WebhookExtensions } from './extensions/extensions.js';
+import { OAuth2Tokens } from './delivery/oauth2.js';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
@@ -84,6 +85,7 @@ import { WebhooksService } from './webhooks.service.js';
     WebhookSubscriber,
     DeliveryWorker,
     OutboxRelay,
+    OAuth2Tokens,
     WebhooksService,
     WebhooksHealthIndicator,
     EndpointHealth,

@@ -1,6 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Between, DataSource, In, LessThan } from 'typeorm';
+import { Between, DataSource, In, LessThan, type EntityManager } from 'typeorm';
+import { Logger } from '@nestjs/common';
+import { OutboxService } from './outbox/outbox.service.js';
+import { webhooksSuppressed } from './context/suppression.js';
+import { jsonSafe, resolveActor } from './subscriber/shaping.js';
 import { EndpointCache } from './endpoints/endpoint-cache.js';
 import {
   HIDDEN_HEADER_VALUE,
@@ -145,8 +149,45 @@ export class WebhooksService {
     private readonly secrets: EndpointSecrets,
     private readonly network: NetworkPolicy,
     private readonly extensions: WebhookExtensions,
+    private readonly outbox: OutboxService,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
+
+  private readonly logger = new Logger('Webhooks');
+
+  /**
+   * Sends a custom event through the outbox: the same subscriptions, filters, signing and retries as entity
+   * events. With `manager` (from a transaction) the event commits or rolls back with it and is queued after the
+   * commit; without, it is written and queued at once. The topic must be declared (module option `topics` or
+   * `@WebhookEntity({ topics })`). Returns the event id, or null when no endpoint gets it (nothing is stored).
+   */
+  async emit(
+    topic: string,
+    data: unknown,
+    options: { manager?: EntityManager; entityId?: string | number } = {},
+  ): Promise<string | null> {
+    if (typeof topic !== 'string' || !this.registry.isCustomTopic(topic)) {
+      const declared = this.topics().filter((t) => this.registry.isCustomTopic(t));
+      throw new WebhookValidationError(
+        `Cannot emit ${JSON.stringify(topic)}: it is not a declared topic. Declare it in WebhooksModule options ` +
+          `topics (or @WebhookEntity({ topics })); declared: ${declared.join(', ') || 'none'}.`,
+      );
+    }
+    if (!this.options.enabled || webhooksSuppressed()) return null;
+    const safe = jsonSafe(data);
+    if (stringify(safe ?? null).length > MAX_TEST_PAYLOAD_CHARS) {
+      throw new WebhookValidationError(`Cannot emit ${topic}: the payload is larger than ${MAX_TEST_PAYLOAD_CHARS / 1024} KiB.`);
+    }
+    const manager = options.manager ?? this.dataSource.manager;
+    const entityId = options.entityId === undefined || options.entityId === null ? null : String(options.entityId);
+    return this.outbox.record(manager, manager.queryRunner, {
+      topic,
+      entityName: null,
+      entityId,
+      data: safe ?? null,
+      actor: resolveActor(this.options.actor, (m) => this.logger.warn(m)),
+    });
+  }
 
   /** Every topic endpoints can subscribe to. */
   topics(): string[] {

@@ -13,6 +13,10 @@ import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { DeliveryQueue, type DeliveryJob } from './delivery-queue.js';
 import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from './http-client.js';
 import { decide, type Verdict } from './retry-policy.js';
+import { OAuth2Tokens } from './oauth2.js';
+import { WebhookExtensions } from '../extensions/extensions.js';
+import { jsonSafe, shapeChanges, shapeData } from '../subscriber/shaping.js';
+import { stringify, type Changes } from '../subscriber/payload.js';
 
 export interface AttemptResult {
   /** The response as stored on the attempt row (body truncated to `responseBodyStoreLimitBytes`). */
@@ -42,6 +46,8 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     private readonly store: WebhookStore,
     private readonly health: EndpointHealth,
     @Inject(WEBHOOK_HTTP_CLIENT) private readonly http: WebhookHttpClient,
+    private readonly oauth: OAuth2Tokens,
+    private readonly extensions: WebhookExtensions,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -102,21 +108,94 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       const response = notSent(`Not sent: ${endpoint.unreadable ?? 'the endpoint has no secret that may sign.'}`);
       return this.finish(job, endpoint, response, this.verdict(job, endpoint, response));
     }
-    const timestamp = Math.floor(Date.now() / 1000);
-    const response = await this.http.send({
-      url: endpoint.url,
-      method: 'POST',
-      body: payload,
-      headers: {
-        'user-agent': this.options.userAgent,
-        ...endpoint.headers,
-        'content-type': 'application/json',
-        ...signatureHeaders(job.eventId, timestamp, payload, keys),
-      },
-      timeoutMs,
-      responseBodyLimitBytes: this.options.responseBodyReadLimitBytes,
-    });
+    const prepared = await this.prepare(job, endpoint, payload, timeoutMs);
+    if ('failure' in prepared) return this.finish(job, endpoint, prepared.failure, this.verdict(job, endpoint, prepared.failure));
+    const { body, headers: extra, token } = prepared;
+    const send = (bearer: string | undefined) => {
+      const timestamp = Math.floor(Date.now() / 1000);
+      return this.http.send({
+        url: endpoint!.url,
+        method: endpoint!.method,
+        body,
+        headers: {
+          'user-agent': this.options.userAgent,
+          ...endpoint!.headers,
+          ...extra,
+          ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+          'content-type': 'application/json',
+          ...signatureHeaders(job.eventId, timestamp, body, keys),
+        },
+        timeoutMs,
+        responseBodyLimitBytes: this.options.responseBodyReadLimitBytes,
+      });
+    };
+    let response = await send(token);
+    if (response.status === 401 && endpoint.auth && token) {
+      // The receiver refused the token (revoked, rotated): fetch a new one and try once more in this attempt.
+      this.oauth.invalidate(endpoint.id, endpoint.auth, token);
+      const fresh = await this.oauth.token(endpoint.id, endpoint.auth, timeoutMs).catch((e: Error) => e);
+      if (fresh instanceof Error) response = notSent(`Not sent: ${fresh.message}`);
+      else response = await send(fresh);
+    }
     return this.finish(job, endpoint, response, this.verdict(job, endpoint, response));
+  }
+
+  /**
+   * The body and extra headers for this endpoint: its field rules and transformer applied to the stored envelope
+   * (only when it has them: the common case sends the stored body as is), its header provider called, its OAuth2
+   * token fetched. A failure here is an attempt that sent nothing, retried like a network error.
+   */
+  private async prepare(
+    job: DeliveryJob,
+    endpoint: CachedEndpoint,
+    payload: string,
+    timeoutMs: number,
+  ): Promise<{ body: string; headers: Record<string, string>; token?: string } | { failure: WebhookResponse }> {
+    const context = { endpointId: endpoint.id, url: endpoint.url, topic: job.topic ?? '', eventId: job.eventId, attempt: job.attempt };
+    let body = payload;
+    try {
+      if (endpoint.fieldRules || endpoint.transform) {
+        const envelope = JSON.parse(payload) as Record<string, unknown>;
+        if (endpoint.fieldRules) {
+          if (envelope.data && typeof envelope.data === 'object' && !Array.isArray(envelope.data)) {
+            envelope.data = shapeData(envelope.data as Record<string, unknown>, endpoint.fieldRules);
+          }
+          if (envelope.changes) envelope.changes = shapeChanges(envelope.changes as Changes, endpoint.fieldRules);
+        }
+        let shaped: unknown = envelope;
+        if (endpoint.transform) {
+          const transformer = this.extensions.transformers.get(endpoint.transform);
+          if (!transformer) throw new Error(`the transformer "${endpoint.transform}" is not registered in this app`);
+          shaped = await transformer.transform(envelope, context);
+        }
+        body = typeof shaped === 'string' ? shaped : stringify(jsonSafe(shaped) ?? null);
+      }
+    } catch (error) {
+      return { failure: notSent(`Not sent: transforming the body failed: ${(error as Error).message}`) };
+    }
+    const headers: Record<string, string> = {};
+    if (endpoint.headerProvider) {
+      try {
+        const provider = this.extensions.headerProviders.get(endpoint.headerProvider);
+        if (!provider) throw new Error(`"${endpoint.headerProvider}" is not registered in this app`);
+        const provided = await provider.headers(context);
+        for (const [name, value] of Object.entries(provided ?? {})) {
+          if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || /[\r\n\0]/.test(value)) {
+            throw new Error(`it returned an invalid header ${JSON.stringify(name)}`);
+          }
+          const lower = name.toLowerCase();
+          if (!/^(webhook|svix)-/.test(lower) && lower !== 'content-type' && lower !== 'host') headers[lower] = value;
+        }
+      } catch (error) {
+        return { failure: notSent(`Not sent: the header provider failed: ${(error as Error).message}`) };
+      }
+    }
+    if (!endpoint.auth) return { body, headers };
+    try {
+      return { body, headers, token: await this.oauth.token(endpoint.id, endpoint.auth, timeoutMs) };
+    } catch (error) {
+      return { failure: notSent(`Not sent: ${(error as Error).message}`) };
+    }
   }
 
   private verdict(job: DeliveryJob, endpoint: CachedEndpoint, response: WebhookResponse): Verdict {

@@ -99,3 +99,14 @@ export function jsonSafe(value: unknown, seen = new Set<object>(), depth = 0): u
     seen.delete(object);
   }
 }
+
+/** The actor of an event from the module's resolver: JSON-safe, undefined when there is none or it throws. */
+export function resolveActor(resolver: (() => unknown) | undefined, warn: (message: string) => void): unknown {
+  if (!resolver) return undefined;
+  try {
+    return jsonSafe(resolver());
+  } catch (error) {
+    warn(`The actor resolver threw (${(error as Error).message}); the event is sent without an actor.`);
+    return undefined;
+  }
+}

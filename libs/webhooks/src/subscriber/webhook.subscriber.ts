@@ -17,7 +17,7 @@ import { EntityRegistry, type RegisteredEntity } from '../registry/entity-regist
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { entityChanges, entityData, type Changes } from './payload.js';
-import { jsonSafe, shapeChanges, shapeData, hasRules } from './shaping.js';
+import { jsonSafe, resolveActor, shapeChanges, shapeData, hasRules } from './shaping.js';
 import { webhooksSuppressed } from '../context/suppression.js';
 import type { WebhookAction } from '../decorators/webhook-entity.decorator.js';
 
@@ -132,13 +132,7 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
   }
 
   private actor(): unknown {
-    if (!this.options.actor) return undefined;
-    try {
-      return jsonSafe(this.options.actor());
-    } catch (error) {
-      this.logger.warn(`The actor resolver threw (${(error as Error).message}); the event is sent without an actor.`);
-      return undefined;
-    }
+    return resolveActor(this.options.actor, (m) => this.logger.warn(m));
   }
 
   private async record(
