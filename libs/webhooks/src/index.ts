@@ -82,3 +82,15 @@ export {
   type WebhookReceiverOptions,
   type WebhookSecrets,
 } from './receiver/webhook-receiver.guard.js';
+export {
+  WebhookTransformer,
+  WebhookHeaderProvider,
+  type WebhookTransformerProvider,
+  type WebhookHeaderProviderService,
+  type WebhookSendContext,
+} from './extensions/extensions.js';
+export { runWithoutWebhooks, webhooksSuppressed } from './context/suppression.js';
+export type { EndpointFilters, EntityFilter, FieldCondition } from './endpoints/filters.js';
+export type { EndpointAuth, EndpointFields } from './endpoints/endpoint-input.js';
+export { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './subscriber/shaping.js';
+export { OAuth2TokenError } from './delivery/oauth2.js';
