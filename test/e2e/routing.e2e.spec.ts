@@ -1,9 +1,10 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runWithoutWebhooks, WebhookDelivery, WebhookEndpoint, WebhooksService, type EndpointInput } from '@app/webhooks';
+import { runWithoutWebhooks, verifyWebhook, WebhookDelivery, WebhookEndpoint, WebhooksService, type EndpointInput } from '@app/webhooks';
 import { Profile, RoutingExtensionsModule, ROUTING_ENTITIES, StampHeaders, Ticket } from '../fixtures/routing.entities.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
+import { EndpointCache } from '../../libs/webhooks/src/endpoints/endpoint-cache.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import { Receiver } from '../support/receiver.js';
 import { sleep, waitUntil } from '../support/wait.js';
@@ -94,8 +95,9 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
       ['delete profile #1', async () => (await Profile.findOneByOrFail({ id: 1 })).remove(), ['C', 'D', 'J']],
       ['emit report.ready daily', () => service.emit('report.ready', { kind: 'daily' }), ['D', 'K']],
       ['emit report.ready weekly', () => service.emit('report.ready', { kind: 'weekly' }), ['D']],
-      ['emit ticket.escalated for #2', () => service.emit('ticket.escalated', { reason: 'sla' }, { entityId: 2 }), ['A', 'D', 'L']],
-      ['emit ticket.escalated for #1', () => service.emit('ticket.escalated', { reason: 'sla' }, { entityId: 1 }), ['A', 'D', 'E']],
+      // A custom topic under an entity's prefix: its data is not the row, so only `ids` filters apply.
+      ['emit ticket.escalated for #2', () => service.emit('ticket.escalated', { reason: 'sla' }, { entityId: 2 }), ['A', 'D', 'F', 'G', 'H', 'I', 'L']],
+      ['emit ticket.escalated for #1', () => service.emit('ticket.escalated', { reason: 'sla' }, { entityId: 1 }), ['A', 'D', 'E', 'F', 'G', 'H', 'I']],
       ['create asia/high/escalated #4', () => ticket(4, { bucket: 'asia', priority: 'high', status: 'escalated' }), ['A', 'B', 'D', 'E', 'H']],
       ['update #4 bucket only (status is watched)', async () => {
         const t = await Ticket.findOneByOrFail({ id: 4 });
@@ -134,7 +136,16 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     await clearEndpoints();
     const ep = await endpoint('quiet', { topics: ['ticket.*', 'report.ready'] });
     await ticket(20, { draft: true }); // shouldSend: drafts are not sent
+    // A partial save of a draft: shouldSend sees the whole row (draft still true), not just the saved columns.
+    await dataSource.getRepository(Ticket).save({ id: 20, status: 'closed' });
     await runWithoutWebhooks(() => ticket(21, {}));
+    await runWithoutWebhooks(async () => {
+      const t = await Ticket.findOneByOrFail({ id: 21 });
+      t.status = 'closed';
+      await t.save();
+      await Ticket.update({ id: 21 }, { priority: 'high' }); // a bulk update: allowed, and silent, when off
+      await t.remove();
+    });
     await runWithoutWebhooks(async () => {
       await sleep(1); // still suppressed after an await
       await service.emit('report.ready', { kind: 'daily' });
@@ -165,7 +176,7 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
   it('masks and drops fields per entity and per endpoint, in data and in changes, and adds the actor', async () => {
     await clearEndpoints();
     await endpoint('plain', { topics: ['ticket.created', 'ticket.updated'] });
-    await endpoint('narrow', { topics: ['ticket.created', 'ticket.updated'], fields: { exclude: ['total'], redact: ['priority', 'status'] } });
+    const narrow = await endpoint('narrow', { topics: ['ticket.created', 'ticket.updated'], fields: { exclude: ['total'], redact: ['priority', 'status'] } });
     await endpoint('only', { topics: ['ticket.created'], fields: { include: ['id', 'status'] } });
     actor = { id: 7, email: 'op@example.com' };
     await ticket(30, { password: 'hunter2', apiKey: 'k-123', note: 'private', internalCode: 'X1', bucket: 'eu' });
@@ -187,8 +198,9 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     expect(narrowUpdated.changes).toEqual({ status: { old: '[REDACTED]', new: '[REDACTED]' }, note: { old: '[REDACTED]', new: '[REDACTED]' } });
     const [only] = await waitUntil(() => (bodiesFor('only').length ? bodiesFor('only') : undefined), 'only');
     expect(only.data).toEqual({ id: 30, status: 'open' });
-    // Each body is signed as sent: the endpoint-shaped body verifies.
-    expect(rx.requests.find((r) => r.path === '/hooks/narrow')!.headers['webhook-signature']).toMatch(/^v1,/);
+    // Each body is signed as sent: the endpoint-shaped body verifies with the endpoint's secret.
+    const narrowRequest = rx.requests.find((r) => r.path === '/hooks/narrow')!;
+    expect(() => verifyWebhook(narrowRequest.body, narrowRequest.headers as Record<string, string>, narrow.secret)).not.toThrow();
   });
 
   it('shapes the body with a custom serializer and a named transformer; sends PUT with provider headers', async () => {
@@ -211,6 +223,31 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     expect(JSON.parse(chat.body)).toEqual({ text: 'profile.created #5', endpoint: [...names].find(([, n]) => n === 'chat')![0] });
     expect(chat.headers['x-stamp']).toBe(`${chat.headers['webhook-id']}/1`);
     expect(fixture.app.get(StampHeaders).calls).toBeGreaterThanOrEqual(1);
+  });
+
+  it('with a serializer, updates list only changes of fields it sends, and deletes keep the id', async () => {
+    await clearEndpoints();
+    await endpoint('ser', { topics: ['profile.updated', 'profile.deleted'] });
+    const p = await Profile.create({ id: 6, firstName: 'Alan', lastName: 'T', tags: 'x', karma: 1 }).save();
+    p.karma = 2;
+    p.lastName = 'Turing';
+    await p.save();
+    await p.remove();
+    const [updated, deleted] = await waitUntil(() => (bodiesFor('ser').length >= 2 ? bodiesFor('ser') : undefined), 'update and delete');
+    expect(updated.data.displayName).toBe('Alan Turing');
+    expect(updated.changes).toEqual({ karma: { old: 1, new: 2 } }); // lastName is a column the serializer does not send
+    expect(deleted).toMatchObject({ type: 'profile.deleted', data: { id: 6, displayName: 'Alan Turing' } });
+  });
+
+  it('an endpoint whose stored filters are invalid gets nothing, and writes of others still succeed', async () => {
+    await clearEndpoints();
+    const broken = await endpoint('broken', { topics: ['ticket.created'] });
+    await endpoint('fine', { topics: ['ticket.created'] });
+    // Edited by hand, bypassing validation.
+    await dataSource.getRepository(WebhookEndpoint).update({ id: broken.id }, { filters: { ticket: { fields: { status: { in: 'x' } } } } });
+    await fixture.app.get(EndpointCache, { strict: false }).reload();
+    await ticket(50, {});
+    expect(await routedSinceLastCheck()).toEqual(['fine']);
   });
 
   it('OAuth2 client credentials: fetches a token, reuses it until expiry, refreshes once on a 401', async () => {
@@ -246,6 +283,26 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
       expect(tokens.requests).toHaveLength(2);
       const [delivery] = await service.listDeliveries(ep.id, { limit: 1 });
       expect(delivery).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+
+      // A short-lived token is fetched again once it expires.
+      tokens.replies = [{ status: 200, body: JSON.stringify({ access_token: 'tok-short', expires_in: 1 }) }, token('tok-3')];
+      await service.updateEndpoint(ep.id, { auth: { type: 'oauth2', tokenUrl: tokens.url, clientId: 'client-1', clientSecret: '••••••', scope: 'other' } });
+      await ticket(43, {});
+      await waitUntil(() => (rx.requests.filter((r) => r.path === '/hooks/oauth').length >= 5 ? true : undefined), 'delivery with the short token');
+      await sleep(1100);
+      await ticket(44, {});
+      const last = await waitUntil(() => {
+        const list = rx.requests.filter((r) => r.path === '/hooks/oauth');
+        return list.length >= 6 ? list : undefined;
+      }, 'delivery after expiry');
+      expect(last.slice(4).map((r) => r.headers.authorization)).toEqual(['Bearer tok-short', 'Bearer tok-3']);
+      // PATCH without the real secret kept the stored one (same token URL and client id).
+      expect(tokens.requests[2]!.headers.authorization).toBe(`Basic ${Buffer.from('client-1:s3cr3t-value').toString('base64')}`);
+      expect(Object.fromEntries(new URLSearchParams(tokens.requests[2]!.body)).scope).toBe('other');
+      // ...but not for another token URL: there the secret must be given again.
+      await expect(
+        service.updateEndpoint(ep.id, { auth: { type: 'oauth2', tokenUrl: `${tokens.url}/other`, clientId: 'client-1', clientSecret: '••••••' } }),
+      ).rejects.toThrow('auth.clientSecret holds the placeholder');
     } finally {
       await tokens.close();
     }
@@ -283,10 +340,13 @@ describe('the global switch', () => {
     await db?.drop();
   });
 
-  it('enabled: false records nothing, for entity changes and emit()', async () => {
+  it('enabled: false records nothing, for inserts, updates, deletes and emit()', async () => {
     const service = fixture.app.get(WebhooksService);
     await service.createEndpoint({ url: 'http://127.0.0.1:9/never', topics: ['*'] });
-    await Ticket.create({ id: 1 }).save();
+    const t = await Ticket.create({ id: 1 }).save();
+    t.status = 'closed';
+    await t.save();
+    await t.remove();
     expect(await service.emit('report.ready', {})).toBeNull();
     expect(await fixture.app.get(DataSource).getRepository(WebhookDelivery).count()).toBe(0);
   });

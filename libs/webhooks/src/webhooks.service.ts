@@ -174,6 +174,7 @@ export class WebhooksService {
       );
     }
     if (!this.options.enabled || webhooksSuppressed()) return null;
+    if (!(await this.outbox.routed(topic))) return null; // nobody subscribes: no work
     const safe = jsonSafe(data);
     if (stringify(safe ?? null).length > MAX_TEST_PAYLOAD_CHARS) {
       throw new WebhookValidationError(`Cannot emit ${topic}: the payload is larger than ${MAX_TEST_PAYLOAD_CHARS / 1024} KiB.`);
@@ -186,6 +187,7 @@ export class WebhooksService {
       entityId,
       data: safe ?? null,
       actor: resolveActor(this.options.actor, (m) => this.logger.warn(m)),
+      customOfEntity: this.registry.byName(topic.slice(0, topic.indexOf('.'))) !== undefined,
     });
   }
 
@@ -254,9 +256,15 @@ export class WebhooksService {
     return result;
   }
 
+  /**
+   * Changes the given fields; each replaces the stored value whole (`headers`, `filters`, `fields`, `auth` too).
+   * `auth` without `clientSecret` (or with the hidden placeholder) keeps the stored secret, as long as `tokenUrl`
+   * and `clientId` are unchanged: the secret is never sent to a token URL it was not given for.
+   */
   async updateEndpoint(id: string, patch: Partial<EndpointInput>): Promise<EndpointView> {
-    const { active, headers, auth, ...fields } = validateEndpointInput(patch, this.topics(), true, this.rules());
     const endpoint = await this.findEndpoint(id);
+    patch = this.keepStoredClientSecret(endpoint, patch);
+    const { active, headers, auth, ...fields } = validateEndpointInput(patch, this.topics(), true, this.rules());
     const columns: Record<string, unknown> = { ...fields };
     if (headers !== undefined) columns.headers = this.secrets.sealHeaders(id, headers);
     if (auth !== undefined) columns.auth = this.secrets.sealAuth(id, auth);
@@ -478,6 +486,17 @@ export class WebhooksService {
     // If Redis refuses, the rows are pending and due: the relay enqueues them.
     this.queue.enqueueInBackground(jobs);
     return jobs;
+  }
+
+  private keepStoredClientSecret(endpoint: WebhookEndpoint, patch: Partial<EndpointInput>): Partial<EndpointInput> {
+    const given = (patch as { auth?: unknown } | null)?.auth;
+    if (!given || typeof given !== 'object' || Array.isArray(given)) return patch;
+    const a = given as Partial<EndpointAuth>;
+    if (a.clientSecret !== undefined && a.clientSecret !== HIDDEN_HEADER_VALUE) return patch;
+    const stored = this.secrets.openAuth(endpoint);
+    if (!stored || typeof a.tokenUrl !== 'string' || !URL.canParse(a.tokenUrl)) return patch;
+    if (new URL(a.tokenUrl).toString() !== stored.tokenUrl || a.clientId !== stored.clientId) return patch;
+    return { ...patch, auth: { ...a, clientSecret: stored.clientSecret } as EndpointAuth };
   }
 
   private rules(): EndpointRules {

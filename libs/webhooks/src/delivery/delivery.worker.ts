@@ -13,7 +13,8 @@ import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { DeliveryQueue, type DeliveryJob } from './delivery-queue.js';
 import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from './http-client.js';
 import { decide, type Verdict } from './retry-policy.js';
-import { OAuth2Tokens } from './oauth2.js';
+import { OAuth2TokenError, OAuth2Tokens } from './oauth2.js';
+import { isReservedHeader } from '../endpoints/endpoint-input.js';
 import { WebhookExtensions } from '../extensions/extensions.js';
 import { jsonSafe, shapeChanges, shapeData } from '../subscriber/shaping.js';
 import { stringify, type Changes } from '../subscriber/payload.js';
@@ -90,7 +91,10 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     }
     const timeoutMs = Math.min(endpoint?.timeoutMs ?? this.options.requestTimeoutMs, this.options.maxRequestTimeoutMs);
     const now = new Date();
-    const lease = new Date(now.getTime() + timeoutMs + LEASE_MARGIN_MS);
+    // The longest an attempt may take: the send, plus a transformer or header provider, plus with OAuth2 a token
+    // request, and after a 401 another token request and a second send; each step is bounded by timeoutMs.
+    const steps = 1 + (endpoint?.transform || endpoint?.headerProvider ? 1 : 0) + (endpoint?.auth ? 3 : 0);
+    const lease = new Date(now.getTime() + steps * timeoutMs + LEASE_MARGIN_MS);
     if (!(await this.store.claim(job.deliveryId, job.attempt, lease, now))) return null;
 
     if (!endpoint || !endpoint.active) {
@@ -134,7 +138,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       // The receiver refused the token (revoked, rotated): fetch a new one and try once more in this attempt.
       this.oauth.invalidate(endpoint.id, endpoint.auth, token);
       const fresh = await this.oauth.token(endpoint.id, endpoint.auth, timeoutMs).catch((e: Error) => e);
-      if (fresh instanceof Error) response = notSent(`Not sent: ${fresh.message}`);
+      if (fresh instanceof Error) response = tokenFailure(fresh);
       else response = await send(fresh);
     }
     return this.finish(job, endpoint, response, this.verdict(job, endpoint, response));
@@ -166,7 +170,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         if (endpoint.transform) {
           const transformer = this.extensions.transformers.get(endpoint.transform);
           if (!transformer) throw new Error(`the transformer "${endpoint.transform}" is not registered in this app`);
-          shaped = await transformer.transform(envelope, context);
+          shaped = await withTimeout(Promise.resolve(transformer.transform(envelope, context)), timeoutMs, 'the transformer');
         }
         body = typeof shaped === 'string' ? shaped : stringify(jsonSafe(shaped) ?? null);
       }
@@ -178,13 +182,14 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       try {
         const provider = this.extensions.headerProviders.get(endpoint.headerProvider);
         if (!provider) throw new Error(`"${endpoint.headerProvider}" is not registered in this app`);
-        const provided = await provider.headers(context);
+        const provided = await withTimeout(Promise.resolve(provider.headers(context)), timeoutMs, 'the header provider');
         for (const [name, value] of Object.entries(provided ?? {})) {
           if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || /[\r\n\0]/.test(value)) {
             throw new Error(`it returned an invalid header ${JSON.stringify(name)}`);
           }
           const lower = name.toLowerCase();
-          if (!/^(webhook|svix)-/.test(lower) && lower !== 'content-type' && lower !== 'host') headers[lower] = value;
+          if (isReservedHeader(lower)) throw new Error(`it returned ${JSON.stringify(name)}, which the library or the connection sets`);
+          headers[lower] = value;
         }
       } catch (error) {
         return { failure: notSent(`Not sent: the header provider failed: ${(error as Error).message}`) };
@@ -194,7 +199,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     try {
       return { body, headers, token: await this.oauth.token(endpoint.id, endpoint.auth, timeoutMs) };
     } catch (error) {
-      return { failure: notSent(`Not sent: ${(error as Error).message}`) };
+      return { failure: tokenFailure(error) };
     }
   }
 
@@ -278,6 +283,21 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     await this.health.failed(endpoint.id, at, failure);
     return result;
   }
+}
+
+/** A failed token request as an attempt that sent nothing; a token URL refused by the network policy is final. */
+function tokenFailure(error: unknown): WebhookResponse {
+  const response = notSent(`Not sent: ${(error as Error).message}`);
+  return error instanceof OAuth2TokenError && error.blocked ? { ...response, blocked: true } : response;
+}
+
+/** Rejects when `promise` takes longer than `ms` (the work itself cannot be cancelled; its result is ignored). */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** At most `limit` bytes of text (a cut multi-byte character becomes U+FFFD). */

@@ -12,6 +12,13 @@ interface CachedToken {
 /** A token request failed; the message says how, never with the client secret. */
 export class OAuth2TokenError extends Error {
   override name = 'OAuth2TokenError';
+  constructor(
+    message: string,
+    /** The network policy refused the token URL: retrying will not help. */
+    readonly blocked = false,
+  ) {
+    super(message);
+  }
 }
 
 /** Token lifetime assumed when the server sends no `expires_in`. */
@@ -38,11 +45,13 @@ export class OAuth2Tokens {
     if (cached && cached.refreshAt > Date.now()) return cached.token;
     let pending = this.inflight.get(key);
     if (!pending) {
+      const requestedAt = Date.now(); // the lifetime counts from the request, not from a slow answer
+      this.prune(requestedAt);
       pending = this.fetch(auth, timeoutMs)
         .then(({ token, lifetimeS }) => {
-          // Refresh a little early: 10 % of the lifetime, at most a minute.
+          // Refresh a little early: 10 % of the lifetime, at most a minute. expires_in 0: use once.
           const margin = Math.min(60_000, lifetimeS * 100);
-          this.cache.set(key, { token, refreshAt: Date.now() + lifetimeS * 1000 - margin });
+          if (lifetimeS > 0) this.cache.set(key, { token, refreshAt: requestedAt + lifetimeS * 1000 - margin });
           return token;
         })
         .finally(() => this.inflight.delete(key));
@@ -55,6 +64,11 @@ export class OAuth2Tokens {
   invalidate(endpointId: string, auth: EndpointAuth, token: string): void {
     const key = cacheKey(endpointId, auth);
     if (this.cache.get(key)?.token === token) this.cache.delete(key);
+  }
+
+  /** Drops tokens past their refresh time (deleted endpoints, changed settings). */
+  private prune(now: number): void {
+    for (const [key, cached] of this.cache) if (cached.refreshAt <= now) this.cache.delete(key);
   }
 
   private async fetch(auth: EndpointAuth, timeoutMs: number): Promise<{ token: string; lifetimeS: number }> {
@@ -81,8 +95,10 @@ export class OAuth2Tokens {
       timeoutMs,
       responseBodyLimitBytes: MAX_TOKEN_RESPONSE_BYTES,
     });
-    const where = `OAuth2 token request to ${auth.tokenUrl}`;
-    if (response.status === null) throw new OAuth2TokenError(`${where} failed: ${response.error ?? 'no response'}`);
+    // Origin and path only: a query string may carry credentials.
+    const url = new URL(auth.tokenUrl);
+    const where = `OAuth2 token request to ${url.origin}${url.pathname}`;
+    if (response.status === null) throw new OAuth2TokenError(`${where} failed: ${response.error ?? 'no response'}`, response.blocked === true);
     let body: Record<string, unknown> | undefined;
     try {
       body = JSON.parse(response.body ?? '') as Record<string, unknown>;
@@ -99,8 +115,8 @@ export class OAuth2Tokens {
     if (type !== undefined && String(type).toLowerCase() !== 'bearer') {
       throw new OAuth2TokenError(`${where} answered token_type ${JSON.stringify(type)}; only bearer tokens are supported`);
     }
-    const expiresIn = Number(body?.expires_in);
-    return { token, lifetimeS: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_LIFETIME_S };
+    const expiresIn = body?.expires_in === undefined ? DEFAULT_LIFETIME_S : Number(body.expires_in);
+    return { token, lifetimeS: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 0 };
   }
 }
 

@@ -9,7 +9,7 @@ import { WebhookEndpoint, WebhookSecret } from '../entities/index.js';
 import { secretKey } from '../signing/signing.js';
 import { EndpointSecrets } from './endpoint-secrets.js';
 import { urlAllowed, type EndpointAuth } from './endpoint-input.js';
-import type { EndpointFilters } from './filters.js';
+import { compileFilters, type CompiledFilters } from './filters.js';
 import type { FieldRules } from '../subscriber/shaping.js';
 import { WebhookConfigurationError } from '../errors/webhooks.errors.js';
 import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
@@ -37,7 +37,7 @@ export interface CachedEndpoint {
   unreadable: string | null;
   /** The URL no longer matches `allowedUrls` (the option changed after the endpoint was saved). */
   urlRefused: boolean;
-  filters: EndpointFilters | null;
+  filters: CompiledFilters | null;
   method: 'POST' | 'PUT';
   /** The endpoint's include/exclude/redact, ready to apply; undefined when it has none. */
   fieldRules: FieldRules | undefined;
@@ -169,6 +169,10 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     for (const e of endpoints) {
       const headers = open(e.id, () => this.secrets.openHeaders(e), null);
       const auth = open(e.id, () => this.secrets.openAuth(e), null);
+      const compiled = compileFilters(e.filters);
+      if (compiled && 'broken' in compiled) {
+        this.logger.error(`Webhook endpoint ${e.id} has invalid filters and receives no events until they are fixed: ${compiled.broken}.`);
+      }
       const reason = unreadable.get(e.id) ?? null;
       byId.set(e.id, {
         id: e.id,
@@ -181,7 +185,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
         headers,
         unreadable: reason,
         urlRefused: allowedUrls !== undefined && !allowedUrls.some((p) => urlAllowed(new URL(e.url), p)),
-        filters: (e.filters as EndpointFilters | null) ?? null,
+        filters: compiled,
         method: e.method === 'PUT' ? 'PUT' : 'POST',
         fieldRules: fieldRules(e.fields, this.options.redact.mask),
         transform: e.transform,
@@ -191,7 +195,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     }
     const plaintext =
       secrets.filter((r) => this.secrets.isPlaintextAtRest(r.secret)).length +
-      endpoints.filter((e) => this.secrets.isPlaintextAtRest(e.headers)).length;
+      endpoints.filter((e) => this.secrets.isPlaintextAtRest(e.headers)).length +
+      endpoints.filter((e) => this.secrets.isPlaintextAtRest(e.auth)).length;
     if (plaintext && !this.warnedPlaintext) {
       this.warnedPlaintext = true;
       this.logger.warn(

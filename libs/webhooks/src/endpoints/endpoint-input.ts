@@ -258,6 +258,11 @@ export function urlAllowed(url: URL, pattern: string | RegExp): boolean {
   return prefix.endsWith('/') || rest.length === prefix.length || '/?'.includes(rest[prefix.length]!);
 }
 
+/** Whether a header is set by the library or the connection (so neither stored headers nor providers may set it). */
+export function isReservedHeader(lower: string): boolean {
+  return RESERVED_HEADERS.has(lower) || /^(webhook|svix|proxy)-/.test(lower);
+}
+
 function fieldsProblem(value: unknown): EndpointFields | null | string {
   if (value === null) return null;
   const usage = 'fields must be an object with include, exclude and/or redact lists of field names, or null';
@@ -317,7 +322,7 @@ function headersProblem(value: unknown): Record<string, string> | null | string 
   for (const [name, v] of entries) {
     const lower = name.toLowerCase();
     if (!HEADER_NAME.test(name)) bad.push(`header name ${JSON.stringify(name)} is not a valid HTTP header name`);
-    else if (RESERVED_HEADERS.has(lower) || /^(webhook|svix|proxy)-/.test(lower)) {
+    else if (isReservedHeader(lower)) {
       bad.push(`header ${JSON.stringify(name)} is set by the library or the HTTP connection and cannot be overridden`);
     } else if (typeof v !== 'string') bad.push(`header ${JSON.stringify(name)} must have a string value`);
     else if (v === HIDDEN_HEADER_VALUE) bad.push(`header ${JSON.stringify(name)} holds the placeholder shown for hidden values; send the real value`);

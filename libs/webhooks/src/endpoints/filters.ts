@@ -20,28 +20,60 @@ export interface FilterSubject {
   prefix: string;
   entityId: string | null;
   data: unknown;
+  /** A custom topic under an entity's prefix (`order.shipped`): only `ids` apply, since `data` is not the row. */
+  idsOnly?: boolean;
+}
+
+interface CompiledFilter {
+  ids?: ReadonlySet<string>;
+  buckets?: ReadonlySet<unknown>;
+  fields: Array<[string, ReadonlySet<unknown> | { equals: unknown }]>;
+}
+
+/** Filters prepared for the hot path (Sets instead of lists); `broken` when the stored JSON is not valid. */
+export type CompiledFilters = { broken: string } | Map<string, CompiledFilter>;
+
+/**
+ * Prepares stored filters once per cache load. Invalid JSON (edited by hand) is reported as `broken`: such an
+ * endpoint receives nothing until it is fixed, rather than everything, or failing the writes of others.
+ */
+export function compileFilters(filters: unknown): CompiledFilters | null {
+  if (filters === null || filters === undefined) return null;
+  const problems = filtersProblems(filters, () => undefined);
+  if (problems.length) return { broken: problems.join('; ') };
+  const out = new Map<string, CompiledFilter>();
+  for (const [prefix, f] of Object.entries(filters as EndpointFilters)) {
+    out.set(prefix, {
+      ids: f.ids ? new Set(f.ids.map(String)) : undefined,
+      buckets: f.bucket === undefined ? undefined : new Set(Array.isArray(f.bucket) ? f.bucket : [f.bucket]),
+      fields: Object.entries(f.fields ?? {}).map(([field, c]) => [field, c !== null && typeof c === 'object' ? new Set(c.in) : { equals: c }]),
+    });
+  }
+  return out;
+}
+
+/** Whether an event passes an endpoint's compiled filters. */
+export function passesCompiled(filters: CompiledFilters | null, subject: FilterSubject): boolean {
+  if (!filters) return true;
+  if (!(filters instanceof Map)) return false;
+  const filter = filters.get(subject.prefix);
+  if (!filter) return true;
+  if (filter.ids && (subject.entityId === null || !filter.ids.has(subject.entityId))) return false;
+  if (subject.idsOnly) return true;
+  const data = (subject.data && typeof subject.data === 'object' ? subject.data : {}) as Record<string, unknown>;
+  if (filter.buckets && !filter.buckets.has(data.bucket)) return false;
+  for (const [field, condition] of filter.fields) {
+    const value = data[field];
+    if ('equals' in condition ? value !== condition.equals : !condition.has(value)) return false;
+  }
+  return true;
 }
 
 const MAX_VALUES = 1000;
 
-/** Whether an event passes an endpoint's filters. */
+/** Whether an event passes an endpoint's filters (compiles them; the hot path uses `passesCompiled`). */
 export function passesFilters(filters: EndpointFilters | null, subject: FilterSubject): boolean {
-  if (!filters) return true;
-  const filter = filters[subject.prefix];
-  if (!filter) return true;
-  if (filter.ids && (subject.entityId === null || !filter.ids.some((id) => String(id) === subject.entityId))) return false;
-  const data = (subject.data && typeof subject.data === 'object' ? subject.data : {}) as Record<string, unknown>;
-  if (filter.bucket !== undefined) {
-    const buckets = Array.isArray(filter.bucket) ? filter.bucket : [filter.bucket];
-    if (!buckets.includes(data.bucket as string)) return false;
-  }
-  for (const [field, condition] of Object.entries(filter.fields ?? {})) {
-    const value = data[field];
-    if (condition !== null && typeof condition === 'object') {
-      if (!condition.in.some((v) => v === value)) return false;
-    } else if (value !== condition) return false;
-  }
-  return true;
+  return passesCompiled(compileFilters(filters), subject);
 }
 
 /**

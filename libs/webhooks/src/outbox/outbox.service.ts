@@ -5,7 +5,7 @@ import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { WebhookStore } from '../store/webhook-store.js';
 import { newId } from '../ids.js';
 import { PayloadCache } from './payload-cache.js';
-import { passesFilters } from '../endpoints/filters.js';
+import { passesCompiled } from '../endpoints/filters.js';
 import { envelope, type Changes } from '../subscriber/payload.js';
 
 /** Jobs waiting for their transaction to commit, kept on the transaction's QueryRunner. */
@@ -27,6 +27,8 @@ export interface OutboxEvent {
   data: unknown;
   changes?: Changes;
   actor?: unknown;
+  /** An `emit()` topic under an entity's prefix: its data is not the row, so only `ids` filters apply. */
+  customOfEntity?: boolean;
 }
 
 /**
@@ -57,8 +59,13 @@ export class OutboxService {
     await this.endpoints.ready();
     const subscribed = this.endpoints.matching(event.topic);
     if (subscribed.length === 0) return null;
-    const subject = { prefix: event.entityName ?? event.topic.slice(0, event.topic.indexOf('.')), entityId: event.entityId, data: event.data };
-    const targets = subscribed.filter((e) => passesFilters(e.filters, subject));
+    const subject = {
+      prefix: event.entityName ?? event.topic.slice(0, event.topic.indexOf('.')),
+      entityId: event.entityId,
+      data: event.data,
+      idsOnly: event.customOfEntity === true,
+    };
+    const targets = subscribed.filter((e) => passesCompiled(e.filters, subject));
     if (targets.length === 0) return null;
 
     const now = new Date();

@@ -149,8 +149,8 @@ function describe(
       problems.push(`${key} must be a list of property names`);
       return undefined;
     }
-    // With a serializer, data has the serializer's keys, which cannot be known here.
-    const unknown = options.serialize ? [] : list.filter((f) => !properties.has(f));
+    // With a serializer, data has the serializer's keys, which cannot be known here; `watch` always names columns.
+    const unknown = options.serialize && key !== 'watch' ? [] : list.filter((f) => !properties.has(f));
     if (unknown.length) problems.push(`${key} names ${unknown.map((f) => `"${f}"`).join(', ')}, which ${unknown.length > 1 ? 'are not columns' : 'is not a column'} (columns: ${[...properties].join(', ')})`);
     return new Set(list);
   };

@@ -63,9 +63,14 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     const changed = Object.keys(changes);
     if (changed.length === 0) return; // only automatic columns changed
     if (entity.watch && !changed.some((k) => entity.watch!.has(k))) return; // none of the watched fields changed
-    if (!(await this.wanted(entity, 'updated', after, changes))) return;
-    const shaped = hasRules(entity.rules) ? shapeChanges(changes, entity.rules) : changes;
-    await this.record(event, entity, 'updated', id(entity, after) ?? id(entity, before), this.data(entity, after, before), shaped);
+    // A partial save holds only some columns: callbacks and the serializer see the whole row as it now is.
+    const row = merged(entity, before, after);
+    if (!(await this.wanted(entity, 'updated', row, changes))) return;
+    const data = entity.serialize ? this.data(entity, row) : this.data(entity, after, before);
+    let shaped = hasRules(entity.rules) ? shapeChanges(changes, entity.rules) : changes;
+    // With a serializer, `changes` lists only fields the serializer sends (it decides what is public).
+    if (entity.serialize) shaped = Object.fromEntries(Object.entries(shaped).filter(([k]) => k in data));
+    await this.record(event, entity, 'updated', id(entity, after) ?? id(entity, before), data, shaped);
   }
 
   beforeRemove(event: RemoveEvent<ObjectLiteral>): void {
@@ -93,17 +98,19 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
   }
 
   private async removed(event: RemoveEvent<ObjectLiteral>): Promise<void> {
+    if (!this.active()) return;
     const entity = this.registry.get(event.metadata.target);
     if (!entity?.events.has('deleted') || !event.entity) return;
-    const row = event.entity;
     // remove() strips the id from the entity; the row as loaded still has it.
     const before = event.databaseEntity;
-    const entityId = id(entity, row) ?? (before && id(entity, before)) ?? idOf(entity, event.entityId);
+    const entityId = id(entity, event.entity) ?? (before && id(entity, before)) ?? idOf(entity, event.entityId);
+    const row = merged(entity, before, event.entity);
+    if (entityId !== null && id(entity, row) === null) entity.primaryColumn.setEntityValue(row, rawId(entity, before, event.entityId, entityId));
     if (!(await this.wanted(entity, 'deleted', row))) return;
     let data: Record<string, unknown>;
-    if (entity.serialize) data = this.data(entity, before ? { ...before, ...row } : row);
+    if (entity.serialize) data = this.data(entity, row);
     else {
-      const raw = entityData(entity, row, before);
+      const raw = entityData(entity, row);
       raw[entity.primaryColumn.propertyPath] ??= entityId;
       data = hasRules(entity.rules) ? shapeData(raw, entity.rules) : raw;
     }
@@ -155,7 +162,7 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
 
   private bulk(target: Function | string, op: string): void {
     const entity = this.registry.get(target);
-    if (!entity) return;
+    if (!entity || !this.active()) return; // webhooks off: nothing to lose
     if (this.options.bulkOperations === 'reject') {
       throw new WebhookBulkOperationError(MESSAGES.bulkOperation(entity.className, op));
     }
@@ -164,6 +171,28 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
       this.logger.warn(`Bulk ${op}() on ${entity.className} sends no webhook events (bulkOperations: 'skip').`);
     }
   }
+}
+
+/**
+ * The row as it now is: a copy of the loaded row (same class, so getters and methods work) with the defined
+ * values of the saved entity on top. A partial save (`save({ id, status })`) holds only some columns.
+ */
+function merged(entity: RegisteredEntity, before: ObjectLiteral | undefined, after: ObjectLiteral): ObjectLiteral {
+  if (!before) return after;
+  const row = Object.assign(Object.create(Object.getPrototypeOf(before) as object) as ObjectLiteral, before);
+  for (const c of entity.columns) {
+    const value = c.column.getEntityValue(after);
+    if (value !== undefined) c.column.setEntityValue(row, value);
+  }
+  return row;
+}
+
+/** The primary key value as the entity holds it (a number for numeric keys), for putting it back on a removed row. */
+function rawId(entity: RegisteredEntity, before: ObjectLiteral | undefined, entityId: unknown, text: string): unknown {
+  const fromBefore = before ? entity.primaryColumn.getEntityValue(before) : undefined;
+  if (fromBefore !== undefined && fromBefore !== null) return fromBefore;
+  if (entityId !== null && typeof entityId === 'object') return entity.primaryColumn.getEntityValue(entityId as ObjectLiteral);
+  return entityId ?? text;
 }
 
 function id(entity: RegisteredEntity, row: ObjectLiteral): string | null {
