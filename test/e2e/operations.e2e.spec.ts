@@ -3,22 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebhooksService } from '@app/webhooks';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
-import { Receiver } from '../support/receiver.js';
 import { sleep, waitUntil } from '../support/wait.js';
 
 describe.each(databaseKinds())('operations: test send, redeliver, recover (%s)', (kind) => {
   let db: TestDatabase;
   let example: RunningExample;
   let customerId: number;
-  const receivers: Receiver[] = [];
 
-  const endpoint = async (topics = ['order.created']) => {
-    const rx = await Receiver.start();
-    receivers.push(rx);
-    const res = await example.api('POST', '/api/webhook-endpoints', { url: rx.url, topics });
-    expect(res.status).toBe(201);
-    return { rx, ep: res.body as { id: string; secret: string } };
-  };
+  const endpoint = (topics = ['order.created']) => example.receiverEndpoint({ topics });
   const deliveries = async (endpointId: string) => (await example.api('GET', `/api/webhook-endpoints/${endpointId}/deliveries`)).body as any[];
   const order = async () => expect((await example.api('POST', '/api/orders', { customerId, total: '1.00', status: 'pending' })).status).toBe(201);
 
@@ -30,7 +22,6 @@ describe.each(databaseKinds())('operations: test send, redeliver, recover (%s)',
   afterAll(async () => {
     await example?.close();
     await dropBullKeys(example.bullPrefix);
-    for (const r of receivers) await r.close();
     await db?.drop();
   });
 

@@ -37,6 +37,15 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
       .filter((r) => r.path === `/hooks/${name}`)
       .map((r) => JSON.parse(r.body))
       .sort((a, b) => String(a.id).localeCompare(String(b.id)));
+  /** Resolves with the bodies one endpoint received, in event order, once there are at least `count`. */
+  const bodiesOf = (name: string, count: number) =>
+    waitUntil(() => (bodiesFor(name).length >= count ? bodiesFor(name) : undefined), `${count} bodies at ${name}`);
+  /** Resolves with the requests one endpoint received, once there are at least `count`. */
+  const requestsTo = (name: string, count: number) =>
+    waitUntil(() => {
+      const list = rx.requests.filter((r) => r.path === `/hooks/${name}`);
+      return list.length >= count ? list : undefined;
+    }, `${count} requests to ${name}`);
   /** Each test after the table starts without endpoints. */
   const clearEndpoints = async () => {
     for (const e of await service.listEndpoints()) await service.deleteEndpoint(e.id);
@@ -126,7 +135,7 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     t.status = 'closed';
     await t.save();
     expect(await routedSinceLastCheck()).toEqual(['watch']);
-    const [body] = await waitUntil(() => (bodiesFor('watch').length ? bodiesFor('watch') : undefined), 'the watched update arrives');
+    const [body] = await bodiesOf('watch', 1);
     expect(body.changes).toEqual({ status: { old: 'open', new: 'closed' } });
     expect(body.data).toMatchObject({ id: 10, status: 'closed', total: '9.99' });
     await service.deleteEndpoint(ep.id);
@@ -162,7 +171,7 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
       await service.emit('report.ready', { kind: 'committed' }, { manager });
     });
     expect(await routedSinceLastCheck()).toEqual(['quiet']);
-    const bodies = await waitUntil(() => (bodiesFor('quiet').length ? bodiesFor('quiet') : undefined), 'the committed emit arrives');
+    const bodies = await bodiesOf('quiet', 1);
     await sleep(300);
     expect(bodiesFor('quiet')).toHaveLength(1);
     expect(bodies[0]).toMatchObject({ type: 'report.ready', data: { kind: 'committed' } });
@@ -185,18 +194,18 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     t.note = 'changed too';
     await t.save();
     actor = null;
-    const [created, updated] = await waitUntil(() => (bodiesFor('plain').length >= 2 ? bodiesFor('plain') : undefined), 'plain bodies');
+    const [created, updated] = await bodiesOf('plain', 2);
     expect(created.data).toMatchObject({ id: 30, password: '[REDACTED]', apiKey: '[REDACTED]', note: '[REDACTED]', total: '1.00' });
     expect(created.data).not.toHaveProperty('internalCode');
     expect(created.actor).toEqual({ id: 7, email: 'op@example.com' });
     expect(updated.changes).toEqual({ status: { old: 'open', new: 'closed' }, note: { old: '[REDACTED]', new: '[REDACTED]' } });
     expect(JSON.stringify([created, updated])).not.toMatch(/hunter2|k-123|private|changed too|X1/);
 
-    const [narrowCreated, narrowUpdated] = await waitUntil(() => (bodiesFor('narrow').length >= 2 ? bodiesFor('narrow') : undefined), 'narrow');
+    const [narrowCreated, narrowUpdated] = await bodiesOf('narrow', 2);
     expect(narrowCreated.data).not.toHaveProperty('total');
     expect(narrowCreated.data).toMatchObject({ priority: '[REDACTED]', status: '[REDACTED]', password: '[REDACTED]' });
     expect(narrowUpdated.changes).toEqual({ status: { old: '[REDACTED]', new: '[REDACTED]' }, note: { old: '[REDACTED]', new: '[REDACTED]' } });
-    const [only] = await waitUntil(() => (bodiesFor('only').length ? bodiesFor('only') : undefined), 'only');
+    const [only] = await bodiesOf('only', 1);
     expect(only.data).toEqual({ id: 30, status: 'open' });
     // Each body is signed as sent: the endpoint-shaped body verifies with the endpoint's secret.
     const narrowRequest = rx.requests.find((r) => r.path === '/hooks/narrow')!;
@@ -208,7 +217,7 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     await endpoint('profiles', { topics: ['profile.created'] });
     await endpoint('chat', { topics: ['profile.created'], transform: 'chat', method: 'PUT', headerProvider: 'stamp' });
     await Profile.create({ id: 5, firstName: 'Grace', lastName: 'H', tags: 'a,b', karma: 3 }).save();
-    const [profile] = await waitUntil(() => (bodiesFor('profiles').length ? bodiesFor('profiles') : undefined), 'profile');
+    const [profile] = await bodiesOf('profiles', 1);
     expect(profile.data).toEqual({
       id: 5,
       displayName: 'Grace H',
@@ -233,7 +242,7 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     p.lastName = 'Turing';
     await p.save();
     await p.remove();
-    const [updated, deleted] = await waitUntil(() => (bodiesFor('ser').length >= 2 ? bodiesFor('ser') : undefined), 'update and delete');
+    const [updated, deleted] = await bodiesOf('ser', 2);
     expect(updated.data.displayName).toBe('Alan Turing');
     expect(updated.changes).toEqual({ karma: { old: 1, new: 2 } }); // lastName is a column the serializer does not send
     expect(deleted).toMatchObject({ type: 'profile.deleted', data: { id: 6, displayName: 'Alan Turing' } });
@@ -267,7 +276,7 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
 
       await ticket(40, {});
       await ticket(41, {});
-      const first = await waitUntil(() => (bodiesFor('oauth').length >= 2 ? rx.requests.filter((r) => r.path === '/hooks/oauth') : undefined), 'two deliveries');
+      const first = await requestsTo('oauth', 2);
       expect(first.map((r) => r.headers.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-1']);
       expect(tokens.requests).toHaveLength(1);
       expect(tokens.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('client-1:s3cr3t-value').toString('base64')}`);
@@ -275,10 +284,7 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
 
       rx.replies = [401];
       await ticket(42, {});
-      const all = await waitUntil(() => {
-        const list = rx.requests.filter((r) => r.path === '/hooks/oauth');
-        return list.length >= 4 ? list : undefined;
-      }, 'the refused and the retried request');
+      const all = await requestsTo('oauth', 4); // the refused and the retried request
       expect(all.slice(2).map((r) => r.headers.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-2']);
       expect(tokens.requests).toHaveLength(2);
       const [delivery] = await service.listDeliveries(ep.id, { limit: 1 });
@@ -288,13 +294,10 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
       tokens.replies = [{ status: 200, body: JSON.stringify({ access_token: 'tok-short', expires_in: 1 }) }, token('tok-3')];
       await service.updateEndpoint(ep.id, { auth: { type: 'oauth2', tokenUrl: tokens.url, clientId: 'client-1', clientSecret: '••••••', scope: 'other' } });
       await ticket(43, {});
-      await waitUntil(() => (rx.requests.filter((r) => r.path === '/hooks/oauth').length >= 5 ? true : undefined), 'delivery with the short token');
+      await requestsTo('oauth', 5); // delivered with the short-lived token
       await sleep(1100);
       await ticket(44, {});
-      const last = await waitUntil(() => {
-        const list = rx.requests.filter((r) => r.path === '/hooks/oauth');
-        return list.length >= 6 ? list : undefined;
-      }, 'delivery after expiry');
+      const last = await requestsTo('oauth', 6); // delivered after it expired
       expect(last.slice(4).map((r) => r.headers.authorization)).toEqual(['Bearer tok-short', 'Bearer tok-3']);
       // PATCH without the real secret kept the stored one (same token URL and client id).
       expect(tokens.requests[2]!.headers.authorization).toBe(`Basic ${Buffer.from('client-1:s3cr3t-value').toString('base64')}`);

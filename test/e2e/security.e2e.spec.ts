@@ -37,15 +37,8 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
   let db: TestDatabase;
   let example: RunningExample;
   let customerId: number;
-  const receivers: Receiver[] = [];
 
-  const endpoint = async (extra: object = {}) => {
-    const rx = await Receiver.start();
-    receivers.push(rx);
-    const res = await example.api('POST', '/api/webhook-endpoints', { url: rx.url, topics: ['order.created'], ...extra });
-    expect(res.status).toBe(201);
-    return { rx, ep: res.body as { id: string; secret: string; headers: Headers | null } };
-  };
+  const endpoint = (extra: object = {}) => example.receiverEndpoint(extra);
   const order = async () => expect((await example.api('POST', '/api/orders', { customerId, total: '1.00', status: 'pending' })).status).toBe(201);
   const dataSource = () => example.app.get(DataSource);
   const count = (entity: typeof WebhookEndpoint | typeof WebhookSecret) => dataSource().getRepository(entity).count();
@@ -61,7 +54,6 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
   afterAll(async () => {
     await example?.close();
     await dropBullKeys(example.bullPrefix);
-    for (const r of receivers) await r.close();
     await db?.drop();
   });
 

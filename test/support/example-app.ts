@@ -6,6 +6,7 @@ import { WebhooksService, type WebhooksModuleOptions } from '@app/webhooks';
 import { createApp } from '../../apps/example/src/bootstrap.js';
 import type { AppConfig } from '../../apps/example/src/config.js';
 import type { TestDatabase } from './databases.js';
+import { Receiver } from './receiver.js';
 import { CapturingLogger, captureText, noteSecret, watchSecretsOf } from './secret-watch.js';
 
 export const API_TOKEN = 'test-token';
@@ -33,6 +34,11 @@ export interface RunningExample {
   baseUrl: string;
   bullPrefix: string;
   api<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<{ status: number; body: T }>;
+  /**
+   * Starts a receiver on 127.0.0.1 and subscribes it over the API (`order.created` unless `input` says otherwise).
+   * The receiver closes with the app.
+   */
+  receiverEndpoint(input?: object): Promise<{ rx: Receiver; ep: { id: string; secret: string; [field: string]: any } }>;
   close(): Promise<void>;
 }
 
@@ -59,10 +65,18 @@ export async function startExample(
   watchSecretsOf(app.get(WebhooksService));
   await app.listen(0, '127.0.0.1');
   const baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  return {
+  const receivers: Receiver[] = [];
+  const running: RunningExample = {
     app,
     baseUrl,
     bullPrefix,
+    async receiverEndpoint(input = {}) {
+      const rx = await Receiver.start();
+      receivers.push(rx);
+      const res = await running.api('POST', '/api/webhook-endpoints', { url: rx.url, topics: ['order.created'], ...input });
+      if (res.status !== 201) throw new Error(`Creating the endpoint answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return { rx, ep: res.body };
+    },
     async api(method, path, body, token = API_TOKEN) {
       const response = await fetch(baseUrl + path, {
         method,
@@ -81,8 +95,12 @@ export async function startExample(
       } else captureText(text);
       return { status: response.status, body: parsed };
     },
-    close: () => app.close(),
+    async close() {
+      await app.close();
+      await Promise.all(receivers.map((r) => r.close()));
+    },
   };
+  return running;
 }
 
 /** Deletes a test's Bull keys from the shared Redis. */

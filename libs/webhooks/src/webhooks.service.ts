@@ -210,13 +210,13 @@ export class WebhooksService {
         active: fields.active ?? true,
         retrySchedule: fields.retrySchedule ?? null,
         timeoutMs: fields.timeoutMs ?? null,
-        headers: this.secrets.sealHeaders(id, fields.headers),
+        headers: this.secrets.seal(id, 'headers', fields.headers),
         filters: (fields.filters as Record<string, unknown> | undefined) ?? null,
         method: fields.method ?? 'POST',
         fields: fields.fields ?? null,
         transform: fields.transform ?? null,
         headerProvider: fields.headerProvider ?? null,
-        auth: this.secrets.sealAuth(id, fields.auth),
+        auth: this.secrets.seal(id, 'auth', fields.auth),
         disabledAt: fields.active === false ? new Date() : null,
         disabledReason: fields.active === false ? DISABLED_BY_OPERATOR : null,
       });
@@ -266,8 +266,8 @@ export class WebhooksService {
     patch = this.keepStoredClientSecret(endpoint, patch);
     const { active, headers, auth, ...fields } = validateEndpointInput(patch, this.topics(), true, this.rules());
     const columns: Record<string, unknown> = { ...fields };
-    if (headers !== undefined) columns.headers = this.secrets.sealHeaders(id, headers);
-    if (auth !== undefined) columns.auth = this.secrets.sealAuth(id, auth);
+    if (headers !== undefined) columns.headers = this.secrets.seal(id, 'headers', headers);
+    if (auth !== undefined) columns.auth = this.secrets.seal(id, 'auth', auth);
     if (Object.keys(columns).length) {
       // Only the patched columns: a concurrent auto-disable or health update must not be written back.
       await this.dataSource.getRepository(WebhookEndpoint).update({ id }, columns as Partial<WebhookEndpoint> as never);
@@ -515,20 +515,18 @@ export class WebhooksService {
     };
   }
 
+  /** The endpoint as shown: encrypted columns opened, with sensitive header values and the client secret hidden. */
   private view(e: WebhookEndpoint, recent?: { succeeded: number; failed: number }): EndpointView {
-    const auth = this.secrets.openAuth(e);
-    return {
-      ...view(e, this.maskedHeaders(e), recent),
-      auth: auth ? { ...auth, clientSecret: HIDDEN_HEADER_VALUE } : null,
-    };
-  }
-
-  private maskedHeaders(e: WebhookEndpoint): Record<string, string> | null {
     const headers = this.secrets.openHeaders(e);
-    if (!headers) return null;
-    const out: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) out[name] = SENSITIVE_HEADER.test(name) ? HIDDEN_HEADER_VALUE : value;
-    return out;
+    const auth = this.secrets.openAuth(e);
+    return view(
+      e,
+      {
+        headers: headers && Object.fromEntries(Object.entries(headers).map(([n, v]) => [n, SENSITIVE_HEADER.test(n) ? HIDDEN_HEADER_VALUE : v])),
+        auth: auth && { ...auth, clientSecret: HIDDEN_HEADER_VALUE },
+      },
+      recent,
+    );
   }
 
   private async findEndpoint(id: string): Promise<WebhookEndpoint> {
@@ -546,7 +544,11 @@ function parseDate(value: unknown, name: string): Date {
   return date;
 }
 
-function view(e: WebhookEndpoint, headers: Record<string, string> | null, recent = { succeeded: 0, failed: 0 }): EndpointView {
+function view(
+  e: WebhookEndpoint,
+  { headers, auth }: Pick<EndpointView, 'headers' | 'auth'>,
+  recent = { succeeded: 0, failed: 0 },
+): EndpointView {
   const finished = recent.succeeded + recent.failed;
   return {
     id: e.id,
@@ -562,7 +564,7 @@ function view(e: WebhookEndpoint, headers: Record<string, string> | null, recent
     fields: e.fields,
     transform: e.transform,
     headerProvider: e.headerProvider,
-    auth: null,
+    auth,
     health: {
       state: healthState(e),
       consecutiveFailures: e.consecutiveFailures,

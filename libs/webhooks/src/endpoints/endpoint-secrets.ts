@@ -52,23 +52,25 @@ export class EndpointSecrets {
     return stored !== null && this.cipher.enabled && !isEncrypted(stored);
   }
 
-  /** Stored form of an endpoint's custom headers. */
-  sealHeaders(endpointId: string, headers: Record<string, string> | null | undefined): string | null {
-    if (!headers || Object.keys(headers).length === 0) return null;
-    return this.cipher.encrypt(JSON.stringify(headers), headersContext(endpointId));
+  /**
+   * Stored form of an endpoint's encrypted JSON column (`headers`: custom headers; `auth`: OAuth2 settings with the
+   * client secret). Empty values are stored as null.
+   */
+  seal(endpointId: string, column: SealedColumn, value: object | null | undefined): string | null {
+    if (!value || Object.keys(value).length === 0) return null;
+    return this.cipher.encrypt(JSON.stringify(value), columnContext(column, endpointId));
   }
 
   openHeaders(endpoint: Pick<WebhookEndpoint, 'id' | 'headers'>): Record<string, string> | null {
-    return endpoint.headers ? (JSON.parse(this.cipher.decrypt(endpoint.headers, headersContext(endpoint.id))) as Record<string, string>) : null;
-  }
-
-  /** Stored form of an endpoint's OAuth2 settings (the client secret is in them). */
-  sealAuth(endpointId: string, auth: EndpointAuth | null | undefined): string | null {
-    return auth ? this.cipher.encrypt(JSON.stringify(auth), authContext(endpointId)) : null;
+    return this.open(endpoint.id, 'headers', endpoint.headers) as Record<string, string> | null;
   }
 
   openAuth(endpoint: Pick<WebhookEndpoint, 'id' | 'auth'>): EndpointAuth | null {
-    return endpoint.auth ? (JSON.parse(this.cipher.decrypt(endpoint.auth, authContext(endpoint.id))) as EndpointAuth) : null;
+    return this.open(endpoint.id, 'auth', endpoint.auth) as EndpointAuth | null;
+  }
+
+  private open(endpointId: string, column: SealedColumn, stored: string | null): unknown {
+    return stored ? JSON.parse(this.cipher.decrypt(stored, columnContext(column, endpointId))) : null;
   }
 
   /** Secrets that sign now, primary first, in plaintext: for a receiver in the same process (demos, tests). */
@@ -144,11 +146,11 @@ export class EndpointSecrets {
       const endpoints = await manager.find(WebhookEndpoint, { select: { id: true, headers: true, auth: true } });
       for (const e of endpoints) {
         if (e.headers && this.cipher.isStale(e.headers)) {
-          await manager.update(WebhookEndpoint, { id: e.id }, { headers: this.sealHeaders(e.id, this.openHeaders(e)) });
+          await manager.update(WebhookEndpoint, { id: e.id }, { headers: this.seal(e.id, 'headers', this.openHeaders(e)) });
           values++;
         }
         if (e.auth && this.cipher.isStale(e.auth)) {
-          await manager.update(WebhookEndpoint, { id: e.id }, { auth: this.sealAuth(e.id, this.openAuth(e)) });
+          await manager.update(WebhookEndpoint, { id: e.id }, { auth: this.seal(e.id, 'auth', this.openAuth(e)) });
           values++;
         }
       }
@@ -173,5 +175,6 @@ function validateRotation(options: unknown): number {
 }
 
 const secretContext = (id: string) => `webhook_secret:${id}`;
-const headersContext = (endpointId: string) => `webhook_endpoint.headers:${endpointId}`;
-const authContext = (endpointId: string) => `webhook_endpoint.auth:${endpointId}`;
+/** The endpoint columns stored encrypted. */
+type SealedColumn = 'headers' | 'auth';
+const columnContext = (column: SealedColumn, endpointId: string) => `webhook_endpoint.${column}:${endpointId}`;

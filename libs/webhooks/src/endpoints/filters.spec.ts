@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filtersProblems, passesFilters, type EndpointFilters } from './filters.js';
+import { compileFilters, filtersProblems, passesCompiled, type EndpointFilters } from './filters.js';
 
 const order = (entityId: string, data: object) => ({ prefix: 'order', entityId, data });
 
@@ -19,7 +19,19 @@ describe('endpoint filters', () => {
     ['field null', { order: { fields: { bucket: null } } }, order('1', { bucket: null }), true],
     ['AND of all conditions', { order: { ids: [1], bucket: 'eu', fields: { status: 'paid' } } }, order('1', { bucket: 'eu', status: 'new' }), false],
   ])('%s', (_name, filters, subject, expected) => {
-    expect(passesFilters(filters, subject)).toBe(expected);
+    expect(passesCompiled(compileFilters(filters), subject)).toBe(expected);
+  });
+
+  it('marks invalid stored filters as broken, so they match nothing', () => {
+    const broken = compileFilters({ order: { fields: { status: { in: 'x' } } } });
+    expect(broken).toMatchObject({ broken: expect.stringContaining('filters.order.fields.status') });
+    expect(passesCompiled(broken, order('1', { status: 'x' }))).toBe(false);
+  });
+
+  it('applies only ids to a custom topic under an entity prefix', () => {
+    const filters = compileFilters({ order: { ids: [1], bucket: 'eu' } });
+    expect(passesCompiled(filters, { ...order('1', { reason: 'late' }), idsOnly: true })).toBe(true);
+    expect(passesCompiled(filters, { ...order('2', {}), idsOnly: true })).toBe(false);
   });
 
   it('explains every problem', () => {

@@ -71,10 +71,6 @@ export function passesCompiled(filters: CompiledFilters | null, subject: FilterS
 
 const MAX_VALUES = 1000;
 
-/** Whether an event passes an endpoint's filters (compiles them; the hot path uses `passesCompiled`). */
-export function passesFilters(filters: EndpointFilters | null, subject: FilterSubject): boolean {
-  return passesCompiled(compileFilters(filters), subject);
-}
 
 /**
  * Checks `filters` as given by a caller. `fieldsOf(prefix)` lists the known fields of an entity, `undefined` for a

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager, QueryRunner } from 'typeorm';
 import { DeliveryQueue, type DeliveryJob } from '../delivery/delivery-queue.js';
-import { EndpointCache } from '../endpoints/endpoint-cache.js';
+import { EndpointCache, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
 import { WebhookStore } from '../store/webhook-store.js';
 import { newId } from '../ids.js';
 import { PayloadCache } from './payload-cache.js';
@@ -59,13 +59,7 @@ export class OutboxService {
     await this.endpoints.ready();
     const subscribed = this.endpoints.matching(event.topic);
     if (subscribed.length === 0) return null;
-    const subject = {
-      prefix: event.entityName ?? event.topic.slice(0, event.topic.indexOf('.')),
-      entityId: event.entityId,
-      data: event.data,
-      idsOnly: event.customOfEntity === true,
-    };
-    const targets = subscribed.filter((e) => passesCompiled(e.filters, subject));
+    const targets = subscribed.some((e) => e.filters) ? this.filtered(subscribed, event) : subscribed;
     if (targets.length === 0) return null;
 
     const now = new Date();
@@ -87,6 +81,16 @@ export class OutboxService {
       this.queue.enqueueInBackground(jobs); // autocommit: the rows are already committed
     }
     return id;
+  }
+
+  private filtered(endpoints: readonly CachedEndpoint[], event: OutboxEvent): readonly CachedEndpoint[] {
+    const subject = {
+      prefix: event.entityName ?? event.topic.slice(0, event.topic.indexOf('.')),
+      entityId: event.entityId,
+      data: event.data,
+      idsOnly: event.customOfEntity === true,
+    };
+    return endpoints.filter((e) => passesCompiled(e.filters, subject));
   }
 
   /** After a commit: enqueue once the outermost transaction has committed (a savepoint release is not enough). */

@@ -88,39 +88,37 @@ export class NetworkPolicy {
 
   /** Why `address` may not be contacted, or null when it may. Pure: no I/O. */
   addressProblem(address: string): string | null {
+    const refused = this.refusal(address);
+    if (!refused) return null;
+    return `${address === refused.address ? address : `${address} (${refused.address})`}, ${refused.kind} address`;
+  }
+
+  /**
+   * Null when `address` may be contacted; else the address judged (the IPv4 inside an IPv4-mapped one) and its
+   * kind ("a private (RFC 1918)", "a loopback", ...).
+   */
+  private refusal(written: string): { address: string; kind: string } | null {
     if (this.allowAll) return null;
     let parsed: ipaddr.IPv4 | ipaddr.IPv6;
     try {
-      parsed = ipaddr.parse(address.replace(/^\[|\]$/g, ''));
+      parsed = ipaddr.parse(written.replace(/^\[|\]$/g, ''));
     } catch {
-      return `${address} is not an IP address`;
+      return { address: written, kind: 'an unparsable' };
     }
-    if (this.cidrs.some(([range, bits]) => range.kind() === parsed.kind() && parsed.match(range, bits))) return null;
-    let range: string;
     if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
       // ::ffff:10.0.0.1 reaches 10.0.0.1: judge the IPv4 address inside.
-      const inner = (parsed as ipaddr.IPv6).toIPv4Address();
-      if (this.cidrs.some(([r, bits]) => r.kind() === 'ipv4' && inner.match(r, bits))) return null;
-      range = inner.range();
-      if (range === 'unicast') return null;
-      return describe(address, inner.toString(), range);
+      parsed = (parsed as ipaddr.IPv6).toIPv4Address();
     }
-    range = parsed.range();
+    const candidate = parsed;
+    if (this.cidrs.some(([range, bits]) => range.kind() === candidate.kind() && candidate.match(range, bits))) return null;
+    let range = parsed.range();
     // ::/96 (IPv4-compatible, deprecated) is "unicast" to ipaddr.js but reaches no public host.
     if (range === 'unicast' && parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) {
       range = 'reserved';
     }
-    return range === 'unicast' ? null : describe(address, parsed.toString(), range);
-  }
-
-  /** "a private (RFC 1918)", "a loopback", ... for a refused address. */
-  private rangeOf(address: string): string {
-    let parsed = ipaddr.parse(address);
-    if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-    const text = parsed.toString();
-    if (METADATA.has(text)) return 'a cloud metadata';
-    const range = parsed.range();
-    return RANGE_LABELS[range] ?? (range === 'unicast' ? 'a reserved' : `a non-public (${range})`);
+    if (range === 'unicast') return null;
+    const address = parsed.toString();
+    return { address, kind: METADATA.has(address) ? 'a cloud metadata' : (RANGE_LABELS[range] ?? `a non-public (${range})`) };
   }
 
   /**
@@ -169,7 +167,8 @@ export class NetworkPolicy {
     for (const { address } of addresses) {
       // The message names the kind of address, not the address: the attempt log may be shown to whoever
       // configured the endpoint, and internal addresses are none of their business.
-      if (this.addressProblem(address)) throw new BlockedAddressError(`${hostname} resolves to ${this.rangeOf(address)} address${HINT}`);
+      const refused = this.refusal(address);
+      if (refused) throw new BlockedAddressError(`${hostname} resolves to ${refused.kind} address${HINT}`);
     }
     return addresses;
   }
@@ -181,11 +180,6 @@ const defaultResolver: Resolver = (hostname, family) =>
   dns.promises.lookup(hostname, { all: true, family: family ?? 0, order: 'verbatim' });
 
 const HINT = '; webhooks are only sent to public addresses (allow it with allowedNetworks or allowPrivateNetworks)';
-
-function describe(written: string, address: string, range: string): string {
-  const what = METADATA.has(address) ? 'a cloud metadata' : (RANGE_LABELS[range] ?? `a non-public (${range})`);
-  return `${written === address ? address : `${written} (${address})`}, ${what} address`;
-}
 
 function isHostName(value: string): boolean {
   return value.length <= 253 && /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/.test(value);

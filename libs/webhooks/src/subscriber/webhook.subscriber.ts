@@ -43,8 +43,9 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     if (!this.active()) return;
     const entity = this.registry.get(event.metadata.target);
     if (!entity?.events.has('created') || !event.entity) return;
+    if (!(await this.outbox.routed(entity.topics.created))) return;
     const row = event.entity;
-    if (!(await this.wanted(entity, 'created', row))) return;
+    if (!sends(entity, 'created', row)) return;
     await this.record(event, entity, 'created', id(entity, row), this.data(entity, row));
   }
 
@@ -64,8 +65,8 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     if (changed.length === 0) return; // only automatic columns changed
     if (entity.watch && !changed.some((k) => entity.watch!.has(k))) return; // none of the watched fields changed
     // A partial save holds only some columns: callbacks and the serializer see the whole row as it now is.
-    const row = merged(entity, before, after);
-    if (!(await this.wanted(entity, 'updated', row, changes))) return;
+    const row = entity.shouldSend || entity.serialize ? merged(entity, before, after) : after;
+    if (!sends(entity, 'updated', row, changes)) return;
     const data = entity.serialize ? this.data(entity, row) : this.data(entity, after, before);
     let shaped = hasRules(entity.rules) ? shapeChanges(changes, entity.rules) : changes;
     // With a serializer, `changes` lists only fields the serializer sends (it decides what is public).
@@ -103,14 +104,17 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     if (!entity?.events.has('deleted') || !event.entity) return;
     // remove() strips the id from the entity; the row as loaded still has it.
     const before = event.databaseEntity;
+    if (!(await this.outbox.routed(entity.topics.deleted))) return;
     const entityId = id(entity, event.entity) ?? (before && id(entity, before)) ?? idOf(entity, event.entityId);
-    const row = merged(entity, before, event.entity);
-    if (entityId !== null && id(entity, row) === null) entity.primaryColumn.setEntityValue(row, rawId(entity, before, event.entityId, entityId));
-    if (!(await this.wanted(entity, 'deleted', row))) return;
     let data: Record<string, unknown>;
-    if (entity.serialize) data = this.data(entity, row);
-    else {
-      const raw = entityData(entity, row);
+    if (entity.shouldSend || entity.serialize) {
+      // Callbacks and the serializer get the row as it was, id included.
+      const row = merged(entity, before, event.entity);
+      if (entityId !== null && id(entity, row) === null) entity.primaryColumn.setEntityValue(row, rawId(entity, before, event.entityId, entityId));
+      if (!sends(entity, 'deleted', row)) return;
+      data = this.data(entity, row);
+    } else {
+      const raw = entityData(entity, event.entity, before);
       raw[entity.primaryColumn.propertyPath] ??= entityId;
       data = hasRules(entity.rules) ? shapeData(raw, entity.rules) : raw;
     }
@@ -120,12 +124,6 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
   /** Off globally, or inside `runWithoutWebhooks()`. */
   private active(): boolean {
     return this.options.enabled && !webhooksSuppressed();
-  }
-
-  /** Someone subscribes to the topic, and the entity's `shouldSend` (if any) agrees. */
-  private async wanted(entity: RegisteredEntity, action: WebhookAction, row: ObjectLiteral, changes?: Changes): Promise<boolean> {
-    if (action !== 'updated' && !(await this.outbox.routed(entity.topics[action]))) return false;
-    return !entity.shouldSend || entity.shouldSend(row, action, changes ? { changes } : {}) !== false;
   }
 
   /** `data` of an event: the serializer's output or the columns, with the entity's field rules applied. */
@@ -171,6 +169,11 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
       this.logger.warn(`Bulk ${op}() on ${entity.className} sends no webhook events (bulkOperations: 'skip').`);
     }
   }
+}
+
+/** Whether the entity's `shouldSend` (if any) lets this change through. */
+function sends(entity: RegisteredEntity, action: WebhookAction, row: ObjectLiteral, changes?: Changes): boolean {
+  return !entity.shouldSend || entity.shouldSend(row, action, changes ? { changes } : {}) !== false;
 }
 
 /**
