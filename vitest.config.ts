@@ -3,7 +3,10 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
-    alias: { '@app/webhooks': resolve(import.meta.dirname, 'libs/webhooks/src/index.ts') },
+    alias: [
+      { find: /^@app\/webhooks\/admin$/, replacement: resolve(import.meta.dirname, 'libs/webhooks/src/admin/index.ts') },
+      { find: /^@app\/webhooks$/, replacement: resolve(import.meta.dirname, 'libs/webhooks/src/index.ts') },
+    ],
   },
   test: {
     include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.spec.ts'],

@@ -10,6 +10,7 @@ import { Receiver } from './receiver.js';
 import { CapturingLogger, captureText, noteSecret, watchSecretsOf } from './secret-watch.js';
 
 export const API_TOKEN = 'test-token';
+export const ADMIN_LOGIN = { email: 'operator@example.com', password: 'correct horse battery staple' };
 
 /** The encryption key of test apps (secrets are stored encrypted, as in production). */
 export const TEST_ENCRYPTION_KEY = { id: 'test1', key: Buffer.alloc(32, 7).toString('base64') };
@@ -45,7 +46,7 @@ export interface RunningExample {
 /** Starts the example app (the real AppModule) on 127.0.0.1 with a fresh Bull prefix. */
 export async function startExample(
   db: TestDatabase,
-  options: { webhooks?: WebhooksModuleOptions; bullPrefix?: string; redisUrl?: string } = {},
+  options: { webhooks?: WebhooksModuleOptions; bullPrefix?: string; redisUrl?: string; admin?: boolean } = {},
 ): Promise<RunningExample> {
   const bullPrefix = options.bullPrefix ?? `test_${randomBytes(5).toString('hex')}`;
   const config: AppConfig = {
@@ -60,6 +61,14 @@ export async function startExample(
     allowHttp: true,
     encryptionKeys: [TEST_ENCRYPTION_KEY],
     webhooks: { ...FAST_WEBHOOKS, ...options.webhooks },
+    // The admin loads AdminJS (~1.5 s) and bundles its components: only the tests that use it turn it on.
+    admin: {
+      enabled: options.admin ?? false,
+      email: ADMIN_LOGIN.email,
+      password: ADMIN_LOGIN.password,
+      passwordGenerated: false,
+      cookieSecret: randomBytes(32).toString('base64url'),
+    },
   };
   const app = await createApp(config, new CapturingLogger());
   watchSecretsOf(app.get(WebhooksService));

@@ -4,6 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { WebhooksModule } from '@app/webhooks';
 import { mkdirSync } from 'node:fs';
+import { adminModule } from './admin/admin.module.js';
 import { APP_CONFIG } from './app.constants.js';
 import { ApiTokenGuard } from './auth/api-token.guard.js';
 import { sqliteDirectory, type AppConfig, type DatabaseConfig } from './config.js';
@@ -28,6 +29,8 @@ export class AppModule {
         TypeOrmModule.forRoot(typeOrmOptions(config.database)),
         BullModule.forRoot({ redis: redisUrl, prefix: config.bullPrefix }),
         WebhooksModule.forRoot({
+          // Global, so the admin module can inject WebhooksService.
+          isGlobal: true,
           allowPrivateNetworks: config.allowPrivateNetworks,
           allowHttp: config.allowHttp,
           encryptionKeys: config.encryptionKeys,
@@ -36,6 +39,7 @@ export class AppModule {
         }),
         TypeOrmModule.forFeature([Customer, Order]),
         TerminusModule,
+        ...(config.admin.enabled ? [adminModule(config.admin, config.production)] : []),
       ],
       controllers: [
         CustomersController,

@@ -40,8 +40,12 @@ function flatten(error: ValidationError): string[] {
 
 export function announce(config: AppConfig, url: string): void {
   const logger = new Logger('Example');
-  logger.log(`Listening on ${url.replace('[::1]', 'localhost')} (API under /api, health at /health).`);
+  const base = url.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
+  logger.log(`Listening on ${base} (API under /api, health at /health${config.admin.enabled ? `, admin at ${base}/admin` : ''}).`);
   if (config.apiTokenGenerated) {
     logger.warn(`API_TOKEN is unset; generated one for this run: ${config.apiToken}`);
+  }
+  if (config.admin.enabled && config.admin.passwordGenerated) {
+    logger.warn(`ADMIN_PASSWORD is unset; admin login for this run: ${config.admin.email} / ${config.admin.password}`);
   }
 }

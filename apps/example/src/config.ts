@@ -6,6 +6,17 @@ export type DatabaseConfig =
   | { type: 'sqlite'; path: string }
   | { type: 'postgres'; url: string; schema?: string };
 
+export interface AdminConfig {
+  /** ADMIN_ENABLED=0 leaves the dashboard out. */
+  enabled: boolean;
+  email: string;
+  password: string;
+  /** True when ADMIN_PASSWORD was unset and a password was generated for this run (development only). */
+  passwordGenerated: boolean;
+  /** Signs the session cookie (ADMIN_COOKIE_SECRET; generated per run in development). */
+  cookieSecret: string;
+}
+
 export interface AppConfig {
   port: number;
   production: boolean;
@@ -24,6 +35,8 @@ export interface AppConfig {
   encryptionKeys: EncryptionKey[];
   /** Extra library options (tests shorten the retry schedule, for example). */
   webhooks: WebhooksModuleOptions;
+  /** The AdminJS dashboard at /admin. */
+  admin: AdminConfig;
 }
 
 export class ConfigError extends Error {
@@ -54,7 +67,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     allowHttp: (env.WEBHOOKS_ALLOW_HTTP ?? (production ? '0' : '1')) === '1',
     encryptionKeys: parseEncryptionKeys(env.WEBHOOKS_ENCRYPTION_KEYS),
     webhooks: {},
+    admin: loadAdminConfig(env, production),
   };
+}
+
+function loadAdminConfig(env: NodeJS.ProcessEnv, production: boolean): AdminConfig {
+  const enabled = (env.ADMIN_ENABLED ?? '1') !== '0';
+  let password = env.ADMIN_PASSWORD ?? '';
+  let cookieSecret = env.ADMIN_COOKIE_SECRET ?? '';
+  const email = env.ADMIN_EMAIL || (production ? '' : 'admin@example.com');
+  if (enabled && production) {
+    const missing = [!env.ADMIN_EMAIL && 'ADMIN_EMAIL', !password && 'ADMIN_PASSWORD', !cookieSecret && 'ADMIN_COOKIE_SECRET'].filter(Boolean);
+    if (missing.length) {
+      throw new ConfigError(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} required when NODE_ENV=production (or set ADMIN_ENABLED=0).`);
+    }
+  }
+  if (enabled && cookieSecret && cookieSecret.length < 32) throw new ConfigError('ADMIN_COOKIE_SECRET must be at least 32 characters.');
+  const passwordGenerated = !password;
+  if (!password) password = randomBytes(12).toString('base64url');
+  if (!cookieSecret) cookieSecret = randomBytes(32).toString('base64url');
+  return { enabled, email, password, passwordGenerated, cookieSecret };
 }
 
 export function parseDatabaseUrl(url: string): DatabaseConfig {

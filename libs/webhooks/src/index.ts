@@ -58,7 +58,8 @@ export { DeliveryWorker } from './delivery/delivery.worker.js';
 export { OutboxRelay, type RelayResult } from './outbox/outbox-relay.js';
 export { RetentionService, type RetentionResult } from './retention/retention.service.js';
 export { WebhooksHealthIndicator } from './health/webhooks.health.js';
-export { TEST_TOPIC, WEBHOOK_EVENTS, healthState, type HealthState } from './health/endpoint-health.js';
+export { CRITICAL_AFTER_FAILURES, TEST_TOPIC, WEBHOOK_EVENTS, healthState, type HealthState } from './health/endpoint-health.js';
+export type { FailingEndpoint, OverviewOptions, WebhooksOverview } from './health/overview.js';
 export { decide, retryAfterMs, type RetryPolicy, type Verdict } from './delivery/retry-policy.js';
 export {
   verifyWebhook,

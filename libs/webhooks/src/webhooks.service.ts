@@ -26,6 +26,7 @@ import { WebhookStore } from './store/webhook-store.js';
 import { envelope, stringify } from './subscriber/payload.js';
 import { newId } from './ids.js';
 import { EndpointHealth, TEST_TOPIC, healthState, type HealthState } from './health/endpoint-health.js';
+import { readOverview, type OverviewOptions, type WebhooksOverview } from './health/overview.js';
 import { EntityRegistry } from './registry/entity-registry.js';
 import { WEBHOOKS_OPTIONS } from './webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from './webhooks.options.js';
@@ -138,7 +139,8 @@ export interface ListDeliveriesOptions {
 @Injectable()
 export class WebhooksService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    /** The DataSource holding the webhook tables (admin resources and reports read through it). */
+    @InjectDataSource() readonly dataSource: DataSource,
     private readonly registry: EntityRegistry,
     private readonly cache: EndpointCache,
     private readonly health: EndpointHealth,
@@ -259,11 +261,12 @@ export class WebhooksService {
   /**
    * Changes the given fields; each replaces the stored value whole (`headers`, `filters`, `fields`, `auth` too).
    * `auth` without `clientSecret` (or with the hidden placeholder) keeps the stored secret, as long as `tokenUrl`
-   * and `clientId` are unchanged: the secret is never sent to a token URL it was not given for.
+   * and `clientId` are unchanged: the secret is never sent to a token URL it was not given for. A header whose value
+   * is the hidden placeholder keeps its stored value, so a view can be edited and sent back as it was shown.
    */
   async updateEndpoint(id: string, patch: Partial<EndpointInput>): Promise<EndpointView> {
     const endpoint = await this.findEndpoint(id);
-    patch = this.keepStoredClientSecret(endpoint, patch);
+    patch = this.keepStoredHeaderValues(endpoint, this.keepStoredClientSecret(endpoint, patch));
     const { active, headers, auth, ...fields } = validateEndpointInput(patch, this.topics(), true, this.rules());
     const columns: Record<string, unknown> = { ...fields };
     if (headers !== undefined) columns.headers = this.secrets.seal(id, 'headers', headers);
@@ -309,6 +312,28 @@ export class WebhooksService {
   async getEndpoint(id: string): Promise<EndpointView> {
     const endpoint = await this.findEndpoint(id);
     return this.view(endpoint, (await this.health.recentOutcomes([id])).get(id));
+  }
+
+  /** The endpoints with these ids, in the order given (ids that do not exist are left out). */
+  async getEndpoints(ids: readonly string[]): Promise<EndpointView[]> {
+    if (ids.length === 0) return [];
+    const [rows, outcomes] = await Promise.all([
+      this.dataSource.getRepository(WebhookEndpoint).findBy({ id: In([...ids]) }),
+      this.health.recentOutcomes([...ids]),
+    ]);
+    const byId = new Map(rows.map((e) => [e.id, e]));
+    return ids.flatMap((id) => {
+      const e = byId.get(id);
+      return e ? [this.view(e, outcomes.get(id))] : [];
+    });
+  }
+
+  /**
+   * Health at a glance: endpoints by health state, the failing ones with their newest error, attempts per minute
+   * over the last hour, and the backlog in the outbox and in the queue. Aggregate queries only.
+   */
+  async overview(options: OverviewOptions = {}): Promise<WebhooksOverview> {
+    return readOverview(this.dataSource, () => this.queue.queue.getJobCounts(), options);
   }
 
   async listEndpoints(): Promise<EndpointView[]> {
@@ -497,6 +522,21 @@ export class WebhooksService {
     if (!stored || typeof a.tokenUrl !== 'string' || !URL.canParse(a.tokenUrl)) return patch;
     if (new URL(a.tokenUrl).toString() !== stored.tokenUrl || a.clientId !== stored.clientId) return patch;
     return { ...patch, auth: { ...a, clientSecret: stored.clientSecret } as EndpointAuth };
+  }
+
+  /** A header sent back with the placeholder shown for hidden values keeps its stored value (same name). */
+  private keepStoredHeaderValues(endpoint: WebhookEndpoint, patch: Partial<EndpointInput>): Partial<EndpointInput> {
+    const given = (patch as { headers?: unknown } | null)?.headers;
+    if (!given || typeof given !== 'object' || Array.isArray(given)) return patch;
+    if (!Object.values(given).includes(HIDDEN_HEADER_VALUE)) return patch;
+    const stored = new Map(Object.entries(this.secrets.openHeaders(endpoint) ?? {}).map(([n, v]) => [n.toLowerCase(), v]));
+    const headers = Object.fromEntries(
+      Object.entries(given as Record<string, unknown>).map(([name, value]) => [
+        name,
+        value === HIDDEN_HEADER_VALUE && stored.has(name.toLowerCase()) ? stored.get(name.toLowerCase()) : value,
+      ]),
+    );
+    return { ...patch, headers: headers as Record<string, string> };
   }
 
   private rules(): EndpointRules {

@@ -139,60 +139,65 @@ export function validateEndpointInput(
   }
   const body = input as Record<string, unknown>;
   const problems: string[] = [];
+  const byField: Record<string, string[]> = {};
+  const problem = (field: string, ...messages: string[]) => {
+    problems.push(...messages);
+    (byField[field] ??= []).push(...messages);
+  };
   const out: Partial<EndpointInput> = {};
-  for (const key of Object.keys(body)) if (!FIELDS.has(key)) problems.push(`unknown field "${key}"`);
+  for (const key of Object.keys(body)) if (!FIELDS.has(key)) problem(key, `unknown field "${key}"`);
 
   if (body.url !== undefined || !partial) {
-    const problem = urlProblem(body.url, rules);
-    if (problem) problems.push(problem);
+    const found = urlProblem(body.url, rules);
+    if (found) problem('url', found);
     else out.url = new URL(body.url as string).toString();
   }
   if (body.topics !== undefined || !partial) {
-    const problem = topicsProblem(body.topics, knownTopics);
-    if (problem) problems.push(problem);
+    const found = topicsProblem(body.topics, knownTopics);
+    if (found) problem('topics', found);
     else out.topics = [...new Set(body.topics as string[])];
   }
   if (body.description !== undefined) {
-    if (body.description !== null && typeof body.description !== 'string') problems.push('description must be a string');
+    if (body.description !== null && typeof body.description !== 'string') problem('description', 'description must be a string');
     else if (typeof body.description === 'string' && body.description.length > MAX_DESCRIPTION_LENGTH) {
-      problems.push(`description is longer than ${MAX_DESCRIPTION_LENGTH} characters`);
+      problem('description', `description is longer than ${MAX_DESCRIPTION_LENGTH} characters`);
     } else out.description = body.description;
   }
   if (body.active !== undefined) {
-    if (typeof body.active !== 'boolean') problems.push('active must be true or false');
+    if (typeof body.active !== 'boolean') problem('active', 'active must be true or false');
     else out.active = body.active;
   }
   if (body.retrySchedule !== undefined) {
     const v = body.retrySchedule;
     if (v === null) out.retrySchedule = null;
     else if (!Array.isArray(v) || v.length > MAX_RETRIES || v.some((d) => !Number.isInteger(d) || d < 0 || d > MAX_RETRY_DELAY_MS)) {
-      problems.push(`retrySchedule must be null or a list of at most ${MAX_RETRIES} delays in milliseconds, each from 0 to ${MAX_RETRY_DELAY_MS} (7 days)`);
+      problem('retrySchedule', `retrySchedule must be null or a list of at most ${MAX_RETRIES} delays in milliseconds, each from 0 to ${MAX_RETRY_DELAY_MS} (7 days)`);
     } else out.retrySchedule = v as number[];
   }
   if (body.timeoutMs !== undefined) {
     const v = body.timeoutMs;
     if (v === null) out.timeoutMs = null;
     else if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > rules.maxTimeoutMs) {
-      problems.push(`timeoutMs must be null or an integer from 1 to ${rules.maxTimeoutMs} (maxRequestTimeoutMs)`);
+      problem('timeoutMs', `timeoutMs must be null or an integer from 1 to ${rules.maxTimeoutMs} (maxRequestTimeoutMs)`);
     } else out.timeoutMs = v as number;
   }
   if (body.headers !== undefined) {
     const result = headersProblem(body.headers);
-    if (typeof result === 'string') problems.push(result);
+    if (typeof result === 'string') problem('headers', result);
     else out.headers = result;
   }
   if (body.filters !== undefined) {
     const found = filtersProblems(body.filters, rules.fieldsOf ?? (() => undefined));
-    if (found.length) problems.push(...found);
+    if (found.length) problem('filters', ...found);
     else out.filters = body.filters as EndpointFilters | null;
   }
   if (body.method !== undefined) {
-    if (body.method !== 'POST' && body.method !== 'PUT') problems.push(`method must be "POST" or "PUT" (got ${JSON.stringify(body.method)})`);
+    if (body.method !== 'POST' && body.method !== 'PUT') problem('method', `method must be "POST" or "PUT" (got ${JSON.stringify(body.method)})`);
     else out.method = body.method;
   }
   if (body.fields !== undefined) {
     const result = fieldsProblem(body.fields);
-    if (typeof result === 'string') problems.push(result);
+    if (typeof result === 'string') problem('fields', result);
     else out.fields = result;
   }
   for (const [key, names, what] of [
@@ -204,15 +209,15 @@ export function validateEndpointInput(
     if (v === null) out[key] = null;
     else if (typeof v !== 'string' || !names?.has(v)) {
       const known = [...(names ?? [])];
-      problems.push(`${key} ${JSON.stringify(v)} is not a registered ${what}() name (registered: ${known.join(', ') || 'none'})`);
+      problem(key, `${key} ${JSON.stringify(v)} is not a registered ${what}() name (registered: ${known.join(', ') || 'none'})`);
     } else out[key] = v;
   }
   if (body.auth !== undefined) {
     const result = authProblem(body.auth, rules);
-    if (typeof result === 'string') problems.push(result);
+    if (typeof result === 'string') problem('auth', result);
     else out.auth = result;
   }
-  if (problems.length) throw new WebhookValidationError(`Invalid endpoint: ${problems.join('; ')}.`);
+  if (problems.length) throw new WebhookValidationError(`Invalid endpoint: ${problems.join('; ')}.`, byField);
   return out;
 }
 

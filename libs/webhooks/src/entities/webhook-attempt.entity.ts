@@ -7,6 +7,7 @@ export type AttemptTrigger = 'scheduled' | 'manual' | 'test' | 'recover';
 /** One HTTP try of a delivery: the audit log. */
 @Entity({ name: 'webhook_attempt' })
 @Index(['deliveryId', 'attemptNumber'])
+@Index(['createdAt'])
 export class WebhookAttempt extends BaseEntity {
   @PrimaryColumn({ type: 'varchar', length: 32 })
   id: string;

@@ -4,7 +4,15 @@ export class WebhooksError extends Error {
 }
 
 /** Input the caller can fix (an endpoint URL, a topic): maps to HTTP 400. */
-export class WebhookValidationError extends WebhooksError {}
+export class WebhookValidationError extends WebhooksError {
+  constructor(
+    message: string,
+    /** The same problems by input field (`url`, `topics`, ...), where the check knows the field: for forms. */
+    readonly fieldErrors: Readonly<Record<string, readonly string[]>> = {},
+  ) {
+    super(message);
+  }
+}
 
 /** An id that does not exist: maps to HTTP 404. */
 export class WebhookNotFoundError extends WebhooksError {

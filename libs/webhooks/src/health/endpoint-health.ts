@@ -21,12 +21,15 @@ const SUCCESS_WRITE_INTERVAL_MS = 1000;
 
 export type HealthState = 'untested' | 'healthy' | 'warning' | 'critical' | 'disabled';
 
+/** Failures in a row from which an endpoint's health is `critical` (fewer: `warning`). */
+export const CRITICAL_AFTER_FAILURES = 5;
+
 /** The health state of an endpoint row: disabled, untested, healthy, warning (1-4 failures in a row), critical (5+). */
 export function healthState(e: Pick<WebhookEndpoint, 'active' | 'consecutiveFailures' | 'lastSuccessAt' | 'lastFailureAt'>): HealthState {
   if (!e.active) return 'disabled';
   if (!e.lastSuccessAt && !e.lastFailureAt) return 'untested';
   if (e.consecutiveFailures === 0) return 'healthy';
-  return e.consecutiveFailures < 5 ? 'warning' : 'critical';
+  return e.consecutiveFailures < CRITICAL_AFTER_FAILURES ? 'warning' : 'critical';
 }
 
 /**
