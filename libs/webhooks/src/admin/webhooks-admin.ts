@@ -178,7 +178,7 @@ function endpointResource(webhooks: WebhooksService, c: Components, navigation: 
         headers: { description: 'JSON object of extra request headers. Sensitive values show as ••••••; leave them so to keep them.' },
         filters: { description: 'JSON conditions per entity, e.g. {"order": {"status": {"in": ["paid"]}}}; empty: every event.' },
         fields: { description: 'JSON {"include": [...], "exclude": [...], "redact": [...]} for data and changes.' },
-        auth: { description: 'JSON OAuth2 client credentials {"type":"oauth2_client_credentials","tokenUrl","clientId","clientSecret"}.' },
+        auth: { description: 'JSON OAuth2 client credentials: {"type": "oauth2", "tokenUrl": "...", "clientId": "...", "clientSecret": "..."}. The client secret shows as ••••••; leave it so to keep it.' },
         recentDeliveries: { type: 'string', components: { show: c.RecentDeliveries }, isVisible: { list: false, show: true, edit: false, filter: false } },
       },
       actions: {
