@@ -433,6 +433,8 @@ const TRANSLATIONS = {
     redeliverSelected: 'Redeliver',
   },
   properties: {
+    topics: 'Topics',
+    health: 'Health',
     successRate: 'Success rate',
     lastDeliveryAt: 'Last delivery',
     recentDeliveries: 'Recent deliveries',
