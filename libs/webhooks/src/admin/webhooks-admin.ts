@@ -434,6 +434,8 @@ const TRANSLATIONS = {
   },
   properties: {
     topics: 'Topics',
+    status: 'Status',
+    attempts: 'Attempts',
     health: 'Health',
     successRate: 'Success rate',
     lastDeliveryAt: 'Last delivery',
