@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { WebhookValidationError } from '../errors/webhooks.errors.js';
+import { endpointInput } from './endpoint-form.js';
+
+describe('admin endpoint form -> service input', () => {
+  it('collects topics in order, types booleans and numbers, and turns empty text into null', () => {
+    expect(
+      endpointInput({
+        url: ' https://example.test/hook ',
+        'topics.1': 'order.updated',
+        'topics.0': 'order.created',
+        'topics.2': ' ',
+        active: 'false',
+        timeoutMs: '2500',
+        description: '',
+        transform: '',
+        headers: '{"X-Env": "prod"}',
+        filters: '',
+        id: 'ep_ignored',
+        health: 'healthy',
+      }),
+    ).toEqual({
+      url: 'https://example.test/hook',
+      topics: ['order.created', 'order.updated'],
+      active: false,
+      timeoutMs: 2500,
+      description: null,
+      transform: null,
+      headers: { 'X-Env': 'prod' },
+      filters: null,
+    });
+  });
+
+  it('sends an emptied topic list as [] and leaves missing fields out', () => {
+    expect(endpointInput({ topics: '' })).toEqual({ topics: [] });
+    expect(endpointInput({})).toEqual({});
+  });
+
+  it('leaves values that are not numbers or booleans for the service to reject with its message', () => {
+    expect(endpointInput({ timeoutMs: 'soon', active: 'maybe' })).toEqual({ timeoutMs: 'soon', active: 'maybe' });
+  });
+
+  it('reports JSON that does not parse on its field', () => {
+    try {
+      endpointInput({ headers: '{"a":', retrySchedule: '[1,' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(WebhookValidationError);
+      const fields = (error as WebhookValidationError).fieldErrors;
+      expect(Object.keys(fields).sort()).toEqual(['headers', 'retrySchedule']);
+      expect(fields.headers[0]).toMatch(/^headers is not valid JSON/);
+    }
+  });
+
+  it('drops JSON fields left as shown when editing, so masked values are not sent back', () => {
+    const current = { headers: '{\n  "authorization": "••••••"\n}', filters: null };
+    expect(endpointInput({ headers: '{\n  "authorization": "••••••"\n}', filters: '' }, current)).toEqual({});
+    expect(endpointInput({ headers: '{"authorization": "••••••", "x": "1"}' }, current)).toEqual({ headers: { authorization: '••••••', x: '1' } });
+  });
+});
