@@ -162,10 +162,11 @@ async function seed(webhooks: WebhooksService): Promise<string[]> {
       lastResponseStatus: failed ? 503 : 200, lastError: failed ? 'HTTP 503' : null, createdAt: at, updatedAt: at,
     });
     for (let n = 1; n <= 2; n++) {
+      const attemptAt = new Date(at.getTime() + n * 1000);
       attempts.push({
-        id: newId('att', now - 7_200_000 + d * 2 + n), deliveryId: id, attemptNumber: n, trigger: 'scheduled', requestUrl: endpoint.url,
+        id: newId('att', attemptAt.getTime()), deliveryId: id, attemptNumber: n, trigger: 'scheduled', requestUrl: endpoint.url,
         responseStatus: n === 1 || failed ? 503 : 200, responseBody: n === 1 || failed ? '{"error":"unavailable"}' : '{"ok":true}',
-        durationMs: 20 + (d % 50), error: n === 1 || failed ? 'HTTP 503' : null, createdAt: new Date(at.getTime() + n * 1000),
+        durationMs: 20 + (d % 50), error: n === 1 || failed ? 'HTTP 503' : null, createdAt: attemptAt,
       });
     }
   }

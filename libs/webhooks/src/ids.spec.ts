@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newId } from './ids.js';
+import { idFloor, newId } from './ids.js';
 
 describe('newId', () => {
   it('is a prefix and 26 Crockford base32 characters', () => {
@@ -14,5 +14,14 @@ describe('newId', () => {
   it('does not repeat', () => {
     const ids = new Set(Array.from({ length: 10_000 }, () => newId('x', 42)));
     expect(ids.size).toBe(10_000);
+  });
+
+  it('idFloor(t) is above every id made before t and at or below every id made from t on', () => {
+    const t = 1_700_000_000_000;
+    for (let i = 0; i < 1000; i++) {
+      expect(newId('att', t - 1) < idFloor('att', t)).toBe(true);
+      expect(newId('att', t) >= idFloor('att', t)).toBe(true);
+      expect(newId('att', t + 60_000) >= idFloor('att', t)).toBe(true);
+    }
   });
 });

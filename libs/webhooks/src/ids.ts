@@ -7,12 +7,6 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32
  * Sorting ids sorts by creation time, so "newest first" needs no extra index.
  */
 export function newId(prefix: string, now = Date.now()): string {
-  let time = '';
-  let t = now;
-  for (let i = 0; i < 10; i++) {
-    time = ALPHABET[t % 32] + time;
-    t = Math.floor(t / 32);
-  }
   const bytes = randomBytes(10);
   let rand = '';
   // 80 bits -> 16 base32 chars, 5 bits at a time.
@@ -27,5 +21,19 @@ export function newId(prefix: string, now = Date.now()): string {
     }
     acc &= (1 << bits) - 1;
   }
-  return `${prefix}_${time}${rand}`;
+  return `${idFloor(prefix, now)}${rand}`;
+}
+
+/**
+ * The lowest id `newId(prefix, t)` can give for any `t >= time`: `id >= idFloor(prefix, time)` selects the rows
+ * created from `time` on through the primary key, with no index on the time column.
+ */
+export function idFloor(prefix: string, time: number): string {
+  let encoded = '';
+  let t = time;
+  for (let i = 0; i < 10; i++) {
+    encoded = ALPHABET[t % 32] + encoded;
+    t = Math.floor(t / 32);
+  }
+  return `${prefix}_${encoded}`;
 }

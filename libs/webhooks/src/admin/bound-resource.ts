@@ -72,10 +72,6 @@ export class BoundTypeormResource extends TypeormResource {
   override async delete(): Promise<never> {
     throw new Error(`${this.entity.name} is read-only in the admin.`);
   }
-
-  static override isAdapterFor(): boolean {
-    return false;
-  }
 }
 
 /** What `@adminjs/typeorm`'s constructor reads (metadata and name), bound to one DataSource. */

@@ -1,7 +1,7 @@
 import { BaseProperty, BaseRecord, BaseResource, ValidationError, type Filter, type PropertyType } from 'adminjs';
-import { Between, IsNull, MoreThanOrEqual, Not } from 'typeorm';
+import type { FindOptionsWhere } from 'typeorm';
 import { WebhookEndpoint } from '../entities/index.js';
-import { CRITICAL_AFTER_FAILURES } from '../health/endpoint-health.js';
+import { healthStateWhere } from '../health/endpoint-health.js';
 import { WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
 import type { EndpointInput } from '../endpoints/endpoint-input.js';
 import type { WebhooksService } from '../webhooks.service.js';
@@ -56,10 +56,6 @@ export class WebhookEndpointResource extends BaseResource {
 
   override id(): string {
     return ENDPOINT_RESOURCE_ID;
-  }
-
-  name(): string {
-    return 'Endpoints';
   }
 
   override databaseName(): string {
@@ -129,14 +125,14 @@ export class WebhookEndpointResource extends BaseResource {
     return views.map((view) => new BaseRecord(endpointParams(view), this));
   }
 
-  private where(filter: Filter) {
+  /** Column filters, and the health filter as the conditions of `healthState()` (computed properties are not columns). */
+  private where(filter: Filter): FindOptionsWhere<WebhookEndpoint> | FindOptionsWhere<WebhookEndpoint>[] {
     const where = whereOf(filter, ['method']) as Record<string, unknown>;
     const health = filter?.filters?.health?.value;
     delete where.health;
     delete where.successRate;
     delete where.lastDeliveryAt;
-    if (typeof health === 'string') Object.assign(where, healthWhere(health));
-    return where;
+    return typeof health === 'string' ? healthStateWhere(health, where) : where;
   }
 
   /** Runs a service call, turning its validation problems into AdminJS form errors. */
@@ -154,21 +150,4 @@ export class WebhookEndpointResource extends BaseResource {
       throw error;
     }
   }
-
-  static override isAdapterFor(): boolean {
-    return false;
-  }
-}
-
-/** Health filter values (the states of `healthState`) as column conditions. */
-const HEALTH_WHERE: Record<string, Record<string, unknown>> = {
-  disabled: { active: false },
-  untested: { active: true, lastSuccessAt: IsNull(), lastFailureAt: IsNull() },
-  healthy: { active: true, consecutiveFailures: 0, lastSuccessAt: Not(IsNull()) },
-  warning: { active: true, consecutiveFailures: Between(1, CRITICAL_AFTER_FAILURES - 1) },
-  critical: { active: true, consecutiveFailures: MoreThanOrEqual(CRITICAL_AFTER_FAILURES) },
-};
-
-function healthWhere(state: string): Record<string, unknown> {
-  return HEALTH_WHERE[state] ?? { id: '' };
 }

@@ -127,12 +127,9 @@ function endpointResource(webhooks: WebhooksService, c: Components, navigation: 
   const recordAction = (name: string, run: (id: string, request: ActionRequest) => Promise<ActionResponse>, extra: Record<string, unknown> = {}) => ({
     actionType: 'record' as const,
     component: c.ConfirmAction,
-    handler: operation(async (request, context) => {
-      const id = context.record!.id();
-      if (request.method !== 'post') return { record: context.record!.toJSON(context.currentAdmin) };
+    handler: recordOperation(async (id, request, context) => {
       const result = await run(id, request);
-      const view = await webhooks.getEndpoint(id);
-      return { ...result, record: toRecordJSON(context, endpointParams(view)) };
+      return { ...result, record: toRecordJSON(context, endpointParams(await webhooks.getEndpoint(id))) };
     }),
     ...extra,
     name,
@@ -297,10 +294,8 @@ function deliveryResource(webhooks: WebhooksService, c: Components, navigation: 
           icon: 'RotateCw',
           component: c.ConfirmAction,
           isVisible: ({ record }: { record?: { param(p: string): unknown } }) => ['succeeded', 'failed'].includes(String(record?.param('status'))),
-          handler: operation(async (request, context) => {
-            if (request.method !== 'post') return { record: context.record!.toJSON(context.currentAdmin) };
-            const view = await webhooks.redeliver(context.record!.id());
-            const { attempts: _attempts, ...params } = view;
+          handler: recordOperation(async (id, _request, context) => {
+            const { attempts: _attempts, ...params } = await webhooks.redeliver(id);
             return {
               record: toRecordJSON(context, params),
               notice: { type: 'success', message: 'Delivery scheduled again (attempts logged with trigger "manual").' },
@@ -377,6 +372,14 @@ function operation(run: Handler, kind: 'form' | 'action' = 'action') {
       throw error;
     }
   };
+}
+
+/** A record action whose GET only loads the record (for the action's page) and whose POST does the work. */
+function recordOperation(run: (id: string, request: ActionRequest, context: ActionContext) => Promise<ActionResponse>) {
+  return operation(async (request, context) => {
+    if (request.method !== 'post') return { record: context.record!.toJSON(context.currentAdmin) };
+    return run(context.record!.id(), request, context);
+  });
 }
 
 function bulkAction(c: Components, name: string, icon: string, run: (id: string) => Promise<void>, done: string) {

@@ -18,6 +18,7 @@ import { isReservedHeader } from '../endpoints/endpoint-input.js';
 import { WebhookExtensions } from '../extensions/extensions.js';
 import { jsonSafe, shapeChanges, shapeData } from '../subscriber/shaping.js';
 import { stringify, type Changes } from '../subscriber/payload.js';
+import { withTimeout } from '../util/timeout.js';
 
 export interface AttemptResult {
   /** The response as stored on the attempt row (body truncated to `responseBodyStoreLimitBytes`). */
@@ -170,7 +171,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         if (endpoint.transform) {
           const transformer = this.extensions.transformers.get(endpoint.transform);
           if (!transformer) throw new Error(`the transformer "${endpoint.transform}" is not registered in this app`);
-          shaped = await withTimeout(Promise.resolve(transformer.transform(envelope, context)), timeoutMs, 'the transformer');
+          shaped = await withTimeout(Promise.resolve(transformer.transform(envelope, context)), timeoutMs, `the transformer took longer than ${timeoutMs} ms`);
         }
         body = typeof shaped === 'string' ? shaped : stringify(jsonSafe(shaped) ?? null);
       }
@@ -182,7 +183,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       try {
         const provider = this.extensions.headerProviders.get(endpoint.headerProvider);
         if (!provider) throw new Error(`"${endpoint.headerProvider}" is not registered in this app`);
-        const provided = await withTimeout(Promise.resolve(provider.headers(context)), timeoutMs, 'the header provider');
+        const provided = await withTimeout(Promise.resolve(provider.headers(context)), timeoutMs, `the header provider took longer than ${timeoutMs} ms`);
         for (const [name, value] of Object.entries(provided ?? {})) {
           if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || /[\r\n\0]/.test(value)) {
             throw new Error(`it returned an invalid header ${JSON.stringify(name)}`);
@@ -289,15 +290,6 @@ export class DeliveryWorker implements OnApplicationBootstrap {
 function tokenFailure(error: unknown): WebhookResponse {
   const response = notSent(`Not sent: ${(error as Error).message}`);
   return error instanceof OAuth2TokenError && error.blocked ? { ...response, blocked: true } : response;
-}
-
-/** Rejects when `promise` takes longer than `ms` (the work itself cannot be cancelled; its result is ignored). */
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** At most `limit` bytes of text (a cut multi-byte character becomes U+FFFD). */

@@ -7,8 +7,8 @@ export type AttemptTrigger = 'scheduled' | 'manual' | 'test' | 'recover';
 /** One HTTP try of a delivery: the audit log. */
 @Entity({ name: 'webhook_attempt' })
 @Index(['deliveryId', 'attemptNumber'])
-@Index(['createdAt'])
 export class WebhookAttempt extends BaseEntity {
+  /** Time-ordered (`newId('att', createdAt)`): ranges by time use the primary key. */
   @PrimaryColumn({ type: 'varchar', length: 32 })
   id: string;
 

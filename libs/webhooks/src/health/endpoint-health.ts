@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Between, DataSource, IsNull, MoreThanOrEqual, Not, type FindOptionsWhere } from 'typeorm';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
+import { columnSql } from '../store/webhook-store.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { DeliveryFailedEvent, EndpointDisabledEvent, ResolvedWebhooksOptions } from '../webhooks.options.js';
 
@@ -30,6 +31,43 @@ export function healthState(e: Pick<WebhookEndpoint, 'active' | 'consecutiveFail
   if (!e.lastSuccessAt && !e.lastFailureAt) return 'untested';
   if (e.consecutiveFailures === 0) return 'healthy';
   return e.consecutiveFailures < CRITICAL_AFTER_FAILURES ? 'warning' : 'critical';
+}
+
+/** `healthState()` as an SQL expression over the endpoint table aliased `alias` (for counts by state). */
+export function healthStateSql(dataSource: DataSource, alias: string): string {
+  const metadata = dataSource.getMetadata(WebhookEndpoint);
+  const c = (p: string) => `${alias}.${columnSql(dataSource, metadata, p)}`;
+  return (
+    `CASE WHEN NOT ${c('active')} THEN 'disabled' ` +
+    `WHEN ${c('lastSuccessAt')} IS NULL AND ${c('lastFailureAt')} IS NULL THEN 'untested' ` +
+    `WHEN ${c('consecutiveFailures')} = 0 THEN 'healthy' ` +
+    `WHEN ${c('consecutiveFailures')} < ${CRITICAL_AFTER_FAILURES} THEN 'warning' ELSE 'critical' END`
+  );
+}
+
+/**
+ * `healthState() === state` as TypeORM find conditions (any of them matches), each merged with `base`. An unknown
+ * state matches nothing.
+ */
+export function healthStateWhere(state: string, base: FindOptionsWhere<WebhookEndpoint> = {}): FindOptionsWhere<WebhookEndpoint>[] {
+  const tested = (failures: FindOptionsWhere<WebhookEndpoint>['consecutiveFailures']) => [
+    { ...base, active: true, consecutiveFailures: failures, lastSuccessAt: Not(IsNull()) },
+    { ...base, active: true, consecutiveFailures: failures, lastFailureAt: Not(IsNull()) },
+  ];
+  switch (state) {
+    case 'disabled':
+      return [{ ...base, active: false }];
+    case 'untested':
+      return [{ ...base, active: true, lastSuccessAt: IsNull(), lastFailureAt: IsNull() }];
+    case 'healthy':
+      return tested(0);
+    case 'warning':
+      return tested(Between(1, CRITICAL_AFTER_FAILURES - 1));
+    case 'critical':
+      return tested(MoreThanOrEqual(CRITICAL_AFTER_FAILURES));
+    default:
+      return [{ ...base, id: IsNull() }];
+  }
 }
 
 /**
@@ -59,7 +97,7 @@ export class EndpointHealth {
   /** A delivery failed for good: count it, and disable the endpoint when a limit is reached. */
   async failed(endpointId: string, at: Date, failure: Omit<DeliveryFailedEvent, 'endpointId' | 'at'>): Promise<void> {
     this.successWrittenAt.delete(endpointId);
-    const column = (p: string) => this.dataSource.driver.escape(this.metadata().findColumnWithPropertyName(p)!.databaseName);
+    const column = (p: string) => columnSql(this.dataSource, this.metadata(), p);
     await this.dataSource
       .createQueryBuilder()
       .update(WebhookEndpoint)
@@ -180,7 +218,7 @@ export class EndpointHealth {
   }
 
   private async update(endpointId: string, values: Partial<WebhookEndpoint>): Promise<number> {
-    const updatedAt = this.dataSource.driver.escape(this.metadata().findColumnWithPropertyName('updatedAt')!.databaseName);
+    const updatedAt = columnSql(this.dataSource, this.metadata(), 'updatedAt');
     const result = await this.dataSource
       .createQueryBuilder()
       .update(WebhookEndpoint)

@@ -1,6 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
-import { CRITICAL_AFTER_FAILURES, type HealthState } from './endpoint-health.js';
+import { idFloor } from '../ids.js';
+import { columnSql } from '../store/webhook-store.js';
+import { withTimeout } from '../util/timeout.js';
+import { healthState, healthStateSql, type HealthState } from './endpoint-health.js';
 
 /** What an operator needs at a glance: the AdminJS dashboard's data, usable by any other UI too. */
 export interface WebhooksOverview {
@@ -51,7 +54,7 @@ const QUEUE_TIMEOUT_MS = 1500;
 
 /**
  * Reads the overview with aggregate queries only: a handful of statements whatever the number of endpoints and
- * attempts (the attempts of the last hour are counted by the database, through the `createdAt` index).
+ * attempts (the attempts of the last hour are counted by the database, found through the primary key).
  */
 export async function readOverview(
   dataSource: DataSource,
@@ -65,7 +68,7 @@ export async function readOverview(
     failingEndpoints(dataSource, failingLimit),
     attemptsPerMinute(dataSource, now),
     outboxCounts(dataSource),
-    withTimeout(queueCounts(), QUEUE_TIMEOUT_MS).then(
+    withTimeout(queueCounts(), QUEUE_TIMEOUT_MS, `no answer within ${QUEUE_TIMEOUT_MS} ms`).then(
       (counts) => ({ counts, error: null }),
       (error: Error) => ({ counts: null, error: `The queue did not answer: ${error.message}` }),
     ),
@@ -88,27 +91,14 @@ export async function readOverview(
 }
 
 function col(dataSource: DataSource, target: Function, property: string): string {
-  const column = dataSource.getMetadata(target).findColumnWithPropertyName(property);
-  if (!column) throw new Error(`No column ${property}`);
-  return dataSource.driver.escape(column.databaseName);
-}
-
-/** The SQL form of `healthState()`. */
-function stateCase(dataSource: DataSource, alias: string): string {
-  const c = (p: string) => `${alias}.${col(dataSource, WebhookEndpoint, p)}`;
-  return (
-    `CASE WHEN NOT ${c('active')} THEN 'disabled' ` +
-    `WHEN ${c('lastSuccessAt')} IS NULL AND ${c('lastFailureAt')} IS NULL THEN 'untested' ` +
-    `WHEN ${c('consecutiveFailures')} = 0 THEN 'healthy' ` +
-    `WHEN ${c('consecutiveFailures')} < ${CRITICAL_AFTER_FAILURES} THEN 'warning' ELSE 'critical' END`
-  );
+  return columnSql(dataSource, dataSource.getMetadata(target), property);
 }
 
 async function countByState(dataSource: DataSource): Promise<WebhooksOverview['endpoints']> {
   const rows = await dataSource
     .getRepository(WebhookEndpoint)
     .createQueryBuilder('e')
-    .select(stateCase(dataSource, 'e'), 'state')
+    .select(healthStateSql(dataSource, 'e'), 'state')
     .addSelect('COUNT(*)', 'count')
     .groupBy('state')
     .getRawMany<{ state: HealthState; count: string | number }>();
@@ -149,7 +139,7 @@ async function failingEndpoints(dataSource: DataSource, limit: number): Promise<
       return {
         id: e.id,
         url: e.url,
-        state: !e.active ? 'disabled' : e.consecutiveFailures < CRITICAL_AFTER_FAILURES ? 'warning' : 'critical',
+        state: healthState(e),
         consecutiveFailures: e.consecutiveFailures,
         failingSince: e.failingSince,
         lastFailureAt: e.lastFailureAt,
@@ -162,8 +152,9 @@ async function failingEndpoints(dataSource: DataSource, limit: number): Promise<
 }
 
 /**
- * Attempts of the last hour by minute. The minute is computed by the database relative to `since` (passed as a
- * parameter, so it is stored and compared the same way as the column, whatever the time zone handling).
+ * Attempts of the last hour by minute. The rows are found through the primary key (attempt ids are time-ordered by
+ * their `createdAt`), so the delivery path maintains no extra index for this. The minute is computed by the
+ * database relative to `start` (a parameter, stored and compared like the column whatever the time zone handling).
  */
 async function attemptsPerMinute(dataSource: DataSource, now: Date): Promise<WebhooksOverview['attemptsPerMinute']> {
   const start = new Date(Math.floor(now.getTime() / 60_000) * 60_000 - (MINUTES - 1) * 60_000);
@@ -176,7 +167,8 @@ async function attemptsPerMinute(dataSource: DataSource, now: Date): Promise<Web
     .select(bucket, 'minute')
     .addSelect(`SUM(CASE WHEN ${status} >= 200 AND ${status} < 300 THEN 1 ELSE 0 END)`, 'succeeded')
     .addSelect(`SUM(CASE WHEN ${status} >= 200 AND ${status} < 300 THEN 0 ELSE 1 END)`, 'failed')
-    .where(`${createdAt} >= :start`, { start })
+    .where('a.id >= :floor', { floor: idFloor('att', start.getTime()) })
+    .setParameter('start', start)
     .groupBy('minute')
     .getRawMany<{ minute: string | number; succeeded: string | number; failed: string | number }>();
   const series = Array.from({ length: MINUTES }, (_, i) => ({ minute: new Date(start.getTime() + i * 60_000), succeeded: 0, failed: 0 }));
@@ -223,14 +215,4 @@ async function outboxCounts(dataSource: DataSource): Promise<WebhooksOverview['o
   const counts = { pending: 0, delivering: 0 };
   for (const row of rows) counts[row.status] = Number(row.count);
   return counts;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

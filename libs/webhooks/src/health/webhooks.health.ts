@@ -4,6 +4,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, MoreThanOrEqual } from 'typeorm';
 import { DeliveryQueue } from '../delivery/delivery-queue.js';
 import { WebhookEndpoint } from '../entities/index.js';
+import { withTimeout } from '../util/timeout.js';
+import { CRITICAL_AFTER_FAILURES } from './endpoint-health.js';
 
 const PING_TIMEOUT_MS = 2000;
 
@@ -31,25 +33,16 @@ export class WebhooksHealthIndicator {
           return { waiting, delayed, active, failed };
         })(),
         PING_TIMEOUT_MS,
+        `Redis did not answer within ${PING_TIMEOUT_MS} ms`,
       );
     } catch (error) {
       return check.down({ redis: 'down', message: (error as Error).message });
     }
     const endpoints = this.dataSource.getRepository(WebhookEndpoint);
     const [critical, disabled] = await Promise.all([
-      endpoints.countBy({ active: true, consecutiveFailures: MoreThanOrEqual(5) }),
+      endpoints.countBy({ active: true, consecutiveFailures: MoreThanOrEqual(CRITICAL_AFTER_FAILURES) }),
       endpoints.countBy({ active: false }),
     ]);
     return check.up({ redis: 'up', queue, endpoints: { critical, disabled } });
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

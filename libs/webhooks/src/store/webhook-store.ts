@@ -263,12 +263,12 @@ function table(dataSource: DataSource, metadata: EntityMetadata): string {
 }
 
 function columns(dataSource: DataSource, metadata: EntityMetadata) {
-  return (...properties: string[]) =>
-    properties
-      .map((p) => {
-        const column = metadata.findColumnWithPropertyName(p);
-        if (!column) throw new Error(`${metadata.name} has no column ${p}`);
-        return dataSource.driver.escape(column.databaseName);
-      })
-      .join(', ');
+  return (...properties: string[]) => properties.map((p) => columnSql(dataSource, metadata, p)).join(', ');
+}
+
+/** The escaped database name of an entity property's column, for hand-written SQL. */
+export function columnSql(dataSource: DataSource, metadata: EntityMetadata, property: string): string {
+  const column = metadata.findColumnWithPropertyName(property);
+  if (!column) throw new Error(`${metadata.name} has no column ${property}`);
+  return dataSource.driver.escape(column.databaseName);
 }

@@ -1,18 +1,13 @@
 import React from 'react';
 import { Box, Label, Text } from '@adminjs/design-system';
-import { Code, StateBadge, formatDate, pretty } from './badges';
+import { Code, StateBadge, formatDate, pretty, jsonParam } from './badges';
 
 const BODY_LIMIT = 4000;
 
 /** A delivery's attempts in order: trigger, status code, duration, error and the (stored, truncated) response body. */
 const Attempts = (props: any) => {
   const { record, property } = props;
-  let attempts: any[] = [];
-  try {
-    attempts = JSON.parse(record?.params?.[property.path] ?? '[]');
-  } catch {
-    attempts = [];
-  }
+  const attempts: any[] = jsonParam(record, property.path, []);
   return (
     <Box mb="xl" data-testid="attempts">
       <Label>{property.label} ({attempts.length})</Label>

@@ -1,19 +1,14 @@
 import React from 'react';
 import { Box, Label, Table, TableBody, TableCell, TableHead, TableRow, Text } from '@adminjs/design-system';
 import { ViewHelpers } from 'adminjs';
-import { StateBadge, formatDate } from './badges';
+import { StateBadge, formatDate, jsonParam } from './badges';
 
 const h = new ViewHelpers();
 
 /** The endpoint's latest deliveries with their status, linked to each delivery's page. */
 const RecentDeliveries = (props: any) => {
   const { record, property } = props;
-  let deliveries: any[] = [];
-  try {
-    deliveries = JSON.parse(record?.params?.[property.path] ?? '[]');
-  } catch {
-    deliveries = [];
-  }
+  const deliveries: any[] = jsonParam(record, property.path, []);
   return (
     <Box mb="xl" data-testid="recent-deliveries">
       <Label>{property.label} (last {deliveries.length})</Label>

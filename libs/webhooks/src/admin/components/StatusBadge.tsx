@@ -1,17 +1,10 @@
 import React from 'react';
-import { Box, Label } from '@adminjs/design-system';
-import { StateBadge } from './badges';
+import { ShowField, StateBadge } from './badges';
 
-const StatusBadge = (props: any) => {
-  const { record, property, where } = props;
-  const badge = <StateBadge state={String(record?.params?.[property.path] ?? '')} />;
-  if (where !== 'show') return badge;
-  return (
-    <Box mb="xl">
-      <Label>{property.label}</Label>
-      {badge}
-    </Box>
-  );
-};
+const StatusBadge = ({ record, property, where }: any) => (
+  <ShowField where={where} label={property.label}>
+    <StateBadge state={String(record?.params?.[property.path] ?? '')} />
+  </ShowField>
+);
 
 export default StatusBadge;

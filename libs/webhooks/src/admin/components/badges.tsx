@@ -1,4 +1,5 @@
 import React from 'react';
+import { Box, Label } from '@adminjs/design-system';
 
 /** Colours by state: the same palette for endpoint health and delivery status. */
 export const STATE_COLOURS: Record<string, string> = {
@@ -83,4 +84,24 @@ export function formatDate(value: unknown): string {
   if (!value) return '—';
   const d = new Date(String(value));
   return Number.isNaN(d.getTime()) ? String(value) : d.toLocaleString();
+}
+
+/** A property's value as it is in lists; on the record page, under its label like AdminJS's own fields. */
+export const ShowField = ({ where, label, children }: { where: string; label: string; children: any }) =>
+  where === 'show' ? (
+    <Box mb="xl">
+      <Label>{label}</Label>
+      {children}
+    </Box>
+  ) : (
+    children
+  );
+
+/** A record param that holds JSON text (lists the admin attaches to a record); a fallback when absent or broken. */
+export function jsonParam<T>(record: any, path: string, fallback: T): T {
+  try {
+    return JSON.parse(record?.params?.[path] ?? 'null') ?? fallback;
+  } catch {
+    return fallback;
+  }
 }
