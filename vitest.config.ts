@@ -1,13 +1,12 @@
-import { resolve } from 'node:path';
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// Tests run the library from its TypeScript sources: the package's exports map sends this condition to src/.
+const SOURCE_CONDITION = 'nestjs-outgoing-webhooks-source';
+
 export default defineConfig({
-  resolve: {
-    alias: [
-      { find: /^@app\/webhooks\/admin$/, replacement: resolve(import.meta.dirname, 'libs/webhooks/src/admin/index.ts') },
-      { find: /^@app\/webhooks$/, replacement: resolve(import.meta.dirname, 'libs/webhooks/src/index.ts') },
-    ],
-  },
+  resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
   test: {
     include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.spec.ts'],
     globalSetup: ['test/support/global-setup.ts'],

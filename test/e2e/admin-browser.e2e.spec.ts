@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebhooksService } from '@app/webhooks';
+import { WebhooksService } from 'nestjs-outgoing-webhooks';
 import { createDatabase, type TestDatabase } from '../support/databases.js';
 import { ADMIN_LOGIN, dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import { Receiver } from '../support/receiver.js';

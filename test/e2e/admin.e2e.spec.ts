@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebhooksService } from '@app/webhooks';
+import { WebhooksService } from 'nestjs-outgoing-webhooks';
 import { AdminClient } from '../support/admin-client.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { ADMIN_LOGIN, dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';

@@ -8,7 +8,7 @@ import {
   WebhooksService,
   type DeliveryFailedEvent,
   type EndpointDisabledEvent,
-} from '@app/webhooks';
+} from 'nestjs-outgoing-webhooks';
 import { Widget } from '../fixtures/widget.entity.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { WebhookBulkOperationError, WebhookEvent, WebhooksService } from '@app/webhooks';
+import { WebhookBulkOperationError, WebhookEvent, WebhooksService } from 'nestjs-outgoing-webhooks';
 import { DeliveryQueue } from '../../libs/webhooks/src/delivery/delivery-queue.js';
 import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';

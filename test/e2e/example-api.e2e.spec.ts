@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookDelivery, WebhookEvent } from '@app/webhooks';
+import { WebhookDelivery, WebhookEvent } from 'nestjs-outgoing-webhooks';
 import { Order } from '../../apps/example/src/shop/order.entity.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';

@@ -1,14 +1,9 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  WEBHOOKS_OPTIONS,
-  WebhookEntity,
-  WebhooksModule,
-  WebhooksService,
-  type ResolvedWebhooksOptions,
-  type WebhooksModuleOptions,
-} from '@app/webhooks';
+import { WebhookEntity, WebhooksModule, WebhooksService, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
+import { WEBHOOKS_OPTIONS } from '../../libs/webhooks/src/webhooks.constants.js';
+import type { ResolvedWebhooksOptions } from '../../libs/webhooks/src/webhooks.options.js';
 import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
 import { createDatabase, type TestDatabase } from '../support/databases.js';
 import { FIXTURE_ENTITIES, startFixture, type FixtureApp } from '../support/fixture-app.js';

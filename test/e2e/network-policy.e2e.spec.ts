@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AxiosWebhookHttpClient, NetworkPolicy, type NetworkPolicyOptions } from '@app/webhooks';
+import { AxiosWebhookHttpClient, type NetworkPolicyOptions } from 'nestjs-outgoing-webhooks';
+import { NetworkPolicy } from '../../libs/webhooks/src/security/network-policy.js';
 import { createDatabase, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample } from '../support/example-app.js';
 import { Receiver } from '../support/receiver.js';

@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebhooksService } from '@app/webhooks';
+import { WebhooksService } from 'nestjs-outgoing-webhooks';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import { sleep, waitUntil } from '../support/wait.js';

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OutboxRelay, WEBHOOKS_QUEUE, WebhookAttempt, WebhookDelivery } from '@app/webhooks';
+import { OutboxRelay, WEBHOOKS_QUEUE, WebhookAttempt, WebhookDelivery } from 'nestjs-outgoing-webhooks';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { inject } from 'vitest';

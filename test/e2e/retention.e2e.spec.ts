@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RetentionService, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhooksService, type DeliveryStatus } from '@app/webhooks';
+import { RetentionService, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhooksService, type DeliveryStatus } from 'nestjs-outgoing-webhooks';
 import { DeliveryQueue } from '../../libs/webhooks/src/delivery/delivery-queue.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runWithoutWebhooks, verifyWebhook, WebhookDelivery, WebhookEndpoint, WebhooksService, type EndpointInput } from '@app/webhooks';
+import { runWithoutWebhooks, WebhookDelivery, WebhookEndpoint, WebhooksService, type EndpointInput } from 'nestjs-outgoing-webhooks';
+import { verifyWebhook } from 'nestjs-outgoing-webhooks/receiver';
 import { Profile, RoutingExtensionsModule, ROUTING_ENTITIES, StampHeaders, Ticket } from '../fixtures/routing.entities.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';

@@ -2,16 +2,8 @@ import { Webhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  generateSecret,
-  HIDDEN_HEADER_VALUE,
-  verifyWebhook,
-  WebhooksService,
-  WebhookEndpoint,
-  WebhookSecret,
-  WebhookVerificationError,
-  type WebhookVerificationFailure,
-} from '@app/webhooks';
+import { generateSecret, HIDDEN_HEADER_VALUE, WebhooksService, WebhookEndpoint, WebhookSecret } from 'nestjs-outgoing-webhooks';
+import { verifyWebhook, WebhookVerificationError, type WebhookVerificationFailure } from 'nestjs-outgoing-webhooks/receiver';
 import { EndpointCache } from '../../libs/webhooks/src/endpoints/endpoint-cache.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';

@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { WebhooksService, type WebhooksModuleOptions } from '@app/webhooks';
+import { WebhooksService, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
 import { createApp } from '../../apps/example/src/bootstrap.js';
 import type { AppConfig } from '../../apps/example/src/config.js';
 import type { TestDatabase } from './databases.js';

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { WebhooksModule, WebhooksService, type WebhooksModuleOptions } from '@app/webhooks';
+import { WebhooksModule, WebhooksService, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
 import { typeOrmOptions } from '../../apps/example/src/app.module.js';
 import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
 import type { TestDatabase } from './databases.js';

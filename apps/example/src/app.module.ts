@@ -2,7 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { WebhooksModule } from '@app/webhooks';
+import { WebhooksModule } from 'nestjs-outgoing-webhooks';
 import { mkdirSync } from 'node:fs';
 import { adminModule } from './admin/admin.module.js';
 import { APP_CONFIG } from './app.constants.js';

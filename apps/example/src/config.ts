@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { parseEncryptionKeys, type EncryptionKey, type WebhooksModuleOptions } from '@app/webhooks';
+import { parseEncryptionKeys, type EncryptionKey, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
 
 export type DatabaseConfig =
   | { type: 'sqlite'; path: string }

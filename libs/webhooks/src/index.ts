@@ -1,14 +1,34 @@
+/**
+ * nestjs-outgoing-webhooks: committed TypeORM entity changes become signed webhooks.
+ *
+ * Entry points: this one (the sender: module, decorators, service, entities, migrations, errors),
+ * `nestjs-outgoing-webhooks/admin` (AdminJS dashboard) and `nestjs-outgoing-webhooks/receiver` (verifying
+ * webhooks on the receiving side, with no sender dependency). Everything not exported here is internal.
+ */
+
+// Module and options.
 export { WebhooksModule } from './webhooks.module.js';
-export { WEBHOOKS_MODULE_OPTIONS } from './webhooks.module-definition.js';
 export {
   DEFAULT_RETRY_SCHEDULE,
-  resolveOptions,
   type DeliveryFailedEvent,
   type EndpointDisabledEvent,
-  type ResolvedWebhooksOptions,
   type WebhooksModuleOptions,
 } from './webhooks.options.js';
-export { DELIVER_JOB, WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.constants.js';
+export { WEBHOOKS_QUEUE } from './webhooks.constants.js';
+
+// Declaring what sends webhooks.
+export { WebhookEntity, WEBHOOK_ACTIONS, type WebhookAction, type WebhookEntityOptions } from './decorators/webhook-entity.decorator.js';
+export { runWithoutWebhooks, webhooksSuppressed } from './context/suppression.js';
+export {
+  WebhookHeaderProvider,
+  WebhookTransformer,
+  type WebhookHeaderProviderService,
+  type WebhookSendContext,
+  type WebhookTransformerProvider,
+} from './extensions/extensions.js';
+export { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './subscriber/shaping.js';
+
+// Managing endpoints and deliveries.
 export {
   WebhooksService,
   type AttemptView,
@@ -19,7 +39,8 @@ export {
   type RecoverOptions,
   type TestSendResult,
 } from './webhooks.service.js';
-export { HIDDEN_HEADER_VALUE, type EndpointInput } from './endpoints/endpoint-input.js';
+export { HIDDEN_HEADER_VALUE, type EndpointAuth, type EndpointFields, type EndpointInput } from './endpoints/endpoint-input.js';
+export type { EndpointFilters, EntityFilter, FieldCondition } from './endpoints/filters.js';
 export {
   DEFAULT_GRACE_SECONDS,
   MAX_GRACE_SECONDS,
@@ -27,16 +48,19 @@ export {
   type RotateSecretOptions,
   type RotatedSecret,
 } from './endpoints/endpoint-secrets.js';
-export { BlockedAddressError, NetworkPolicy, type NetworkPolicyOptions } from './security/network-policy.js';
-export { parseEncryptionKeys, SecretCipher, type EncryptionKey } from './security/secret-cipher.js';
-export { topicMatches } from './endpoints/topics.js';
-export {
-  WebhookEntity,
-  WEBHOOK_ACTIONS,
-  type WebhookAction,
-  type WebhookEntityOptions,
-} from './decorators/webhook-entity.decorator.js';
+export { OutboxRelay, type RelayResult } from './outbox/outbox-relay.js';
+export { RetentionService, type RetentionResult } from './retention/retention.service.js';
+
+// Health and events for the host.
+export { WebhooksHealthIndicator, type WebhooksHealthResult } from './health/webhooks.health.js';
+export { CRITICAL_AFTER_FAILURES, TEST_TOPIC, WEBHOOK_EVENTS, healthState, type HealthState } from './health/endpoint-health.js';
+export type { FailingEndpoint, OverviewOptions, WebhooksOverview } from './health/overview.js';
+
+// Tables and migrations.
 export * from './entities/index.js';
+// export { WEBHOOK_MIGRATIONS } from './migrations/index.js';
+
+// Errors.
 export {
   WebhookBulkOperationError,
   WebhookConfigurationError,
@@ -46,6 +70,11 @@ export {
   WebhooksError,
 } from './errors/webhooks.errors.js';
 export { WebhooksExceptionFilter } from './errors/webhooks-exception.filter.js';
+export { BlockedAddressError, type NetworkPolicyOptions } from './security/network-policy.js';
+export { OAuth2TokenError } from './delivery/oauth2.js';
+
+// Secrets, signing and the pluggable HTTP client.
+export { parseEncryptionKeys, type EncryptionKey } from './security/secret-cipher.js';
 export { generateSecret, sign, signatureHeaders, SECRET_PREFIX } from './signing/signing.js';
 export {
   AxiosWebhookHttpClient,
@@ -54,44 +83,3 @@ export {
   type WebhookRequest,
   type WebhookResponse,
 } from './delivery/http-client.js';
-export { DeliveryWorker } from './delivery/delivery.worker.js';
-export { OutboxRelay, type RelayResult } from './outbox/outbox-relay.js';
-export { RetentionService, type RetentionResult } from './retention/retention.service.js';
-export { WebhooksHealthIndicator } from './health/webhooks.health.js';
-export { CRITICAL_AFTER_FAILURES, TEST_TOPIC, WEBHOOK_EVENTS, healthState, type HealthState } from './health/endpoint-health.js';
-export type { FailingEndpoint, OverviewOptions, WebhooksOverview } from './health/overview.js';
-export { decide, retryAfterMs, type RetryPolicy, type Verdict } from './delivery/retry-policy.js';
-export {
-  verifyWebhook,
-  WebhookVerifier,
-  WebhookVerificationError,
-  type WebhookVerificationFailure,
-  type VerifiedWebhook,
-  type WebhookHeaders,
-  type VerifyWebhookOptions,
-} from './receiver/verify.js';
-export {
-  MemoryReplayStore,
-  RedisReplayStore,
-  type WebhookReplayStore,
-  type MemoryReplayStoreOptions,
-  type RedisSetNxClient,
-} from './receiver/replay-store.js';
-export {
-  VerifyWebhook,
-  WebhookMessage,
-  type WebhookReceiverOptions,
-  type WebhookSecrets,
-} from './receiver/webhook-receiver.guard.js';
-export {
-  WebhookTransformer,
-  WebhookHeaderProvider,
-  type WebhookTransformerProvider,
-  type WebhookHeaderProviderService,
-  type WebhookSendContext,
-} from './extensions/extensions.js';
-export { runWithoutWebhooks, webhooksSuppressed } from './context/suppression.js';
-export type { EndpointFilters, EntityFilter, FieldCondition } from './endpoints/filters.js';
-export type { EndpointAuth, EndpointFields } from './endpoints/endpoint-input.js';
-export { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './subscriber/shaping.js';
-export { OAuth2TokenError } from './delivery/oauth2.js';

@@ -1,6 +1,5 @@
 import { BullModule } from '@nestjs/bull';
 import { Logger, Module } from '@nestjs/common';
-import { TerminusModule } from '@nestjs/terminus';
 import { DiscoveryModule } from '@nestjs/core';
 import { WebhookExtensions } from './extensions/extensions.js';
 import { OAuth2Tokens } from './delivery/oauth2.js';
@@ -41,7 +40,6 @@ import { WebhooksService } from './webhooks.service.js';
   imports: [
     TypeOrmModule.forFeature(WEBHOOK_ENTITIES),
     BullModule.registerQueue({ name: WEBHOOKS_QUEUE }),
-    TerminusModule,
     DiscoveryModule,
   ],
   providers: [

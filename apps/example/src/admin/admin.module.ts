@@ -1,7 +1,7 @@
 import { AdminModule, ExpressLoader } from '@adminjs/nestjs';
 import type { DynamicModule } from '@nestjs/common';
-import { WebhooksService } from '@app/webhooks';
-import { webhooksAdmin, webhooksAdminAuth } from '@app/webhooks/admin';
+import { WebhooksService } from 'nestjs-outgoing-webhooks';
+import { webhooksAdmin, webhooksAdminAuth } from 'nestjs-outgoing-webhooks/admin';
 import type { AdminConfig } from '../config.js';
 
 /**

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { WebhooksHealthIndicator } from '@app/webhooks';
+import { WebhooksHealthIndicator } from 'nestjs-outgoing-webhooks';
 
 /** 200 when the database and Redis answer, 503 otherwise. No token needed (for load balancers). */
 @Controller('health')

@@ -1,7 +1,8 @@
 import { Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
 import type { Request } from 'express';
-import { MemoryReplayStore, VerifyWebhook, WebhookMessage, WebhooksService, type VerifiedWebhook } from '@app/webhooks';
+import { WebhooksService } from 'nestjs-outgoing-webhooks';
+import { MemoryReplayStore, VerifyWebhook, WebhookMessage, type VerifiedWebhook } from 'nestjs-outgoing-webhooks/receiver';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 
 export interface ReceivedWebhook {

@@ -1,4 +1,4 @@
-import { WebhookEntity } from '@app/webhooks';
+import { WebhookEntity } from 'nestjs-outgoing-webhooks';
 import {
   BaseEntity,
   Column,

@@ -5,7 +5,7 @@ import {
   type EndpointInput,
   type RecoverOptions,
   type RotateSecretOptions,
-} from '@app/webhooks';
+} from 'nestjs-outgoing-webhooks';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 
 /** The webhook endpoint resource: a thin layer over WebhooksService, which validates. */

@@ -1,5 +1,5 @@
-// First: sets ADMIN_JS_TMP_DIR before adminjs reads it.
-import './tmp-dir.js';
+// First: prepares AdminJS's component bundling (temp dir, Babel plugin lookup) before adminjs is loaded.
+import './bundler-env.js';
 
 export { webhooksAdmin, type WebhooksAdmin, type WebhooksAdminOptions } from './webhooks-admin.js';
 export { webhooksAdminAuth, type WebhooksAdminAuthOptions } from './admin-auth.js';

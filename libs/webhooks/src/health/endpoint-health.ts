@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Between, DataSource, IsNull, MoreThanOrEqual, Not, type FindOptionsWhere } from 'typeorm';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
@@ -75,16 +75,28 @@ export function healthStateWhere(state: string, base: FindOptionsWhere<WebhookEn
  * host (callback options and `@nestjs/event-emitter`, when the host has it).
  */
 @Injectable()
-export class EndpointHealth {
+export class EndpointHealth implements OnModuleInit {
   private readonly logger = new Logger('Webhooks');
   private readonly successWrittenAt = new Map<string, number>();
+  private emitter?: { emit(name: string, event: unknown): unknown };
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cache: EndpointCache,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
-    @Optional() private readonly emitter?: EventEmitter2,
+    private readonly moduleRef: ModuleRef,
   ) {}
+
+  /** `@nestjs/event-emitter` is an optional peer: used when the host has it installed and registered. */
+  async onModuleInit(): Promise<void> {
+    const events = await import('@nestjs/event-emitter').catch(() => undefined);
+    if (!events) return;
+    try {
+      this.emitter = this.moduleRef.get(events.EventEmitter2, { strict: false });
+    } catch {
+      // Installed but EventEmitterModule not imported by the host: callbacks only.
+    }
+  }
 
   /** A delivery succeeded: the failure streak ends. Throttled, since it is the common case. */
   async succeeded(endpointId: string, at: Date): Promise<void> {

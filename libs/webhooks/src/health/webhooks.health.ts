@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, MoreThanOrEqual } from 'typeorm';
 import { DeliveryQueue } from '../delivery/delivery-queue.js';
@@ -9,21 +8,25 @@ import { CRITICAL_AFTER_FAILURES } from './endpoint-health.js';
 
 const PING_TIMEOUT_MS = 2000;
 
+/** What `isHealthy(key)` answers: the shape `@nestjs/terminus` indicators return (`HealthIndicatorResult`). */
+export type WebhooksHealthResult<Key extends string> = Record<Key, { status: 'up' | 'down' } & Record<string, unknown>>;
+
 /**
- * A `@nestjs/terminus` indicator: down when Redis does not answer; otherwise up, with the queue backlog
+ * A `@nestjs/terminus` indicator (it returns terminus's result shape without importing terminus, so hosts without
+ * terminus can call it too): down when Redis does not answer; otherwise up, with the queue backlog
  * (waiting, delayed, active, failed) and the endpoints that need attention (`critical`: 5+ failed deliveries in a
  * row; `disabled`). Use it in a health controller: `health.check([() => webhooks.isHealthy('webhooks')])`.
  */
 @Injectable()
 export class WebhooksHealthIndicator {
   constructor(
-    private readonly health: HealthIndicatorService,
     private readonly queue: DeliveryQueue,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  async isHealthy<const Key extends string>(key: Key) {
-    const check = this.health.check(key);
+  async isHealthy<const Key extends string>(key: Key): Promise<WebhooksHealthResult<Key>> {
+    const result = (status: 'up' | 'down', details: Record<string, unknown>) =>
+      ({ [key]: { status, ...details } }) as WebhooksHealthResult<Key>;
     let queue: Record<string, number>;
     try {
       queue = await withTimeout(
@@ -36,13 +39,13 @@ export class WebhooksHealthIndicator {
         `Redis did not answer within ${PING_TIMEOUT_MS} ms`,
       );
     } catch (error) {
-      return check.down({ redis: 'down', message: (error as Error).message });
+      return result('down', { redis: 'down', message: (error as Error).message });
     }
     const endpoints = this.dataSource.getRepository(WebhookEndpoint);
     const [critical, disabled] = await Promise.all([
       endpoints.countBy({ active: true, consecutiveFailures: MoreThanOrEqual(CRITICAL_AFTER_FAILURES) }),
       endpoints.countBy({ active: false }),
     ]);
-    return check.up({ redis: 'up', queue, endpoints: { critical, disabled } });
+    return result('up', { redis: 'up', queue, endpoints: { critical, disabled } });
   }
 }
