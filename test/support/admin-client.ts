@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { captureText } from './secret-watch.js';
 
 export interface AdminAnswer<T = any> {
@@ -15,7 +16,14 @@ export class AdminClient {
   cookie: string | null = null;
   setCookie: string | null = null;
 
-  constructor(readonly baseUrl: string) {}
+  /**
+   * `localAddress`: the loopback address to connect from. AdminJS limits login attempts per client address in one
+   * process-wide map, so runs that log in many times (one per database) each use their own address.
+   */
+  constructor(
+    readonly baseUrl: string,
+    readonly localAddress?: string,
+  ) {}
 
   async login(email: string, password: string): Promise<AdminAnswer> {
     const answer = await this.request('POST', '/admin/login', new URLSearchParams({ email, password }));
@@ -32,18 +40,43 @@ export class AdminClient {
   }
 
   private async request(method: string, path: string, body?: string | URLSearchParams, type?: string): Promise<AdminAnswer> {
-    const response = await fetch(this.baseUrl + path, {
-      method,
-      redirect: 'manual',
-      headers: { ...(this.cookie ? { cookie: this.cookie } : {}), ...(type ? { 'content-type': type } : {}) },
-      body,
-    });
-    const setCookie = response.headers.get('set-cookie');
+    const payload = body === undefined ? undefined : String(body);
+    const response = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }>(
+      (resolve, reject) => {
+        const req = request(
+          this.baseUrl + path,
+          {
+            method,
+            localAddress: this.localAddress,
+            headers: {
+              ...(this.cookie ? { cookie: this.cookie } : {}),
+              ...(payload === undefined
+                ? {}
+                : {
+                    'content-type': type ?? 'application/x-www-form-urlencoded;charset=UTF-8',
+                    'content-length': Buffer.byteLength(payload),
+                  }),
+            },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+            );
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      },
+    );
+    const setCookie = response.headers['set-cookie']?.[0];
     if (setCookie) {
       this.setCookie = setCookie;
       this.cookie = setCookie.split(';')[0];
     }
-    const text = await response.text();
+    const { text } = response;
     let json: any;
     try {
       json = JSON.parse(text);
@@ -51,6 +84,7 @@ export class AdminClient {
       json = undefined;
     }
     captureText(typeof json?.secret === 'string' ? JSON.stringify({ ...json, secret: undefined }) : text);
-    return { status: response.status, location: response.headers.get('location'), text, json };
+    const location = response.headers.location;
+    return { status: response.status, location: typeof location === 'string' ? location : null, text, json };
   }
 }

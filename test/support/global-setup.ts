@@ -11,6 +11,7 @@ export async function setup(project: TestProject): Promise<void> {
   redis = await resolveRedis(process.env.REDIS_URL);
   project.provide('redisUrl', redis.url);
   project.provide('postgresUrl', process.env.TEST_POSTGRES_URL ?? '');
+  project.provide('mariadbUrl', process.env.TEST_MARIADB_URL ?? '');
 }
 
 export async function teardown(): Promise<void> {
@@ -21,5 +22,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
     postgresUrl: string;
+    mariadbUrl: string;
   }
 }

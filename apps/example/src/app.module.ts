@@ -2,13 +2,14 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { WebhooksModule } from 'nestjs-outgoing-webhooks';
+import { WEBHOOK_MIGRATIONS, WebhooksModule } from 'nestjs-outgoing-webhooks';
 import { mkdirSync } from 'node:fs';
 import { adminModule } from './admin/admin.module.js';
 import { APP_CONFIG } from './app.constants.js';
 import { ApiTokenGuard } from './auth/api-token.guard.js';
 import { sqliteDirectory, type AppConfig, type DatabaseConfig } from './config.js';
 import { HealthController } from './health/health.controller.js';
+import { ShopSchema1764700000000 } from './migrations/1764700000000-shop-schema.js';
 import { DemoReceiverController } from './receiver/demo-receiver.controller.js';
 import { Customer } from './shop/customer.entity.js';
 import { Order } from './shop/order.entity.js';
@@ -26,7 +27,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        TypeOrmModule.forRoot(typeOrmOptions(config.database)),
+        TypeOrmModule.forRoot(typeOrmOptions(config.database, config.production)),
         BullModule.forRoot({ redis: redisUrl, prefix: config.bullPrefix }),
         WebhooksModule.forRoot({
           // Global, so the admin module can inject WebhooksService.
@@ -56,14 +57,23 @@ export class AppModule {
 }
 
 /**
- * `synchronize: true` creates and updates the tables from the entities: right for a demo. A production app turns
- * it off and generates migrations that include the library's entities (see README).
+ * In development `synchronize: true` creates and updates the tables from the entities. In production the schema
+ * comes from migrations, run at startup: the library's (`WEBHOOK_MIGRATIONS`) and the shop's.
  */
-export function typeOrmOptions(database: DatabaseConfig): TypeOrmModuleOptions {
+export function typeOrmOptions(database: DatabaseConfig, production = false): TypeOrmModuleOptions {
+  const tables = production
+    ? { synchronize: false, migrations: [...WEBHOOK_MIGRATIONS, ShopSchema1764700000000], migrationsRun: true }
+    : { synchronize: true };
   if (database.type === 'sqlite') {
     const dir = sqliteDirectory(database);
     if (dir) mkdirSync(dir, { recursive: true });
-    return { type: 'better-sqlite3', database: database.path, enableWAL: true, autoLoadEntities: true, synchronize: true };
+    return { type: 'better-sqlite3', database: database.path, enableWAL: true, autoLoadEntities: true, ...tables };
   }
-  return { type: 'postgres', url: database.url, schema: database.schema, autoLoadEntities: true, synchronize: true };
+  if (database.type === 'mysql' || database.type === 'mariadb') {
+    // mysql2 writes and reads DATETIME in the connection's time zone ('local' by default): 'Z' stores UTC, so every
+    // app instance agrees on an instant whatever its TZ. (Database-side defaults such as CURRENT_TIMESTAMP follow
+    // the server's session time zone: run it in UTC too.)
+    return { type: database.type, url: database.url, timezone: 'Z', autoLoadEntities: true, ...tables };
+  }
+  return { type: 'postgres', url: database.url, schema: database.schema, autoLoadEntities: true, ...tables };
 }

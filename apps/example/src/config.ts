@@ -4,7 +4,9 @@ import { parseEncryptionKeys, type EncryptionKey, type WebhooksModuleOptions } f
 
 export type DatabaseConfig =
   | { type: 'sqlite'; path: string }
-  | { type: 'postgres'; url: string; schema?: string };
+  | { type: 'postgres'; url: string; schema?: string }
+  | { type: 'mysql'; url: string }
+  | { type: 'mariadb'; url: string };
 
 export interface AdminConfig {
   /** ADMIN_ENABLED=0 leaves the dashboard out. */
@@ -99,7 +101,9 @@ export function parseDatabaseUrl(url: string): DatabaseConfig {
     const schema = new URL(url).searchParams.get('schema') ?? undefined;
     return { type: 'postgres', url, schema };
   }
-  throw new ConfigError(`DATABASE_URL must start with sqlite: or postgres:// (got ${JSON.stringify(url)}).`);
+  if (url.startsWith('mysql://')) return { type: 'mysql', url };
+  if (url.startsWith('mariadb://')) return { type: 'mariadb', url };
+  throw new ConfigError(`DATABASE_URL must start with sqlite:, postgres://, mysql:// or mariadb:// (got ${JSON.stringify(url)}).`);
 }
 
 export function sqliteDirectory(config: DatabaseConfig): string | undefined {

@@ -58,7 +58,7 @@ export type { FailingEndpoint, OverviewOptions, WebhooksOverview } from './healt
 
 // Tables and migrations.
 export * from './entities/index.js';
-// export { WEBHOOK_MIGRATIONS } from './migrations/index.js';
+export { WEBHOOK_MIGRATIONS } from './migrations/index.js';
 
 // Errors.
 export {

@@ -1,4 +1,5 @@
 import { BaseEntity, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { TimestampColumn } from './timestamp-column.js';
 import { WebhookDelivery } from './webhook-delivery.entity.js';
 
 /** What started an attempt. */
@@ -46,9 +47,9 @@ export class WebhookAttempt extends BaseEntity {
   error: string | null;
 
   /** When the next attempt was scheduled after this one; null if none. */
-  @Column({ type: Date, nullable: true })
+  @TimestampColumn({ nullable: true })
   nextAttemptAt: Date | null;
 
-  @Column({ type: Date })
+  @TimestampColumn()
   createdAt: Date;
 }

@@ -1,4 +1,5 @@
 import { BaseEntity, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { TimestampColumn } from './timestamp-column.js';
 import { WebhookEndpoint } from './webhook-endpoint.entity.js';
 import { WebhookEvent } from './webhook-event.entity.js';
 
@@ -45,7 +46,7 @@ export class WebhookDelivery extends BaseEntity {
    * When the next attempt is due. While `delivering`, when the in-flight attempt is considered lost (the relay
    * then schedules it again).
    */
-  @Column({ type: Date, nullable: true })
+  @TimestampColumn({ nullable: true })
   nextAttemptAt: Date | null;
 
   @Column({ type: 'integer', nullable: true })
@@ -54,9 +55,9 @@ export class WebhookDelivery extends BaseEntity {
   @Column({ type: 'text', nullable: true })
   lastError: string | null;
 
-  @Column({ type: Date })
+  @TimestampColumn()
   createdAt: Date;
 
-  @Column({ type: Date })
+  @TimestampColumn()
   updatedAt: Date;
 }

@@ -1,4 +1,5 @@
-import { BaseEntity, Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { BaseEntity, Column, Entity, PrimaryColumn } from 'typeorm';
+import { TimestampColumn } from './timestamp-column.js';
 
 /** A receiver: a URL subscribed to topics. Its signing secrets live in `webhook_secret`. */
 @Entity({ name: 'webhook_endpoint' })
@@ -61,25 +62,25 @@ export class WebhookEndpoint extends BaseEntity {
   @Column({ type: 'integer', default: 0 })
   consecutiveFailures: number;
 
-  @Column({ type: Date, nullable: true })
+  @TimestampColumn({ nullable: true })
   lastSuccessAt: Date | null;
 
-  @Column({ type: Date, nullable: true })
+  @TimestampColumn({ nullable: true })
   lastFailureAt: Date | null;
 
   /** Since when every delivery has failed; null while the last one succeeded. */
-  @Column({ type: Date, nullable: true })
+  @TimestampColumn({ nullable: true })
   failingSince: Date | null;
 
-  @Column({ type: Date, nullable: true })
+  @TimestampColumn({ nullable: true })
   disabledAt: Date | null;
 
   @Column({ type: 'varchar', length: 500, nullable: true })
   disabledReason: string | null;
 
-  @CreateDateColumn()
+  @TimestampColumn({ auto: 'create' })
   createdAt: Date;
 
-  @UpdateDateColumn()
+  @TimestampColumn({ auto: 'update' })
   updatedAt: Date;
 }

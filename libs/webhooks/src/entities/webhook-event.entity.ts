@@ -1,4 +1,5 @@
 import { BaseEntity, Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { TimestampColumn } from './timestamp-column.js';
 
 /**
  * One event (`order.created`), written in the same transaction as the change that caused it (the outbox).
@@ -23,6 +24,6 @@ export class WebhookEvent extends BaseEntity {
   @Column({ type: 'text' })
   payload: string;
 
-  @Column({ type: Date })
+  @TimestampColumn()
   createdAt: Date;
 }

@@ -1,4 +1,5 @@
 import { BaseEntity, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { TimestampColumn } from './timestamp-column.js';
 import { WebhookEndpoint } from './webhook-endpoint.entity.js';
 
 /**
@@ -24,10 +25,10 @@ export class WebhookSecret extends BaseEntity {
   @Column({ type: 'text' })
   secret: string;
 
-  @Column({ type: Date })
+  @TimestampColumn()
   createdAt: Date;
 
   /** When this secret stops signing; null while it is the primary secret. */
-  @Column({ type: Date, nullable: true })
+  @TimestampColumn({ nullable: true })
   expiresAt: Date | null;
 }

@@ -271,7 +271,7 @@ function humanDuration(ms: number): string {
   return `${value} ${name}${value === 1 ? '' : 's'}`;
 }
 
-/** Raw aggregate dates come back as Date (PostgreSQL) or as 'YYYY-MM-DD HH:MM:SS.SSS' UTC text (SQLite). */
+/** Raw aggregate dates come back as Date (PostgreSQL, MySQL) or as 'YYYY-MM-DD HH:MM:SS.SSS' UTC text (SQLite). */
 function toDate(value: Date | string): Date {
   if (value instanceof Date) return value;
   return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : value.replace(' ', 'T') + 'Z');

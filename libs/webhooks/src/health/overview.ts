@@ -154,7 +154,8 @@ async function failingEndpoints(dataSource: DataSource, limit: number): Promise<
 /**
  * Attempts of the last hour by minute. The rows are found through the primary key (attempt ids are time-ordered by
  * their `createdAt`), so the delivery path maintains no extra index for this. The minute is computed by the
- * database relative to `start` (a parameter, stored and compared like the column whatever the time zone handling).
+ * database relative to `start`, a parameter compared as an instant (the PostgreSQL column is `timestamptz`; on SQLite
+ * and MySQL the driver writes the parameter as it writes the column).
  */
 async function attemptsPerMinute(dataSource: DataSource, now: Date): Promise<WebhooksOverview['attemptsPerMinute']> {
   const start = new Date(Math.floor(now.getTime() / 60_000) * 60_000 - (MINUTES - 1) * 60_000);
@@ -185,7 +186,7 @@ function minuteBucket(type: string, column: string): string {
   switch (type) {
     case 'postgres':
     case 'cockroachdb':
-      return `FLOOR(EXTRACT(EPOCH FROM (${column} - CAST(:start AS timestamp))) / 60)`;
+      return `FLOOR(EXTRACT(EPOCH FROM (${column} - CAST(:start AS timestamptz))) / 60)`;
     case 'sqlite':
     case 'better-sqlite3':
     case 'capacitor':

@@ -1,0 +1,39 @@
+import type { QueryRunner } from 'typeorm';
+
+export type Dialect = 'postgres' | 'mysql' | 'sqlite';
+
+const SQLITE_DRIVERS = ['sqlite', 'better-sqlite3', 'sqljs', 'capacitor', 'cordova', 'expo', 'nativescript', 'react-native'];
+
+/** The SQL dialect of the migration's connection; throws for databases the migrations were not written for. */
+export function dialectOf(queryRunner: QueryRunner, migration: string): Dialect {
+  const type = queryRunner.connection.driver.options.type;
+  if (type === 'postgres') return 'postgres';
+  if (type === 'mysql' || type === 'mariadb') return 'mysql';
+  if (SQLITE_DRIVERS.includes(type)) return 'sqlite';
+  throw new Error(
+    `${migration}: the nestjs-outgoing-webhooks migrations support PostgreSQL, MySQL, MariaDB and SQLite, not "${type}". ` +
+      'Create the webhook tables with your own migration (or synchronize) on this database.',
+  );
+}
+
+/**
+ * A quoted table name; on PostgreSQL qualified with the connection's `schema` option when it is set (TypeORM's
+ * constraint and index names never include the schema).
+ */
+export function tableName(queryRunner: QueryRunner, dialect: Dialect, name: string): string {
+  if (dialect === 'mysql') return `\`${name}\``;
+  const schema = dialect === 'postgres' ? (queryRunner.connection.driver.options as { schema?: string }).schema : undefined;
+  return schema ? `${quote(schema)}.${quote(name)}` : quote(name);
+}
+
+function quote(identifier: string): string {
+  return `"${identifier.replace(/"/g, '""')}"`;
+}
+
+/** The PostgreSQL schema the tables live in: the `schema` option, else the connection's current schema. */
+export async function postgresSchema(queryRunner: QueryRunner): Promise<string> {
+  const schema = (queryRunner.connection.driver.options as { schema?: string }).schema;
+  if (schema) return schema;
+  const [row] = await queryRunner.query('SELECT current_schema() AS "schema"');
+  return row.schema;
+}

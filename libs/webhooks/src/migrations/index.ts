@@ -1,0 +1,15 @@
+import type { MigrationInterface } from 'typeorm';
+import { WebhooksSchema1764000000000 } from './1764000000000-webhooks-schema.js';
+import { WebhooksTimestamps1764600000000 } from './1764600000000-webhooks-timestamps.js';
+
+export { WebhooksSchema1764000000000, WebhooksTimestamps1764600000000 };
+
+/**
+ * The library's migrations, in order, for PostgreSQL, MySQL/MariaDB and SQLite:
+ * `migrations: [...WEBHOOK_MIGRATIONS, ...yours]` with `synchronize: false`. They expect TypeORM's default naming
+ * strategy (the tables and columns the entities name), and accept a schema that 0.1.0 created with synchronize.
+ */
+export const WEBHOOK_MIGRATIONS: ReadonlyArray<new () => MigrationInterface> = [
+  WebhooksSchema1764000000000,
+  WebhooksTimestamps1764600000000,
+];
