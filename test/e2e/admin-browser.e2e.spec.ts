@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
@@ -9,9 +9,8 @@ import { ADMIN_LOGIN, dropBullKeys, startExample, type RunningExample } from '..
 import { Receiver } from '../support/receiver.js';
 import { noteSecret } from '../support/secret-watch.js';
 import { waitUntil } from '../support/wait.js';
+import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/chromium.mjs';
 
-/** Debian's Chromium (`apt-get install -y chromium`; .ci/run installs it). CHROMIUM_PATH overrides. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'admin');
 
 /**
@@ -31,21 +30,22 @@ describe('admin in a browser', () => {
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH).`);
+    // Debian's Chromium, installed here on first use when missing (CHROMIUM_PATH overrides).
+    const executablePath = ensureChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
     db = await createDatabase('sqlite');
     example = await startExample(db, { admin: true });
     rx = await Receiver.start();
     customerId = (await example.api('POST', '/api/customers', { name: 'Browser', email: 'browser@example.com' })).body.id;
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath,
       headless: true,
       // Quiet start on a machine without outside network: no background requests to Google's services.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: CHROMIUM_ARGS,
     });
     page = await browser.newPage({ viewport: { width: 1680, height: 1050 } });
     page.setDefaultTimeout(20_000);
-  });
+  }, 15 * 60_000); // a first run may install Chromium
   afterAll(async () => {
     await browser?.close();
     await example?.close();
