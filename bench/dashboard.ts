@@ -21,9 +21,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { Filter } from 'adminjs';
-import { WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhooksModule, WebhooksService } from '../libs/webhooks/src/index.js';
+import {
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEvent,
+  WebhooksModule,
+  WebhooksService,
+} from '../libs/webhooks/src/index.js';
 import { BoundTypeormResource, WebhookEndpointResource } from '../libs/webhooks/src/admin/index.js';
 import { newId } from '../libs/webhooks/src/ids.js';
+import type { EntityTarget } from 'typeorm';
 
 const { values } = parseArgs({
   options: {
@@ -63,14 +71,19 @@ async function main(): Promise<void> {
     const webhooks = app.get(WebhooksService);
     const seeded = performance.now();
     const ids = await seed(webhooks);
-    console.log(`seeded ${ENDPOINTS} endpoints, ${ATTEMPTS / 2} deliveries, ${ATTEMPTS} attempts in ${((performance.now() - seeded) / 1000).toFixed(1)} s (${values.db})`);
+    console.log(
+      `seeded ${ENDPOINTS} endpoints, ${ATTEMPTS / 2} deliveries, ${ATTEMPTS} attempts in ${((performance.now() - seeded) / 1000).toFixed(1)} s (${values.db})`,
+    );
 
     const endpoints = new WebhookEndpointResource(webhooks);
     const deliveries = new BoundTypeormResource(WebhookDelivery, webhooks.dataSource, { exact: ['status'] });
     const attempts = new BoundTypeormResource(WebhookAttempt, webhooks.dataSource, { omitInList: ['responseBody', 'responseHeaders'] });
     const list = async (resource: any, filters: Record<string, unknown>, perPage: number) => {
       const filter = new Filter(filters, resource);
-      await Promise.all([resource.find(filter, { limit: perPage, offset: 0, sort: { sortBy: 'id', direction: 'desc' } }), resource.count(filter)]);
+      await Promise.all([
+        resource.find(filter, { limit: perPage, offset: 0, sort: { sortBy: 'id', direction: 'desc' } }),
+        resource.count(filter),
+      ]);
     };
     const since = new Date(Date.now() - 30 * 60_000).toISOString();
     const cases: [string, () => Promise<unknown>][] = [
@@ -78,10 +91,13 @@ async function main(): Promise<void> {
       ['endpoint list, 10 per page, with success rates', () => list(endpoints, {}, 10)],
       ['endpoint list, 100 per page', () => list(endpoints, {}, 100)],
       ['endpoint list filtered by health=critical', () => list(endpoints, { health: 'critical' }, 10)],
-      ['endpoint page (view + 20 recent deliveries)', async () => {
-        await endpoints.findOne(ids[0]);
-        await webhooks.listDeliveries(ids[0], { limit: 20 });
-      }],
+      [
+        'endpoint page (view + 20 recent deliveries)',
+        async () => {
+          await endpoints.findOne(ids[0]);
+          await webhooks.listDeliveries(ids[0], { limit: 20 });
+        },
+      ],
       ['delivery list, 10 per page', () => list(deliveries, {}, 10)],
       ['delivery list by endpoint and status=failed', () => list(deliveries, { endpointId: ids[1], status: 'failed' }, 10)],
       ['delivery list by createdAt from 30 min ago', () => list(deliveries, { 'createdAt~~from': since }, 10)],
@@ -101,7 +117,9 @@ async function main(): Promise<void> {
     }
     const overview = await webhooks.overview();
     const charted = overview.attemptsPerMinute.reduce((n, m) => n + m.succeeded + m.failed, 0);
-    console.log(`\ndashboard check: ${JSON.stringify(overview.endpoints)}, ${overview.failingTotal} failing, ${charted} attempts charted in the last hour`);
+    console.log(
+      `\ndashboard check: ${JSON.stringify(overview.endpoints)}, ${overview.failingTotal} failing, ${charted} attempts charted in the last hour`,
+    );
   } finally {
     await app.close();
     if (pg) await withPg(pg, (c) => c.query(`DROP SCHEMA "${schema}" CASCADE`));
@@ -113,9 +131,16 @@ async function main(): Promise<void> {
 async function seed(webhooks: WebhooksService): Promise<string[]> {
   const ds = webhooks.dataSource;
   const now = Date.now();
-  const insert = async (entity: Function, rows: object[]) => {
+  const insert = async (entity: EntityTarget<object>, rows: object[]) => {
     for (let i = 0; i < rows.length; i += 500) {
-      await ds.createQueryBuilder().insert().into(entity).values(rows.slice(i, i + 500) as never).updateEntity(false).callListeners(false).execute();
+      await ds
+        .createQueryBuilder()
+        .insert()
+        .into(entity)
+        .values(rows.slice(i, i + 500) as never)
+        .updateEntity(false)
+        .callListeners(false)
+        .execute();
     }
   };
   const endpoints = Array.from({ length: ENDPOINTS }, (_, i) => {
@@ -158,15 +183,30 @@ async function seed(webhooks: WebhooksService): Promise<string[]> {
     const id = newId('dlv', now - 7_200_000 + d);
     const at = event.createdAt;
     deliveries.push({
-      id, eventId: event.id, endpointId: endpoint.id, topic: event.topic, status: failed ? 'failed' : 'succeeded', attemptCount: 2,
-      lastResponseStatus: failed ? 503 : 200, lastError: failed ? 'HTTP 503' : null, createdAt: at, updatedAt: at,
+      id,
+      eventId: event.id,
+      endpointId: endpoint.id,
+      topic: event.topic,
+      status: failed ? 'failed' : 'succeeded',
+      attemptCount: 2,
+      lastResponseStatus: failed ? 503 : 200,
+      lastError: failed ? 'HTTP 503' : null,
+      createdAt: at,
+      updatedAt: at,
     });
     for (let n = 1; n <= 2; n++) {
       const attemptAt = new Date(at.getTime() + n * 1000);
       attempts.push({
-        id: newId('att', attemptAt.getTime()), deliveryId: id, attemptNumber: n, trigger: 'scheduled', requestUrl: endpoint.url,
-        responseStatus: n === 1 || failed ? 503 : 200, responseBody: n === 1 || failed ? '{"error":"unavailable"}' : '{"ok":true}',
-        durationMs: 20 + (d % 50), error: n === 1 || failed ? 'HTTP 503' : null, createdAt: attemptAt,
+        id: newId('att', attemptAt.getTime()),
+        deliveryId: id,
+        attemptNumber: n,
+        trigger: 'scheduled',
+        requestUrl: endpoint.url,
+        responseStatus: n === 1 || failed ? 503 : 200,
+        responseBody: n === 1 || failed ? '{"error":"unavailable"}' : '{"ok":true}',
+        durationMs: 20 + (d % 50),
+        error: n === 1 || failed ? 'HTTP 503' : null,
+        createdAt: attemptAt,
       });
     }
   }

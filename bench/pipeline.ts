@@ -54,12 +54,31 @@ async function main(): Promise<void> {
   }
   const receiver = fork(new URL('./receiver.js', import.meta.url), { stdio: 'inherit' });
   const { port } = await new Promise<{ port: number }>((resolve) => receiver.once('message', resolve as never));
-  const ask = <T>(message: string) => new Promise<T>((resolve) => { receiver.once('message', resolve as never); receiver.send(message); });
+  const ask = <T>(message: string) =>
+    new Promise<T>((resolve) => {
+      receiver.once('message', resolve as never);
+      receiver.send(message);
+    });
 
   const typeorm = TypeOrmModule.forRoot(
     values.db === 'postgres'
-      ? { type: 'postgres', url: postgresUrl, schema, entities: [BenchOrder], autoLoadEntities: true, synchronize: true, extra: { max: 20 } }
-      : { type: 'better-sqlite3', database: join(dir, 'bench.sqlite'), enableWAL: true, entities: [BenchOrder], autoLoadEntities: true, synchronize: true },
+      ? {
+          type: 'postgres',
+          url: postgresUrl,
+          schema,
+          entities: [BenchOrder],
+          autoLoadEntities: true,
+          synchronize: true,
+          extra: { max: 20 },
+        }
+      : {
+          type: 'better-sqlite3',
+          database: join(dir, 'bench.sqlite'),
+          enableWAL: true,
+          entities: [BenchOrder],
+          autoLoadEntities: true,
+          synchronize: true,
+        },
   );
   const host = (worker: boolean) => {
     @Module({
@@ -89,7 +108,11 @@ async function main(): Promise<void> {
   const run = async (count: number) => {
     const started = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (next < count) await save(next++); }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < count) await save(next++);
+      }),
+    );
     return performance.now() - started;
   };
   const drained = async (expected: number) => {
@@ -118,21 +141,27 @@ async function main(): Promise<void> {
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
 
-  console.log(JSON.stringify({
-    db: values.db,
-    events: EVENTS,
-    saveConcurrency: CONCURRENCY,
-    workerConcurrency: Number(values['worker-concurrency']),
-    savesPerSecNoEndpoint: perSec(EVENTS, baseline),
-    savesPerSecWithOutbox: perSec(EVENTS, withOutbox),
-    deliveriesPerSecDrainingBacklog: perSec(EVENTS, drain),
-    concurrent: {
-      savesPerSec: perSec(EVENTS, concurrentSaves),
-      deliveredPerSecEndToEnd: perSec(EVENTS, total),
-      commitToDeliveredMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: latencies[latencies.length - 1] },
-      received: latencies.length,
-    },
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        db: values.db,
+        events: EVENTS,
+        saveConcurrency: CONCURRENCY,
+        workerConcurrency: Number(values['worker-concurrency']),
+        savesPerSecNoEndpoint: perSec(EVENTS, baseline),
+        savesPerSecWithOutbox: perSec(EVENTS, withOutbox),
+        deliveriesPerSecDrainingBacklog: perSec(EVENTS, drain),
+        concurrent: {
+          savesPerSec: perSec(EVENTS, concurrentSaves),
+          deliveredPerSecEndToEnd: perSec(EVENTS, total),
+          commitToDeliveredMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: latencies[latencies.length - 1] },
+          received: latencies.length,
+        },
+      },
+      null,
+      2,
+    ),
+  );
 
   await workerApp.close();
   await app.close();

@@ -30,7 +30,11 @@ function kindOf(symbol, checker) {
 /** The report's text, computed from the sources. */
 export function renderReport() {
   const files = Object.values(ENTRY_POINTS).map((f) => join(pkgDir, f));
-  const config = ts.getParsedCommandLineOfConfigFile(join(pkgDir, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(pkgDir, 'tsconfig.build.json'),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+  );
   const program = ts.createProgram(files, config.options);
   const checker = program.getTypeChecker();
   const lines = [

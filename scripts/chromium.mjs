@@ -14,7 +14,7 @@ export function ensureChromium() {
   if (process.getuid?.() !== 0 || apt.status !== 0) {
     throw new Error(`Chromium is not installed at ${DEFAULT_PATH}: run "apt-get install -y chromium" (or set CHROMIUM_PATH).`);
   }
-  console.log('Chromium is missing: installing Debian\'s chromium package (once).');
+  console.log("Chromium is missing: installing Debian's chromium package (once).");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const run = (args) => spawnSync('apt-get', args, { env, stdio: ['ignore', 'ignore', 'inherit'], timeout: 15 * 60_000 });
   run(['update', '-qq']);

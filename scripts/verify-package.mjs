@@ -174,7 +174,10 @@ async function checkConsumer(tarball) {
   try {
     const url = new URL(postgresUrl);
     url.searchParams.set('schema', schema);
-    const out = node(join(dir, 'dist', 'check.js'), { cwd: dir, env: { DATABASE_URL: url.toString(), REDIS_URL: redisUrl, BULL_PREFIX: prefix() } });
+    const out = node(join(dir, 'dist', 'check.js'), {
+      cwd: dir,
+      env: { DATABASE_URL: url.toString(), REDIS_URL: redisUrl, BULL_PREFIX: prefix() },
+    });
     if (!out.includes('"ok":true') || !out.includes('"pending":[]')) fail(`PostgreSQL check did not pass:\n${out}`);
     for (const line of out.trim().split('\n').slice(-2)) step(`  ${line}`);
     const types = await withPg((c) =>

@@ -8,7 +8,15 @@ describe('public API', () => {
 
   it('keeps internals off the package root', async () => {
     const root = await import('nestjs-outgoing-webhooks');
-    for (const internal of ['DeliveryWorker', 'decide', 'retryAfterMs', 'resolveOptions', 'DELIVER_JOB', 'WEBHOOKS_MODULE_OPTIONS', 'SecretCipher']) {
+    for (const internal of [
+      'DeliveryWorker',
+      'decide',
+      'retryAfterMs',
+      'resolveOptions',
+      'DELIVER_JOB',
+      'WEBHOOKS_MODULE_OPTIONS',
+      'SecretCipher',
+    ]) {
       expect(root, internal).not.toHaveProperty(internal);
     }
     expect(root).toHaveProperty('WebhooksModule');

@@ -101,7 +101,10 @@ describe('admin in a browser', () => {
     // An order created through the API is delivered and shows as succeeded on the endpoint page.
     const order = await example.api('POST', '/api/orders', { customerId, total: '12.50', status: 'pending' });
     expect(order.status).toBe(201);
-    await waitUntil(async () => (await webhooks.listDeliveries(endpoint.id)).some((d) => d.topic === 'order.created' && d.status === 'succeeded'), 'the order delivery');
+    await waitUntil(
+      async () => (await webhooks.listDeliveries(endpoint.id)).some((d) => d.topic === 'order.created' && d.status === 'succeeded'),
+      'the order delivery',
+    );
     await page.goto(url(show));
     await page.getByTestId('recent-deliveries').waitFor();
     const succeeded = page.getByTestId('recent-deliveries').locator('[data-testid=delivery-succeeded]', { hasText: 'order.created' });

@@ -43,7 +43,13 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
   it('redirects unauthenticated pages and API calls to the login and changes nothing', async () => {
     const { ep } = await example.receiverEndpoint();
     const anonymous = new AdminClient(example.baseUrl, from);
-    for (const path of ['/admin', '/admin/resources/WebhookEndpoint', `${E}/actions/list`, '/admin/api/dashboard', `${E}/records/${ep.id}/show`]) {
+    for (const path of [
+      '/admin',
+      '/admin/resources/WebhookEndpoint',
+      `${E}/actions/list`,
+      '/admin/api/dashboard',
+      `${E}/records/${ep.id}/show`,
+    ]) {
       const res = await anonymous.get(path);
       expect([path, res.status, res.location]).toEqual([path, 302, '/admin/login']);
     }
@@ -92,7 +98,11 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
     expect(second.json.record.params.url).toBe('ftp://example.test/hook'); // the form keeps what was typed
     expect(await endpointCount()).toBe(before);
 
-    const reserved = await admin.post(`${E}/actions/new`, { url: rx.url, 'topics.0': 'order.created', headers: '{"webhook-signature": "x"}' });
+    const reserved = await admin.post(`${E}/actions/new`, {
+      url: rx.url,
+      'topics.0': 'order.created',
+      headers: '{"webhook-signature": "x"}',
+    });
     expect(reserved.json.record.errors.headers.message).toMatch(/webhook-signature/);
     expect(await endpointCount()).toBe(before);
   });
@@ -154,7 +164,11 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
   it('edits through the service: masked header values are kept, bad input is reported on the field', async () => {
     const { id } = await create({ headers: JSON.stringify({ Authorization: 'Bearer keep-me', 'X-Env': 'one' }) });
     const params = (await admin.get(`${E}/records/${id}/edit`)).json.record.params;
-    const edited = await admin.post(`${E}/records/${id}/edit`, { ...params, description: 'Edited in the admin', headers: params.headers.replace('one', 'two') });
+    const edited = await admin.post(`${E}/records/${id}/edit`, {
+      ...params,
+      description: 'Edited in the admin',
+      headers: params.headers.replace('one', 'two'),
+    });
     expect(edited.json.record.errors).toEqual({});
     expect(edited.json.notice.type).toBe('success');
     const view = await service().getEndpoint(id);
@@ -222,7 +236,11 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
       const dashboard = (await admin.get('/admin/api/dashboard')).json;
       const views = await service().listEndpoints();
       const states = ['healthy', 'warning', 'critical', 'untested', 'disabled'] as const;
-      const byState = (s: string) => views.filter((v) => v.health.state === s).map((v) => v.id).sort();
+      const byState = (s: string) =>
+        views
+          .filter((v) => v.health.state === s)
+          .map((v) => v.id)
+          .sort();
       expect(dashboard.endpoints).toEqual({ total: views.length, ...Object.fromEntries(states.map((s) => [s, byState(s).length])) });
       for (const state of ['healthy', 'warning', 'untested', 'disabled']) expect([state, byState(state).length > 0]).toEqual([state, true]);
       // The list's health filter selects exactly the endpoints whose view has that state.
@@ -251,7 +269,9 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
       expect(recent.meta.total).toBeGreaterThanOrEqual(2);
       const future = encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString());
       expect((await admin.get(`${D}?filters.createdAt~~from=${future}`)).json.meta.total).toBe(0);
-      const events = (await admin.get('/admin/api/resources/WebhookEvent/actions/list?filters.topic=order.created&filters.entityName=order')).json;
+      const events = (
+        await admin.get('/admin/api/resources/WebhookEvent/actions/list?filters.topic=order.created&filters.entityName=order')
+      ).json;
       expect(events.meta.total).toBe(1);
       expect(events.records[0].params.payload).toBeUndefined(); // payloads only on the record page
       const event = (await admin.get(`/admin/api/resources/WebhookEvent/records/${events.records[0].id}/show`)).json;

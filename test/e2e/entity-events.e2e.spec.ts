@@ -177,7 +177,11 @@ describe.each(databaseKinds())('entity changes become events (%s)', (kind) => {
       await m.save(w);
     });
     const payloads = await next(3);
-    expect(payloads.map((p) => `${p.type}:${p.data.name}`).sort()).toEqual(['widget.created:tx1', 'widget.created:tx2', 'widget.updated:tx1b']);
+    expect(payloads.map((p) => `${p.type}:${p.data.name}`).sort()).toEqual([
+      'widget.created:tx1',
+      'widget.created:tx2',
+      'widget.updated:tx1b',
+    ]);
   });
 
   it('respects events: a gadget sends only gadget.deleted', async () => {

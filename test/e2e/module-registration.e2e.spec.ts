@@ -121,7 +121,9 @@ describe('WebhooksModule registration', () => {
   });
 
   it("fails start-up when the library's entities are not in the DataSource", async () => {
-    await expect(startFixture(db, { autoLoadEntities: false })).rejects.toThrow('The webhook tables are not registered with the TypeORM DataSource');
+    await expect(startFixture(db, { autoLoadEntities: false })).rejects.toThrow(
+      'The webhook tables are not registered with the TypeORM DataSource',
+    );
   });
 
   it('fails start-up when an expected entity is not decorated or not registered', async () => {

@@ -20,7 +20,14 @@ describe('network policy over loopback', () => {
     return c;
   };
   const send = (c: AxiosWebhookHttpClient, url: string) =>
-    c.send({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', timeoutMs: 2000, responseBodyLimitBytes: 1024 });
+    c.send({
+      url,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      timeoutMs: 2000,
+      responseBodyLimitBytes: 1024,
+    });
   const addresses = () => [
     `http://127.0.0.1:${rx.port}/hooks`,
     `http://localhost:${rx.port}/hooks`,
@@ -85,7 +92,10 @@ describe('network policy over loopback', () => {
     it('refuses such URLs at create time, and records a blocked send as failed, without retrying', async () => {
       // An endpoint saved while private networks were allowed...
       const before = await startExample(db);
-      const created = await before.api('POST', '/api/webhook-endpoints', { url: `http://localhost:${rx.port}/blocked`, topics: ['order.created'] });
+      const created = await before.api('POST', '/api/webhook-endpoints', {
+        url: `http://localhost:${rx.port}/blocked`,
+        topics: ['order.created'],
+      });
       expect(created.status).toBe(201);
       const customerId = (await before.api('POST', '/api/customers', { name: 'Net', email: 'net@example.com' })).body.id;
       await before.close();
@@ -99,7 +109,10 @@ describe('network policy over loopback', () => {
           expect(res.status, url).toBe(400);
           expect(res.body.message, url).toMatch(/url host .*loopback/);
         }
-        const metadata = await strict.api('POST', '/api/webhook-endpoints', { url: 'http://169.254.169.254/latest', topics: ['order.created'] });
+        const metadata = await strict.api('POST', '/api/webhook-endpoints', {
+          url: 'http://169.254.169.254/latest',
+          topics: ['order.created'],
+        });
         expect(metadata.body.message).toContain('cloud metadata');
 
         expect((await strict.api('POST', '/api/orders', { customerId, total: '2.00', status: 'pending' })).status).toBe(201);

@@ -11,8 +11,10 @@ describe.each(databaseKinds())('operations: test send, redeliver, recover (%s)',
   let customerId: number;
 
   const endpoint = (topics = ['order.created']) => example.receiverEndpoint({ topics });
-  const deliveries = async (endpointId: string) => (await example.api('GET', `/api/webhook-endpoints/${endpointId}/deliveries`)).body as any[];
-  const order = async () => expect((await example.api('POST', '/api/orders', { customerId, total: '1.00', status: 'pending' })).status).toBe(201);
+  const deliveries = async (endpointId: string) =>
+    (await example.api('GET', `/api/webhook-endpoints/${endpointId}/deliveries`)).body as any[];
+  const order = async () =>
+    expect((await example.api('POST', '/api/orders', { customerId, total: '1.00', status: 'pending' })).status).toBe(201);
 
   beforeAll(async () => {
     db = await createDatabase(kind);
@@ -96,7 +98,10 @@ describe.each(databaseKinds())('operations: test send, redeliver, recover (%s)',
     await waitUntil(async () => (await deliveries(ep.id)).every((d) => d.status === 'failed') || undefined, 'three failures');
 
     expect((await example.api('POST', `/api/webhook-endpoints/${ep.id}/recover`, { since: 'yesterday' })).status).toBe(400);
-    const none = await example.api('POST', `/api/webhook-endpoints/${ep.id}/recover`, { since: '2020-01-01T00:00:00Z', until: '2020-01-02T00:00:00Z' });
+    const none = await example.api('POST', `/api/webhook-endpoints/${ep.id}/recover`, {
+      since: '2020-01-01T00:00:00Z',
+      until: '2020-01-02T00:00:00Z',
+    });
     expect(none.body).toEqual({ count: 0 });
 
     rx.fallback = 200;
@@ -108,7 +113,11 @@ describe.each(databaseKinds())('operations: test send, redeliver, recover (%s)',
       const l = await deliveries(ep.id);
       return l.every((d) => d.status === 'succeeded') ? l : undefined;
     }, 'recovered deliveries to succeed');
-    for (const d of list) expect(d.attempts.map((a: any) => [a.trigger, a.responseStatus])).toEqual([['scheduled', 400], ['recover', 200]]);
+    for (const d of list)
+      expect(d.attempts.map((a: any) => [a.trigger, a.responseStatus])).toEqual([
+        ['scheduled', 400],
+        ['recover', 200],
+      ]);
     await sleep(300);
     expect(rx.requests).toHaveLength(6);
     await example.api('DELETE', `/api/webhook-endpoints/${ep.id}`);

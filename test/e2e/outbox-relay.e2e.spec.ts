@@ -1,9 +1,8 @@
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OutboxRelay, WEBHOOKS_QUEUE, WebhookAttempt, WebhookDelivery } from 'nestjs-outgoing-webhooks';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
-import { inject } from 'vitest';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import { Receiver } from '../support/receiver.js';
@@ -99,7 +98,9 @@ describe.each(databaseKinds())('outbox relay (%s)', (kind) => {
       return row.status === 'succeeded' ? row : undefined;
     }, 'the recovered delivery to succeed');
     expect(done.attemptCount).toBe(3);
-    const attempts = await dataSource.getRepository(WebhookAttempt).find({ where: { deliveryId: delivery.id }, order: { attemptNumber: 'ASC' } });
+    const attempts = await dataSource
+      .getRepository(WebhookAttempt)
+      .find({ where: { deliveryId: delivery.id }, order: { attemptNumber: 'ASC' } });
     expect(attempts.map((x) => [x.attemptNumber, x.responseStatus])).toEqual([
       [1, 200],
       [2, null],

@@ -1,6 +1,13 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RetentionService, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhooksService, type DeliveryStatus } from 'nestjs-outgoing-webhooks';
+import {
+  RetentionService,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookEvent,
+  WebhooksService,
+  type DeliveryStatus,
+} from 'nestjs-outgoing-webhooks';
 import { DeliveryQueue } from '../../libs/webhooks/src/delivery/delivery-queue.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
@@ -18,7 +25,9 @@ describe.each(databaseKinds())('retention (%s)', (kind) => {
   const history = async (ageDays: number, status: DeliveryStatus) => {
     const at = new Date(Date.now() - ageDays * DAY);
     const id = `evt_retention_${kind}_${++n}`;
-    await dataSource.getRepository(WebhookEvent).insert({ id, topic: 'widget.created', entityName: 'widget', entityId: '1', payload: '{}', createdAt: at });
+    await dataSource
+      .getRepository(WebhookEvent)
+      .insert({ id, topic: 'widget.created', entityName: 'widget', entityId: '1', payload: '{}', createdAt: at });
     await dataSource.getRepository(WebhookDelivery).insert({
       id: `dlv_${id}`,
       eventId: id,
@@ -58,7 +67,8 @@ describe.each(databaseKinds())('retention (%s)', (kind) => {
     db = await createDatabase(kind);
     fixture = await startFixture(db, { webhooksOptions: { retentionDays: 30 } });
     dataSource = fixture.app.get(DataSource);
-    endpointId = (await fixture.app.get(WebhooksService).createEndpoint({ url: 'http://127.0.0.1:9/hooks', topics: ['widget.created'] })).id;
+    endpointId = (await fixture.app.get(WebhooksService).createEndpoint({ url: 'http://127.0.0.1:9/hooks', topics: ['widget.created'] }))
+      .id;
   });
   afterAll(async () => {
     await fixture?.close();

@@ -52,7 +52,8 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     for (const e of await service.listEndpoints()) await service.deleteEndpoint(e.id);
     await routedSinceLastCheck();
   };
-  const ticket = (id: number, fields: Partial<Ticket>) => Ticket.create({ id, status: 'open', priority: 'low', bucket: null, total: '1.00', ...fields }).save();
+  const ticket = (id: number, fields: Partial<Ticket>) =>
+    Ticket.create({ id, status: 'open', priority: 'low', bucket: null, total: '1.00', ...fields }).save();
 
   beforeAll(async () => {
     db = await createDatabase(kind);
@@ -90,30 +91,54 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
       ['create eu/high/open #1', () => ticket(1, { bucket: 'eu', priority: 'high' }), ['A', 'B', 'D', 'E', 'F', 'G', 'H', 'I']],
       ['create us/low/open #2', () => ticket(2, { bucket: 'us' }), ['A', 'B', 'D', 'G']],
       ['create no bucket/high/closed #3', () => ticket(3, { priority: 'high', status: 'closed' }), ['A', 'B', 'D', 'H']],
-      ['update #1 status to closed', async () => {
-        const t = await Ticket.findOneByOrFail({ id: 1 });
-        t.status = 'closed';
-        return t.save();
-      }, ['A', 'D', 'E', 'F', 'G', 'H']],
-      ['update #2 status to escalated', async () => {
-        const t = await Ticket.findOneByOrFail({ id: 2 });
-        t.status = 'escalated';
-        return t.save();
-      }, ['A', 'D', 'G']],
+      [
+        'update #1 status to closed',
+        async () => {
+          const t = await Ticket.findOneByOrFail({ id: 1 });
+          t.status = 'closed';
+          return t.save();
+        },
+        ['A', 'D', 'E', 'F', 'G', 'H'],
+      ],
+      [
+        'update #2 status to escalated',
+        async () => {
+          const t = await Ticket.findOneByOrFail({ id: 2 });
+          t.status = 'escalated';
+          return t.save();
+        },
+        ['A', 'D', 'G'],
+      ],
       ['delete #3', async () => (await Ticket.findOneByOrFail({ id: 3 })).remove(), ['A', 'C', 'D', 'H']],
       ['create profile #1', () => Profile.create({ id: 1, firstName: 'Ada', lastName: 'L', tags: 'x' }).save(), ['D', 'J']],
       ['delete profile #1', async () => (await Profile.findOneByOrFail({ id: 1 })).remove(), ['C', 'D', 'J']],
       ['emit report.ready daily', () => service.emit('report.ready', { kind: 'daily' }), ['D', 'K']],
       ['emit report.ready weekly', () => service.emit('report.ready', { kind: 'weekly' }), ['D']],
       // A custom topic under an entity's prefix: its data is not the row, so only `ids` filters apply.
-      ['emit ticket.escalated for #2', () => service.emit('ticket.escalated', { reason: 'sla' }, { entityId: 2 }), ['A', 'D', 'F', 'G', 'H', 'I', 'L']],
-      ['emit ticket.escalated for #1', () => service.emit('ticket.escalated', { reason: 'sla' }, { entityId: 1 }), ['A', 'D', 'E', 'F', 'G', 'H', 'I']],
-      ['create asia/high/escalated #4', () => ticket(4, { bucket: 'asia', priority: 'high', status: 'escalated' }), ['A', 'B', 'D', 'E', 'H']],
-      ['update #4 bucket only (status is watched)', async () => {
-        const t = await Ticket.findOneByOrFail({ id: 4 });
-        t.bucket = 'eu';
-        return t.save();
-      }, []],
+      [
+        'emit ticket.escalated for #2',
+        () => service.emit('ticket.escalated', { reason: 'sla' }, { entityId: 2 }),
+        ['A', 'D', 'F', 'G', 'H', 'I', 'L'],
+      ],
+      [
+        'emit ticket.escalated for #1',
+        () => service.emit('ticket.escalated', { reason: 'sla' }, { entityId: 1 }),
+        ['A', 'D', 'E', 'F', 'G', 'H', 'I'],
+      ],
+      [
+        'create asia/high/escalated #4',
+        () => ticket(4, { bucket: 'asia', priority: 'high', status: 'escalated' }),
+        ['A', 'B', 'D', 'E', 'H'],
+      ],
+      [
+        'update #4 bucket only (status is watched)',
+        async () => {
+          const t = await Ticket.findOneByOrFail({ id: 4 });
+          t.bucket = 'eu';
+          return t.save();
+        },
+        [],
+      ],
       ['delete #1 (eu/high/closed)', async () => (await Ticket.findOneByOrFail({ id: 1 })).remove(), ['A', 'C', 'D', 'E', 'F', 'G', 'H']],
     ];
     for (const [what, act, expected] of cases) {
@@ -186,7 +211,10 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
   it('masks and drops fields per entity and per endpoint, in data and in changes, and adds the actor', async () => {
     await clearEndpoints();
     await endpoint('plain', { topics: ['ticket.created', 'ticket.updated'] });
-    const narrow = await endpoint('narrow', { topics: ['ticket.created', 'ticket.updated'], fields: { exclude: ['total'], redact: ['priority', 'status'] } });
+    const narrow = await endpoint('narrow', {
+      topics: ['ticket.created', 'ticket.updated'],
+      fields: { exclude: ['total'], redact: ['priority', 'status'] },
+    });
     await endpoint('only', { topics: ['ticket.created'], fields: { include: ['id', 'status'] } });
     actor = { id: 7, email: 'op@example.com' };
     await ticket(30, { password: 'hunter2', apiKey: 'k-123', note: 'private', internalCode: 'X1', bucket: 'eu' });
@@ -205,7 +233,10 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     const [narrowCreated, narrowUpdated] = await bodiesOf('narrow', 2);
     expect(narrowCreated.data).not.toHaveProperty('total');
     expect(narrowCreated.data).toMatchObject({ priority: '[REDACTED]', status: '[REDACTED]', password: '[REDACTED]' });
-    expect(narrowUpdated.changes).toEqual({ status: { old: '[REDACTED]', new: '[REDACTED]' }, note: { old: '[REDACTED]', new: '[REDACTED]' } });
+    expect(narrowUpdated.changes).toEqual({
+      status: { old: '[REDACTED]', new: '[REDACTED]' },
+      note: { old: '[REDACTED]', new: '[REDACTED]' },
+    });
     const [only] = await bodiesOf('only', 1);
     expect(only.data).toEqual({ id: 30, status: 'open' });
     // Each body is signed as sent: the endpoint-shaped body verifies with the endpoint's secret.
@@ -264,7 +295,10 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     await clearEndpoints();
     const tokens = await Receiver.start();
     try {
-      const token = (value: string) => ({ status: 200, body: JSON.stringify({ access_token: value, token_type: 'Bearer', expires_in: 3600 }) });
+      const token = (value: string) => ({
+        status: 200,
+        body: JSON.stringify({ access_token: value, token_type: 'Bearer', expires_in: 3600 }),
+      });
       tokens.replies = [token('tok-1'), token('tok-2')];
       const ep = await endpoint('oauth', {
         topics: ['ticket.created'],
@@ -281,7 +315,10 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
       expect(first.map((r) => r.headers.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-1']);
       expect(tokens.requests).toHaveLength(1);
       expect(tokens.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('client-1:s3cr3t-value').toString('base64')}`);
-      expect(Object.fromEntries(new URLSearchParams(tokens.requests[0]!.body))).toEqual({ grant_type: 'client_credentials', scope: 'hooks:write' });
+      expect(Object.fromEntries(new URLSearchParams(tokens.requests[0]!.body))).toEqual({
+        grant_type: 'client_credentials',
+        scope: 'hooks:write',
+      });
 
       rx.replies = [401];
       await ticket(42, {});
@@ -293,7 +330,9 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
 
       // A short-lived token is fetched again once it expires.
       tokens.replies = [{ status: 200, body: JSON.stringify({ access_token: 'tok-short', expires_in: 1 }) }, token('tok-3')];
-      await service.updateEndpoint(ep.id, { auth: { type: 'oauth2', tokenUrl: tokens.url, clientId: 'client-1', clientSecret: '••••••', scope: 'other' } });
+      await service.updateEndpoint(ep.id, {
+        auth: { type: 'oauth2', tokenUrl: tokens.url, clientId: 'client-1', clientSecret: '••••••', scope: 'other' },
+      });
       await ticket(43, {});
       await requestsTo('oauth', 5); // delivered with the short-lived token
       await sleep(1100);
@@ -305,7 +344,9 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
       expect(Object.fromEntries(new URLSearchParams(tokens.requests[2]!.body)).scope).toBe('other');
       // ...but not for another token URL: there the secret must be given again.
       await expect(
-        service.updateEndpoint(ep.id, { auth: { type: 'oauth2', tokenUrl: `${tokens.url}/other`, clientId: 'client-1', clientSecret: '••••••' } }),
+        service.updateEndpoint(ep.id, {
+          auth: { type: 'oauth2', tokenUrl: `${tokens.url}/other`, clientId: 'client-1', clientSecret: '••••••' },
+        }),
       ).rejects.toThrow('auth.clientSecret holds the placeholder');
     } finally {
       await tokens.close();
@@ -327,7 +368,10 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
       [{ topics: ['ticket.closed'] }, /match no known topic/],
     ];
     for (const [input, message] of bad) {
-      await expect(service.createEndpoint({ url: `${rx.url}/bad`, topics: ['ticket.*'], ...input } as EndpointInput), JSON.stringify(input)).rejects.toThrow(message);
+      await expect(
+        service.createEndpoint({ url: `${rx.url}/bad`, topics: ['ticket.*'], ...input } as EndpointInput),
+        JSON.stringify(input),
+      ).rejects.toThrow(message);
     }
   });
 });
@@ -381,7 +425,11 @@ describe('routing fields over the REST API', () => {
       [{ auth: { type: 'oauth2', tokenUrl: 'ftp://x', clientId: 'a', clientSecret: 'b' } }, 'auth.tokenUrl: must use http or https'],
     ];
     for (const [input, message] of cases) {
-      const res = await example.api('POST', '/api/webhook-endpoints', { url: 'https://hooks.example.com/in', topics: ['order.*'], ...input });
+      const res = await example.api('POST', '/api/webhook-endpoints', {
+        url: 'https://hooks.example.com/in',
+        topics: ['order.*'],
+        ...input,
+      });
       expect(res.status, JSON.stringify(input)).toBe(400);
       expect(res.body.message).toContain(message);
     }

@@ -31,7 +31,8 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
   let customerId: number;
 
   const endpoint = (extra: object = {}) => example.receiverEndpoint(extra);
-  const order = async () => expect((await example.api('POST', '/api/orders', { customerId, total: '1.00', status: 'pending' })).status).toBe(201);
+  const order = async () =>
+    expect((await example.api('POST', '/api/orders', { customerId, total: '1.00', status: 'pending' })).status).toBe(201);
   const dataSource = () => example.app.get(DataSource);
   const count = (entity: typeof WebhookEndpoint | typeof WebhookSecret) => dataSource().getRepository(entity).count();
   /** The stored column values of one row, as the database returns them (the test reads what is at rest). */
@@ -155,10 +156,14 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
     expect(JSON.stringify(shown.body)).not.toContain(secretBody);
     const listed = await example.api('GET', '/api/webhook-endpoints');
     expect(JSON.stringify(listed.body)).not.toContain(secretBody);
-    const roundTrip = await example.api('PATCH', `/api/webhook-endpoints/${ep.id}`, { headers: { ...shown.body.headers, 'x-tenant': 'acme2' } });
+    const roundTrip = await example.api('PATCH', `/api/webhook-endpoints/${ep.id}`, {
+      headers: { ...shown.body.headers, 'x-tenant': 'acme2' },
+    });
     expect(roundTrip.status).toBe(200);
     expect(roundTrip.body.headers).toEqual({ authorization: HIDDEN_HEADER_VALUE, 'x-tenant': 'acme2' });
-    const newName = await example.api('PATCH', `/api/webhook-endpoints/${ep.id}`, { headers: { ...shown.body.headers, 'X-Api-Key': HIDDEN_HEADER_VALUE } });
+    const newName = await example.api('PATCH', `/api/webhook-endpoints/${ep.id}`, {
+      headers: { ...shown.body.headers, 'X-Api-Key': HIDDEN_HEADER_VALUE },
+    });
     expect(newName.status).toBe(400);
     expect(newName.body.message).toContain('placeholder shown for hidden values');
 
@@ -197,7 +202,10 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
       expect(res.body.message).toContain(message);
     }
     const { ep } = await endpoint({ headers: { 'x-a': 'one' } });
-    const patched = await example.api('PATCH', `/api/webhook-endpoints/${ep.id}`, { url: 'https://example.com/new', headers: { 'x-a': 'two\nthree' } });
+    const patched = await example.api('PATCH', `/api/webhook-endpoints/${ep.id}`, {
+      url: 'https://example.com/new',
+      headers: { 'x-a': 'two\nthree' },
+    });
     expect(patched.status).toBe(400);
     const after = await example.api('GET', `/api/webhook-endpoints/${ep.id}`);
     expect(after.body.url).not.toBe('https://example.com/new');
@@ -208,12 +216,20 @@ describe.each(databaseKinds())('security (%s)', (kind) => {
 
   it('the example receiver verifies deliveries end to end and refuses a replay', async () => {
     // An endpoint pointed at the example's own receiver route (loopback: allowed in this app).
-    const created = await example.api('POST', '/api/webhook-endpoints', { url: `${example.baseUrl}/demo/receiver/PLACEHOLDER`, topics: ['order.created'] });
+    const created = await example.api('POST', '/api/webhook-endpoints', {
+      url: `${example.baseUrl}/demo/receiver/PLACEHOLDER`,
+      topics: ['order.created'],
+    });
     expect(created.status).toBe(201);
     const id = created.body.id as string;
-    expect((await example.api('PATCH', `/api/webhook-endpoints/${id}`, { url: `${example.baseUrl}/demo/receiver/${id}` })).status).toBe(200);
+    expect((await example.api('PATCH', `/api/webhook-endpoints/${id}`, { url: `${example.baseUrl}/demo/receiver/${id}` })).status).toBe(
+      200,
+    );
     await order();
-    await waitUntil(async () => (await example.api('GET', '/demo/receiver/messages')).body.some((m: any) => m.endpointId === id), 'the demo receiver got the event');
+    await waitUntil(
+      async () => (await example.api('GET', '/demo/receiver/messages')).body.some((m: any) => m.endpointId === id),
+      'the demo receiver got the event',
+    );
     const inbox = (await example.api('GET', '/demo/receiver/messages')).body.filter((m: any) => m.endpointId === id);
     expect(inbox[0]).toMatchObject({ type: 'order.created' });
 
@@ -263,7 +279,11 @@ describe('encryption key rotation', () => {
 
   it('refuses to start without the key, re-encrypts under a new key, and keeps signing with the same secret', async () => {
     const first = await boot([k1]);
-    const created = await first.api('POST', '/api/webhook-endpoints', { url: rx.url, topics: ['order.created'], headers: { 'x-api-key': 'abc123' } });
+    const created = await first.api('POST', '/api/webhook-endpoints', {
+      url: rx.url,
+      topics: ['order.created'],
+      headers: { 'x-api-key': 'abc123' },
+    });
     const secret = created.body.secret as string;
     const customerId = (await first.api('POST', '/api/customers', { name: 'Key', email: 'key@example.com' })).body.id;
     await closeAll(first);

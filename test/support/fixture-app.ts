@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import type { DynamicModule, INestApplication, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { EntityClass } from '../../libs/webhooks/src/util/entity-class.js';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { WebhooksModule, WebhooksService, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
@@ -28,7 +29,7 @@ export async function startFixture(
   options: {
     webhooksOptions?: WebhooksModuleOptions;
     webhooks?: DynamicModule;
-    entities?: Function[];
+    entities?: EntityClass[];
     extra?: ModuleMetadata['imports'];
     bullPrefix?: string;
     autoLoadEntities?: boolean;

@@ -79,9 +79,13 @@ function loadAdminConfig(env: NodeJS.ProcessEnv, production: boolean): AdminConf
   let cookieSecret = env.ADMIN_COOKIE_SECRET ?? '';
   const email = env.ADMIN_EMAIL || (production ? '' : 'admin@example.com');
   if (enabled && production) {
-    const missing = [!env.ADMIN_EMAIL && 'ADMIN_EMAIL', !password && 'ADMIN_PASSWORD', !cookieSecret && 'ADMIN_COOKIE_SECRET'].filter(Boolean);
+    const missing = [!env.ADMIN_EMAIL && 'ADMIN_EMAIL', !password && 'ADMIN_PASSWORD', !cookieSecret && 'ADMIN_COOKIE_SECRET'].filter(
+      Boolean,
+    );
     if (missing.length) {
-      throw new ConfigError(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} required when NODE_ENV=production (or set ADMIN_ENABLED=0).`);
+      throw new ConfigError(
+        `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} required when NODE_ENV=production (or set ADMIN_ENABLED=0).`,
+      );
     }
   }
   if (enabled && cookieSecret && cookieSecret.length < 32) throw new ConfigError('ADMIN_COOKIE_SECRET must be at least 32 characters.');

@@ -22,7 +22,9 @@ export async function resolveRedis(configured: string | undefined, logger = new 
   const systemBinary = findOnPath('redis-server');
   const server = await RedisMemoryServer.create({ binary: systemBinary ? { systemBinary } : {} });
   const url = `redis://${await server.getHost()}:${await server.getPort()}`;
-  logger.log(`No Redis at ${DEFAULT_REDIS_URL} and REDIS_URL is unset: started a private Redis at ${url} (data lives only as long as this process).`);
+  logger.log(
+    `No Redis at ${DEFAULT_REDIS_URL} and REDIS_URL is unset: started a private Redis at ${url} (data lives only as long as this process).`,
+  );
   return { url, stop: async () => void (await server.stop()) };
 }
 

@@ -37,11 +37,7 @@ import { WebhooksService } from './webhooks.service.js';
  * ```
  */
 @Module({
-  imports: [
-    TypeOrmModule.forFeature(WEBHOOK_ENTITIES),
-    BullModule.registerQueue({ name: WEBHOOKS_QUEUE }),
-    DiscoveryModule,
-  ],
+  imports: [TypeOrmModule.forFeature(WEBHOOK_ENTITIES), BullModule.registerQueue({ name: WEBHOOKS_QUEUE }), DiscoveryModule],
   providers: [
     WebhookExtensions,
     {

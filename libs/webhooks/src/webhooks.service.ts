@@ -1,7 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Between, DataSource, In, LessThan, type EntityManager } from 'typeorm';
-import { Logger } from '@nestjs/common';
 import { OutboxService } from './outbox/outbox.service.js';
 import { webhooksSuppressed } from './context/suppression.js';
 import { jsonSafe, resolveActor } from './subscriber/shaping.js';
@@ -163,11 +162,7 @@ export class WebhooksService {
    * commit; without, it is written and queued at once. The topic must be declared (module option `topics` or
    * `@WebhookEntity({ topics })`). Returns the event id, or null when no endpoint gets it (nothing is stored).
    */
-  async emit(
-    topic: string,
-    data: unknown,
-    options: { manager?: EntityManager; entityId?: string | number } = {},
-  ): Promise<string | null> {
+  async emit(topic: string, data: unknown, options: { manager?: EntityManager; entityId?: string | number } = {}): Promise<string | null> {
     if (typeof topic !== 'string' || !this.registry.isCustomTopic(topic)) {
       const declared = this.topics().filter((t) => this.registry.isCustomTopic(t));
       throw new WebhookValidationError(
@@ -373,7 +368,8 @@ export class WebhooksService {
     if (typeof topic !== 'string' || !isTopicPattern(topic) || topic.includes('*')) {
       throw new WebhookValidationError(`Invalid test request: topic must look like "order.created" (got ${JSON.stringify(topic)}).`);
     }
-    const data = options.payload === undefined ? { message: 'A test event sent from the webhook endpoint settings.', endpointId } : options.payload;
+    const data =
+      options.payload === undefined ? { message: 'A test event sent from the webhook endpoint settings.', endpointId } : options.payload;
     if (stringify(data).length > MAX_TEST_PAYLOAD_CHARS) {
       throw new WebhookValidationError(`Invalid test request: payload is larger than ${MAX_TEST_PAYLOAD_CHARS / 1024} KiB.`);
     }
@@ -427,7 +423,8 @@ export class WebhooksService {
     const until = options?.until === undefined ? new Date() : parseDate(options.until, 'until');
     if (since.getTime() >= until.getTime()) throw new WebhookValidationError('Invalid recover request: since must be before until.');
     const endpoint = await this.findEndpoint(endpointId);
-    if (!endpoint.active) throw new WebhookConflictError(`Webhook endpoint ${endpointId} is disabled; enable it before recovering deliveries.`);
+    if (!endpoint.active)
+      throw new WebhookConflictError(`Webhook endpoint ${endpointId} is disabled; enable it before recovering deliveries.`);
     const repo = this.dataSource.getRepository(WebhookDelivery);
     let count = 0;
     for (;;) {
@@ -562,7 +559,8 @@ export class WebhooksService {
     return view(
       e,
       {
-        headers: headers && Object.fromEntries(Object.entries(headers).map(([n, v]) => [n, SENSITIVE_HEADER.test(n) ? HIDDEN_HEADER_VALUE : v])),
+        headers:
+          headers && Object.fromEntries(Object.entries(headers).map(([n, v]) => [n, SENSITIVE_HEADER.test(n) ? HIDDEN_HEADER_VALUE : v])),
         auth: auth && { ...auth, clientSecret: HIDDEN_HEADER_VALUE },
       },
       recent,
@@ -579,7 +577,9 @@ export class WebhooksService {
 function parseDate(value: unknown, name: string): Date {
   const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
   if (!date || Number.isNaN(date.getTime())) {
-    throw new WebhookValidationError(`Invalid recover request: ${name} must be a date such as "2026-11-24T00:00:00Z" (got ${JSON.stringify(value)}).`);
+    throw new WebhookValidationError(
+      `Invalid recover request: ${name} must be a date such as "2026-11-24T00:00:00Z" (got ${JSON.stringify(value)}).`,
+    );
   }
   return date;
 }

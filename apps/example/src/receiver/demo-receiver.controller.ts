@@ -38,7 +38,14 @@ export class DemoReceiverController {
   })
   receive(@Param('endpointId') endpointId: string, @WebhookMessage() webhook: VerifiedWebhook): void {
     const payload = webhook.payload as { type?: unknown } | undefined;
-    this.received.unshift({ endpointId, webhookId: webhook.id, timestamp: webhook.timestamp, type: payload?.type, payload, receivedAt: new Date() });
+    this.received.unshift({
+      endpointId,
+      webhookId: webhook.id,
+      timestamp: webhook.timestamp,
+      type: payload?.type,
+      payload,
+      receivedAt: new Date(),
+    });
     this.received.length = Math.min(this.received.length, KEEP);
   }
 

@@ -35,7 +35,10 @@ export class BoundTypeormResource extends TypeormResource {
     return this.repo().count({ where: whereOf(filter, this.boundOptions.exact) });
   }
 
-  override async find(filter: Filter, params: { limit?: number; offset?: number; sort?: { sortBy?: string; direction?: 'asc' | 'desc' } }): Promise<BaseRecord[]> {
+  override async find(
+    filter: Filter,
+    params: { limit?: number; offset?: number; sort?: { sortBy?: string; direction?: 'asc' | 'desc' } },
+  ): Promise<BaseRecord[]> {
     const { limit = 10, offset = 0, sort = {} } = params;
     const columns = this.repo().metadata.columns.map((c) => c.propertyName);
     const sortBy = sort.sortBy && columns.includes(sort.sortBy) ? sort.sortBy : this.idName();

@@ -55,6 +55,8 @@ describe('admin endpoint form -> service input', () => {
   it('drops JSON fields left as shown when editing, so masked values are not sent back', () => {
     const current = { headers: '{\n  "authorization": "••••••"\n}', filters: null };
     expect(endpointInput({ headers: '{\n  "authorization": "••••••"\n}', filters: '' }, current)).toEqual({});
-    expect(endpointInput({ headers: '{"authorization": "••••••", "x": "1"}' }, current)).toEqual({ headers: { authorization: '••••••', x: '1' } });
+    expect(endpointInput({ headers: '{"authorization": "••••••", "x": "1"}' }, current)).toEqual({
+      headers: { authorization: '••••••', x: '1' },
+    });
   });
 });

@@ -5,7 +5,17 @@ import type { EndpointView } from '../webhooks.service.js';
 /** Endpoint fields edited as JSON text in the admin form. */
 export const JSON_FIELDS = ['retrySchedule', 'headers', 'filters', 'fields', 'auth'] as const;
 /** Every field the admin form may send to the service; anything else in the form (id, health...) is ignored. */
-const INPUT_FIELDS = ['url', 'description', 'topics', 'active', 'method', 'timeoutMs', 'transform', 'headerProvider', ...JSON_FIELDS] as const;
+const INPUT_FIELDS = [
+  'url',
+  'description',
+  'topics',
+  'active',
+  'method',
+  'timeoutMs',
+  'transform',
+  'headerProvider',
+  ...JSON_FIELDS,
+] as const;
 
 /**
  * The record params of an endpoint in the admin: built from the service's view, so the secret, sensitive header

@@ -82,7 +82,10 @@ export class WebhookEndpointResource extends BaseResource {
     return this.repo().count({ where: this.where(filter) });
   }
 
-  override async find(filter: Filter, params: { limit?: number; offset?: number; sort?: { sortBy?: string; direction?: 'asc' | 'desc' } }): Promise<BaseRecord[]> {
+  override async find(
+    filter: Filter,
+    params: { limit?: number; offset?: number; sort?: { sortBy?: string; direction?: 'asc' | 'desc' } },
+  ): Promise<BaseRecord[]> {
     const { limit = 10, offset = 0, sort = {} } = params;
     const sortable = PROPERTIES.filter(([, , s]) => s).map(([p]) => p);
     const sortBy = sort.sortBy && sortable.includes(sort.sortBy) ? sort.sortBy : 'createdAt';

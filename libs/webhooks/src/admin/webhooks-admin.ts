@@ -124,7 +124,11 @@ function endpointResource(webhooks: WebhooksService, c: Components, navigation: 
     const prefixes = [...new Set(topics.map((t) => `${t.split('.')[0]}.*`))];
     return ['*', ...prefixes, ...topics].map((t) => ({ value: t, label: t }));
   };
-  const recordAction = (name: string, run: (id: string, request: ActionRequest) => Promise<ActionResponse>, extra: Record<string, unknown> = {}) => ({
+  const recordAction = (
+    name: string,
+    run: (id: string, request: ActionRequest) => Promise<ActionResponse>,
+    extra: Record<string, unknown> = {},
+  ) => ({
     actionType: 'record' as const,
     component: c.ConfirmAction,
     handler: recordOperation(async (id, request, context) => {
@@ -144,14 +148,46 @@ function endpointResource(webhooks: WebhooksService, c: Components, navigation: 
       listProperties: ['url', 'topics', 'health', 'successRate', 'lastDeliveryAt'],
       filterProperties: ['url', 'health', 'active', 'description', 'createdAt'],
       showProperties: [
-        'id', 'url', 'description', 'topics', 'active', 'health', 'successRate', 'consecutiveFailures', 'lastDeliveryAt',
-        'lastSuccessAt', 'lastFailureAt', 'failingSince', 'disabledAt', 'disabledReason', 'method', 'timeoutMs',
-        'retrySchedule', 'headers', 'filters', 'fields', 'transform', 'headerProvider', 'auth', 'createdAt',
-        'updatedAt', 'recentDeliveries',
+        'id',
+        'url',
+        'description',
+        'topics',
+        'active',
+        'health',
+        'successRate',
+        'consecutiveFailures',
+        'lastDeliveryAt',
+        'lastSuccessAt',
+        'lastFailureAt',
+        'failingSince',
+        'disabledAt',
+        'disabledReason',
+        'method',
+        'timeoutMs',
+        'retrySchedule',
+        'headers',
+        'filters',
+        'fields',
+        'transform',
+        'headerProvider',
+        'auth',
+        'createdAt',
+        'updatedAt',
+        'recentDeliveries',
       ],
       editProperties: [
-        'url', 'description', 'topics', 'method', 'timeoutMs', 'retrySchedule', 'headers', 'filters', 'fields',
-        'transform', 'headerProvider', 'auth',
+        'url',
+        'description',
+        'topics',
+        'method',
+        'timeoutMs',
+        'retrySchedule',
+        'headers',
+        'filters',
+        'fields',
+        'transform',
+        'headerProvider',
+        'auth',
       ],
       properties: {
         id: { isVisible: { list: false, show: true, edit: false, filter: false } },
@@ -169,14 +205,26 @@ function endpointResource(webhooks: WebhooksService, c: Components, navigation: 
           isSortable: false,
         },
         successRate: { isSortable: false, description: 'Succeeded of finished deliveries in the health window (tests excluded).' },
-        method: { availableValues: [{ value: 'POST', label: 'POST' }, { value: 'PUT', label: 'PUT' }] },
+        method: {
+          availableValues: [
+            { value: 'POST', label: 'POST' },
+            { value: 'PUT', label: 'PUT' },
+          ],
+        },
         timeoutMs: { description: 'Request timeout in ms; empty: the module default.' },
         retrySchedule: { description: 'JSON list of retry delays in ms, e.g. [5000, 300000]; empty: the module default.' },
         headers: { description: 'JSON object of extra request headers. Sensitive values show as ••••••; leave them so to keep them.' },
         filters: { description: 'JSON conditions per entity, e.g. {"order": {"status": {"in": ["paid"]}}}; empty: every event.' },
         fields: { description: 'JSON {"include": [...], "exclude": [...], "redact": [...]} for data and changes.' },
-        auth: { description: 'JSON OAuth2 client credentials: {"type": "oauth2", "tokenUrl": "...", "clientId": "...", "clientSecret": "..."}. The client secret shows as ••••••; leave it so to keep it.' },
-        recentDeliveries: { type: 'string', components: { show: c.RecentDeliveries }, isVisible: { list: false, show: true, edit: false, filter: false } },
+        auth: {
+          description:
+            'JSON OAuth2 client credentials: {"type": "oauth2", "tokenUrl": "...", "clientId": "...", "clientSecret": "..."}. The client secret shows as ••••••; leave it so to keep it.',
+        },
+        recentDeliveries: {
+          type: 'string',
+          components: { show: c.RecentDeliveries },
+          isVisible: { list: false, show: true, edit: false, filter: false },
+        },
       },
       actions: {
         new: {
@@ -198,48 +246,91 @@ function endpointResource(webhooks: WebhooksService, c: Components, navigation: 
             const deliveries = await webhooks.listDeliveries(response.record.id, { limit: recentLimit });
             response.record.params.recentDeliveries = JSON.stringify(
               deliveries.map(({ id, topic, status, attemptCount, lastResponseStatus, lastError, createdAt, updatedAt }) => ({
-                id, topic, status, attemptCount, lastResponseStatus, lastError, createdAt, updatedAt,
+                id,
+                topic,
+                status,
+                attemptCount,
+                lastResponseStatus,
+                lastError,
+                createdAt,
+                updatedAt,
               })),
             );
             return response;
           },
         },
-        sendTest: recordAction('sendTest', async (id) => {
-          const result = await webhooks.sendTest(id);
-          return {
-            result,
-            notice: result.ok
-              ? { type: 'success', message: `Test delivered: HTTP ${result.status} in ${result.durationMs} ms.` }
-              : { type: 'error', message: `Test failed: ${result.error ?? `HTTP ${result.status}`}` },
-          };
-        }, { icon: 'Send', component: c.SendTest, isVisible: isActive(true) }),
-        rotateSecret: recordAction('rotateSecret', async (id, request) => {
-          const grace = request.payload?.graceSeconds;
-          const graceSeconds = grace === undefined || grace === '' ? DEFAULT_GRACE_SECONDS : Number(grace);
-          if (!Number.isInteger(graceSeconds)) throw new WebhookValidationError(`graceSeconds must be a whole number of seconds (got ${JSON.stringify(grace)}).`);
-          const rotated = await webhooks.rotateSecret(id, { graceSeconds });
-          return {
-            secret: rotated.secret,
-            previousSecretsExpireAt: rotated.previousSecretsExpireAt,
-            notice: { type: 'success', message: 'Secret rotated. Copy the new secret now: it is not shown again.' },
-          };
-        }, { icon: 'Key', component: c.RotateSecret }),
-        enable: recordAction('enable', async (id) => {
-          await webhooks.enable(id);
-          return { notice: { type: 'success', message: 'Endpoint enabled; its health starts again as untested.' } };
-        }, { icon: 'Play', isVisible: isActive(false) }),
-        disable: recordAction('disable', async (id) => {
-          await webhooks.disable(id);
-          return { notice: { type: 'success', message: 'Endpoint disabled; its pending deliveries were marked failed (recover them after enabling).' } };
-        }, { icon: 'Pause', variant: 'danger', isVisible: isActive(true) }),
-        resetHealth: recordAction('resetHealth', async (id) => {
-          await webhooks.resetHealth(id);
-          return { notice: { type: 'success', message: 'Health counters reset.' } };
-        }, { icon: 'RefreshCw' }),
-        recover: recordAction('recover', async (id, request) => {
-          const { count } = await webhooks.recover(id, { since: String(request.payload?.since ?? ''), ...(request.payload?.until ? { until: String(request.payload.until) } : {}) });
-          return { count, notice: { type: 'success', message: `${count} failed ${count === 1 ? 'delivery' : 'deliveries'} scheduled again.` } };
-        }, { icon: 'RotateCcw', component: c.Recover, isVisible: isActive(true) }),
+        sendTest: recordAction(
+          'sendTest',
+          async (id) => {
+            const result = await webhooks.sendTest(id);
+            return {
+              result,
+              notice: result.ok
+                ? { type: 'success', message: `Test delivered: HTTP ${result.status} in ${result.durationMs} ms.` }
+                : { type: 'error', message: `Test failed: ${result.error ?? `HTTP ${result.status}`}` },
+            };
+          },
+          { icon: 'Send', component: c.SendTest, isVisible: isActive(true) },
+        ),
+        rotateSecret: recordAction(
+          'rotateSecret',
+          async (id, request) => {
+            const grace = request.payload?.graceSeconds;
+            const graceSeconds = grace === undefined || grace === '' ? DEFAULT_GRACE_SECONDS : Number(grace);
+            if (!Number.isInteger(graceSeconds))
+              throw new WebhookValidationError(`graceSeconds must be a whole number of seconds (got ${JSON.stringify(grace)}).`);
+            const rotated = await webhooks.rotateSecret(id, { graceSeconds });
+            return {
+              secret: rotated.secret,
+              previousSecretsExpireAt: rotated.previousSecretsExpireAt,
+              notice: { type: 'success', message: 'Secret rotated. Copy the new secret now: it is not shown again.' },
+            };
+          },
+          { icon: 'Key', component: c.RotateSecret },
+        ),
+        enable: recordAction(
+          'enable',
+          async (id) => {
+            await webhooks.enable(id);
+            return { notice: { type: 'success', message: 'Endpoint enabled; its health starts again as untested.' } };
+          },
+          { icon: 'Play', isVisible: isActive(false) },
+        ),
+        disable: recordAction(
+          'disable',
+          async (id) => {
+            await webhooks.disable(id);
+            return {
+              notice: {
+                type: 'success',
+                message: 'Endpoint disabled; its pending deliveries were marked failed (recover them after enabling).',
+              },
+            };
+          },
+          { icon: 'Pause', variant: 'danger', isVisible: isActive(true) },
+        ),
+        resetHealth: recordAction(
+          'resetHealth',
+          async (id) => {
+            await webhooks.resetHealth(id);
+            return { notice: { type: 'success', message: 'Health counters reset.' } };
+          },
+          { icon: 'RefreshCw' },
+        ),
+        recover: recordAction(
+          'recover',
+          async (id, request) => {
+            const { count } = await webhooks.recover(id, {
+              since: String(request.payload?.since ?? ''),
+              ...(request.payload?.until ? { until: String(request.payload.until) } : {}),
+            });
+            return {
+              count,
+              notice: { type: 'success', message: `${count} failed ${count === 1 ? 'delivery' : 'deliveries'} scheduled again.` },
+            };
+          },
+          { icon: 'RotateCcw', component: c.Recover, isVisible: isActive(true) },
+        ),
         enableSelected: bulkAction(c, 'enableSelected', 'Play', (id) => webhooks.enable(id).then(() => undefined), 'enabled'),
         disableSelected: bulkAction(c, 'disableSelected', 'Pause', (id) => webhooks.disable(id).then(() => undefined), 'disabled'),
       },
@@ -272,8 +363,18 @@ function deliveryResource(webhooks: WebhooksService, c: Components, navigation: 
       listProperties: ['id', 'endpointId', 'topic', 'status', 'attemptCount', 'lastResponseStatus', 'createdAt'],
       filterProperties: ['endpointId', 'status', 'topic', 'createdAt', 'eventId'],
       showProperties: [
-        'id', 'endpointId', 'eventId', 'topic', 'status', 'attemptCount', 'lastResponseStatus', 'lastError',
-        'nextAttemptAt', 'createdAt', 'updatedAt', 'attempts',
+        'id',
+        'endpointId',
+        'eventId',
+        'topic',
+        'status',
+        'attemptCount',
+        'lastResponseStatus',
+        'lastError',
+        'nextAttemptAt',
+        'createdAt',
+        'updatedAt',
+        'attempts',
       ],
       properties: {
         status: { availableValues: statuses, components: { list: c.StatusBadge, show: c.StatusBadge } },
@@ -293,7 +394,8 @@ function deliveryResource(webhooks: WebhooksService, c: Components, navigation: 
           actionType: 'record',
           icon: 'RotateCw',
           component: c.ConfirmAction,
-          isVisible: ({ record }: { record?: { param(p: string): unknown } }) => ['succeeded', 'failed'].includes(String(record?.param('status'))),
+          isVisible: ({ record }: { record?: { param(p: string): unknown } }) =>
+            ['succeeded', 'failed'].includes(String(record?.param('status'))),
           handler: recordOperation(async (id, _request, context) => {
             const { attempts: _attempts, ...params } = await webhooks.redeliver(id);
             return {
@@ -302,7 +404,13 @@ function deliveryResource(webhooks: WebhooksService, c: Components, navigation: 
             };
           }),
         },
-        redeliverSelected: bulkAction(c, 'redeliverSelected', 'RotateCw', (id) => webhooks.redeliver(id).then(() => undefined), 'scheduled again'),
+        redeliverSelected: bulkAction(
+          c,
+          'redeliverSelected',
+          'RotateCw',
+          (id) => webhooks.redeliver(id).then(() => undefined),
+          'scheduled again',
+        ),
       },
     },
   };
@@ -310,15 +418,28 @@ function deliveryResource(webhooks: WebhooksService, c: Components, navigation: 
 
 function attemptResource(webhooks: WebhooksService, c: Components, navigation: Navigation): ResourceWithOptions {
   return {
-    resource: new BoundTypeormResource(WebhookAttempt, webhooks.dataSource, { omitInList: ['responseBody', 'responseHeaders'], exact: ['trigger'] }),
+    resource: new BoundTypeormResource(WebhookAttempt, webhooks.dataSource, {
+      omitInList: ['responseBody', 'responseHeaders'],
+      exact: ['trigger'],
+    }),
     options: {
       navigation,
       sort: { sortBy: 'id', direction: 'desc' },
       listProperties: ['id', 'deliveryId', 'attemptNumber', 'trigger', 'responseStatus', 'durationMs', 'error', 'createdAt'],
       filterProperties: ['deliveryId', 'trigger', 'responseStatus', 'createdAt'],
       showProperties: [
-        'id', 'deliveryId', 'attemptNumber', 'trigger', 'requestUrl', 'responseStatus', 'durationMs', 'error',
-        'nextAttemptAt', 'createdAt', 'responseHeaders', 'responseBody',
+        'id',
+        'deliveryId',
+        'attemptNumber',
+        'trigger',
+        'requestUrl',
+        'responseStatus',
+        'durationMs',
+        'error',
+        'nextAttemptAt',
+        'createdAt',
+        'responseHeaders',
+        'responseBody',
       ],
       properties: {
         trigger: { availableValues: ['scheduled', 'manual', 'test', 'recover'].map((v) => ({ value: v, label: v })) },
@@ -360,7 +481,10 @@ function operation(run: Handler, kind: 'form' | 'action' = 'action') {
         record.errors = validation as never;
         return {
           record: record.toJSON(context.currentAdmin),
-          notice: { type: 'error', message: (error as { baseError?: { message?: string } }).baseError?.message ?? 'There are validation errors.' },
+          notice: {
+            type: 'error',
+            message: (error as { baseError?: { message?: string } }).baseError?.message ?? 'There are validation errors.',
+          },
         };
       }
       if (error instanceof WebhooksError) {

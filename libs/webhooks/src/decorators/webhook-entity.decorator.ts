@@ -1,4 +1,5 @@
 import { WEBHOOK_ENTITY_METADATA } from '../webhooks.constants.js';
+import type { EntityClass } from '../util/entity-class.js';
 
 export type WebhookAction = 'created' | 'updated' | 'deleted';
 export const WEBHOOK_ACTIONS: readonly WebhookAction[] = ['created', 'updated', 'deleted'];
@@ -23,6 +24,7 @@ export interface WebhookEntityOptions {
    * Decides per change whether to send: return false to skip. Runs inside the transaction, after the change.
    * `changes` is set for updates.
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- users annotate the parameter with their entity class
   shouldSend?: (entity: any, action: WebhookAction, context: { changes?: Record<string, { old: unknown; new: unknown }> }) => boolean;
   /** Only these properties appear in `data` and `changes`. @default all */
   include?: string[];
@@ -34,6 +36,7 @@ export interface WebhookEntityOptions {
    * Builds `data` yourself (relations are left out unless you add them). The result is made JSON-safe: Dates as
    * ISO strings, bigints as strings, Buffers as base64, circular references as "[Circular]".
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- users annotate the parameter with their entity class
   serialize?: (entity: any) => Record<string, unknown>;
   /**
    * Custom topics of this entity for `WebhooksService.emit()`: `['shipped']` declares `order.shipped`.
@@ -56,7 +59,7 @@ export function WebhookEntity(options: WebhookEntityOptions = {}): ClassDecorato
   };
 }
 
-export function getWebhookEntityOptions(target: Function): WebhookEntityOptions | undefined {
+export function getWebhookEntityOptions(target: EntityClass): WebhookEntityOptions | undefined {
   return Reflect.getMetadata(WEBHOOK_ENTITY_METADATA, target) as WebhookEntityOptions | undefined;
 }
 

@@ -56,9 +56,7 @@ export class DeliveryQueue implements OnApplicationShutdown {
     if (jobs.length === 0) return;
     const p = this.enqueue(jobs, delayMs)
       .catch((error: Error) => {
-        this.logger.warn(
-          `Could not enqueue ${jobs.length} webhook deliveries (${error.message}); the outbox relay will enqueue them.`,
-        );
+        this.logger.warn(`Could not enqueue ${jobs.length} webhook deliveries (${error.message}); the outbox relay will enqueue them.`);
       })
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);

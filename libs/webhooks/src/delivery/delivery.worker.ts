@@ -72,7 +72,9 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     try {
       return (await this.attempt(job)) !== null;
     } catch (error) {
-      this.logger.error(`Attempt ${job.attempt} of delivery ${job.deliveryId} failed to run (${(error as Error).message}); the outbox relay will retry it.`);
+      this.logger.error(
+        `Attempt ${job.attempt} of delivery ${job.deliveryId} failed to run (${(error as Error).message}); the outbox relay will retry it.`,
+      );
       return false;
     }
   }
@@ -171,7 +173,11 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         if (endpoint.transform) {
           const transformer = this.extensions.transformers.get(endpoint.transform);
           if (!transformer) throw new Error(`the transformer "${endpoint.transform}" is not registered in this app`);
-          shaped = await withTimeout(Promise.resolve(transformer.transform(envelope, context)), timeoutMs, `the transformer took longer than ${timeoutMs} ms`);
+          shaped = await withTimeout(
+            Promise.resolve(transformer.transform(envelope, context)),
+            timeoutMs,
+            `the transformer took longer than ${timeoutMs} ms`,
+          );
         }
         body = typeof shaped === 'string' ? shaped : stringify(jsonSafe(shaped) ?? null);
       }
@@ -183,7 +189,11 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       try {
         const provider = this.extensions.headerProviders.get(endpoint.headerProvider);
         if (!provider) throw new Error(`"${endpoint.headerProvider}" is not registered in this app`);
-        const provided = await withTimeout(Promise.resolve(provider.headers(context)), timeoutMs, `the header provider took longer than ${timeoutMs} ms`);
+        const provided = await withTimeout(
+          Promise.resolve(provider.headers(context)),
+          timeoutMs,
+          `the header provider took longer than ${timeoutMs} ms`,
+        );
         for (const [name, value] of Object.entries(provided ?? {})) {
           if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || /[\r\n\0]/.test(value)) {
             throw new Error(`it returned an invalid header ${JSON.stringify(name)}`);
@@ -275,7 +285,13 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       return result;
     }
     if (!endpoint) return result; // deleted: nothing left to count or tell
-    const failure = { deliveryId: job.deliveryId, eventId: job.eventId, topic: job.topic ?? '', attempts: job.attempt, reason: verdict.reason };
+    const failure = {
+      deliveryId: job.deliveryId,
+      eventId: job.eventId,
+      topic: job.topic ?? '',
+      attempts: job.attempt,
+      reason: verdict.reason,
+    };
     if (!endpoint.active) {
       await this.health.deliveryFailed({ ...failure, endpointId: endpoint.id, at });
       return result;

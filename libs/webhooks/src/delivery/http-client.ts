@@ -70,7 +70,8 @@ export class AxiosWebhookHttpClient implements WebhookHttpClient, OnApplicationS
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const blocked = this.literalProblem(request.url);
-    if (blocked) return { status: null, headers: null, body: null, durationMs: elapsed(), error: `EWEBHOOKBLOCKED: ${blocked}`, blocked: true };
+    if (blocked)
+      return { status: null, headers: null, body: null, durationMs: elapsed(), error: `EWEBHOOKBLOCKED: ${blocked}`, blocked: true };
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), request.timeoutMs);
     try {
@@ -171,7 +172,11 @@ function flattenHeaders(headers: Record<string, unknown>): Record<string, string
 
 /** The policy's message when the error (or one it wraps) is a refused address. */
 function blockedBy(error: unknown): string | undefined {
-  for (let e = error as (Error & { code?: string; cause?: unknown }) | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as (Error & { code?: string; cause?: unknown }) | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (e.code === 'EWEBHOOKBLOCKED' && e.name === 'BlockedAddressError') return e.message;
   }
   return undefined;

@@ -98,7 +98,8 @@ export class OAuth2Tokens {
     // Origin and path only: a query string may carry credentials.
     const url = new URL(auth.tokenUrl);
     const where = `OAuth2 token request to ${url.origin}${url.pathname}`;
-    if (response.status === null) throw new OAuth2TokenError(`${where} failed: ${response.error ?? 'no response'}`, response.blocked === true);
+    if (response.status === null)
+      throw new OAuth2TokenError(`${where} failed: ${response.error ?? 'no response'}`, response.blocked === true);
     let body: Record<string, unknown> | undefined;
     try {
       body = JSON.parse(response.body ?? '') as Record<string, unknown>;
@@ -106,11 +107,15 @@ export class OAuth2Tokens {
       body = undefined;
     }
     if (response.status < 200 || response.status >= 300) {
-      const detail = typeof body?.error === 'string' ? ` (${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description}` : ''})` : '';
+      const detail =
+        typeof body?.error === 'string'
+          ? ` (${body.error}${typeof body.error_description === 'string' ? `: ${body.error_description}` : ''})`
+          : '';
       throw new OAuth2TokenError(`${where} failed: HTTP ${response.status}${detail.slice(0, 300)}`);
     }
     const token = body?.access_token;
-    if (typeof token !== 'string' || !token || /[\r\n\0]/.test(token)) throw new OAuth2TokenError(`${where} answered without a usable access_token`);
+    if (typeof token !== 'string' || !token || /[\r\n\0]/.test(token))
+      throw new OAuth2TokenError(`${where} answered without a usable access_token`);
     const type = body?.token_type;
     if (type !== undefined && String(type).toLowerCase() !== 'bearer') {
       throw new OAuth2TokenError(`${where} answered token_type ${JSON.stringify(type)}; only bearer tokens are supported`);

@@ -112,7 +112,9 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     await this.reload().catch(() => undefined);
     const channel = this.channel();
     await this.queue.client.publish(channel, this.instanceId).catch((error: Error) => {
-      this.logger.warn(`Could not announce an endpoint change on Redis (${error.message}); other instances pick it up within endpointCacheRefreshMs.`);
+      this.logger.warn(
+        `Could not announce an endpoint change on Redis (${error.message}); other instances pick it up within endpointCacheRefreshMs.`,
+      );
     });
   }
 

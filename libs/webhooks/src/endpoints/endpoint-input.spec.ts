@@ -7,7 +7,9 @@ const known = ['order.created', 'order.updated', 'customer.created'];
 
 describe('validateEndpointInput', () => {
   it('normalises a valid endpoint', () => {
-    expect(validateEndpointInput({ url: 'https://example.com/hook', topics: ['order.*', 'order.*'], description: 'x' }, known, false)).toEqual({
+    expect(
+      validateEndpointInput({ url: 'https://example.com/hook', topics: ['order.*', 'order.*'], description: 'x' }, known, false),
+    ).toEqual({
       url: 'https://example.com/hook',
       topics: ['order.*'],
       description: 'x',
@@ -45,7 +47,8 @@ describe('validateEndpointInput', () => {
 
 describe('endpoint URL and header rules', () => {
   const strict = { maxTimeoutMs: 30_000, allowHttp: false, network: new NetworkPolicy() };
-  const create = (input: object, rules: EndpointRules = strict) => validateEndpointInput({ topics: ['order.created'], ...input }, known, false, rules);
+  const create = (input: object, rules: EndpointRules = strict) =>
+    validateEndpointInput({ topics: ['order.created'], ...input }, known, false, rules);
 
   it('requires https unless allowHttp, and refuses non-public literal hosts without I/O', () => {
     expect(() => create({ url: 'http://hooks.example.com/' })).toThrow('url must use https');
@@ -58,7 +61,10 @@ describe('endpoint URL and header rules', () => {
   });
 
   it('enforces allowedUrls patterns', () => {
-    const rules = { ...strict, allowedUrls: ['https://hooks.example.com/in/', 'https://*.partner.example', /^https:\/\/exact\.example\/x$/] };
+    const rules = {
+      ...strict,
+      allowedUrls: ['https://hooks.example.com/in/', 'https://*.partner.example', /^https:\/\/exact\.example\/x$/],
+    };
     expect(create({ url: 'https://hooks.example.com/in/orders' }, rules).url).toBe('https://hooks.example.com/in/orders');
     expect(create({ url: 'https://a.b.partner.example/any' }, rules).url).toBe('https://a.b.partner.example/any');
     expect(create({ url: 'https://exact.example/x' }, rules).url).toBe('https://exact.example/x');
@@ -68,7 +74,13 @@ describe('endpoint URL and header rules', () => {
     expect(() => create({ url: 'https://t.example/tenant10' }, segment)).toThrow('matches none');
     const unanchored = { ...strict, allowedUrls: [/exact\.example/] };
     expect(() => create({ url: 'https://exact.example.evil.io/' }, unanchored)).toThrow('matches none');
-    for (const url of ['https://hooks.example.com/other', 'https://partner.example/', 'https://evilpartner.example/', 'https://hooks.example.com.evil.io/in/', 'https://exact.example/xy']) {
+    for (const url of [
+      'https://hooks.example.com/other',
+      'https://partner.example/',
+      'https://evilpartner.example/',
+      'https://hooks.example.com.evil.io/in/',
+      'https://exact.example/xy',
+    ]) {
       expect(() => create({ url }, rules)).toThrow('matches none of the allowedUrls patterns');
     }
   });
@@ -95,9 +107,13 @@ describe('endpoint URL and header rules', () => {
       [{ 'x-a': 'a'.repeat(4000), 'x-b': 'b'.repeat(4000), 'x-c': 'c'.repeat(4000) }, 'add up to more than 8192 bytes'],
       [{ 'x-a': '1', 'X-A': '2' }, 'given twice'],
     ];
-    for (const [headers, message] of bad) expect(() => create({ url: 'https://a.example/', headers }), JSON.stringify(headers)).toThrow(message);
+    for (const [headers, message] of bad)
+      expect(() => create({ url: 'https://a.example/', headers }), JSON.stringify(headers)).toThrow(message);
     expect(() => create({ url: 'https://a.example/', headers: ['x'] })).toThrow('headers must be an object');
     // Names that exist on Object.prototype are ordinary header names.
-    expect(create({ url: 'https://a.example/', headers: { constructor: 'x', toString: 'y' } }).headers).toEqual({ constructor: 'x', tostring: 'y' });
+    expect(create({ url: 'https://a.example/', headers: { constructor: 'x', toString: 'y' } }).headers).toEqual({
+      constructor: 'x',
+      tostring: 'y',
+    });
   });
 });

@@ -171,7 +171,10 @@ export function validateEndpointInput(
     const v = body.retrySchedule;
     if (v === null) out.retrySchedule = null;
     else if (!Array.isArray(v) || v.length > MAX_RETRIES || v.some((d) => !Number.isInteger(d) || d < 0 || d > MAX_RETRY_DELAY_MS)) {
-      problem('retrySchedule', `retrySchedule must be null or a list of at most ${MAX_RETRIES} delays in milliseconds, each from 0 to ${MAX_RETRY_DELAY_MS} (7 days)`);
+      problem(
+        'retrySchedule',
+        `retrySchedule must be null or a list of at most ${MAX_RETRIES} delays in milliseconds, each from 0 to ${MAX_RETRY_DELAY_MS} (7 days)`,
+      );
     } else out.retrySchedule = v as number[];
   }
   if (body.timeoutMs !== undefined) {
@@ -192,7 +195,8 @@ export function validateEndpointInput(
     else out.filters = body.filters as EndpointFilters | null;
   }
   if (body.method !== undefined) {
-    if (body.method !== 'POST' && body.method !== 'PUT') problem('method', `method must be "POST" or "PUT" (got ${JSON.stringify(body.method)})`);
+    if (body.method !== 'POST' && body.method !== 'PUT')
+      problem('method', `method must be "POST" or "PUT" (got ${JSON.stringify(body.method)})`);
     else out.method = body.method;
   }
   if (body.fields !== undefined) {
@@ -289,21 +293,25 @@ function authProblem(value: unknown, rules: EndpointRules): EndpointAuth | null 
   if (typeof value !== 'object' || Array.isArray(value)) return usage;
   const a = value as Record<string, unknown>;
   const bad: string[] = [];
-  const unknown = Object.keys(a).filter((k) => !['type', 'tokenUrl', 'clientId', 'clientSecret', 'scope', 'audience', 'clientAuth'].includes(k));
+  const unknown = Object.keys(a).filter(
+    (k) => !['type', 'tokenUrl', 'clientId', 'clientSecret', 'scope', 'audience', 'clientAuth'].includes(k),
+  );
   if (unknown.length) bad.push(`auth has unknown field ${unknown.map((k) => `"${k}"`).join(', ')}`);
   if (a.type !== 'oauth2') bad.push('auth.type must be "oauth2" (client credentials)');
   const tokenUrl = urlProblem(a.tokenUrl, rules);
   if (tokenUrl) bad.push(`auth.tokenUrl: ${tokenUrl.replace(/^url /, '')}`);
   for (const key of ['clientId', 'clientSecret'] as const) {
     const v = a[key];
-    if (typeof v !== 'string' || !v || v.length > 1024 || /[\r\n\0]/.test(v)) bad.push(`auth.${key} must be a non-empty string of at most 1024 characters`);
+    if (typeof v !== 'string' || !v || v.length > 1024 || /[\r\n\0]/.test(v))
+      bad.push(`auth.${key} must be a non-empty string of at most 1024 characters`);
     else if (v === HIDDEN_HEADER_VALUE) bad.push(`auth.${key} holds the placeholder shown for hidden values; send the real value`);
   }
   for (const key of ['scope', 'audience'] as const) {
     const v = a[key];
     if (v !== undefined && (typeof v !== 'string' || v.length > 1024 || /[\r\n\0]/.test(v))) bad.push(`auth.${key} must be a string`);
   }
-  if (a.clientAuth !== undefined && a.clientAuth !== 'basic' && a.clientAuth !== 'body') bad.push('auth.clientAuth must be "basic" or "body"');
+  if (a.clientAuth !== undefined && a.clientAuth !== 'basic' && a.clientAuth !== 'body')
+    bad.push('auth.clientAuth must be "basic" or "body"');
   if (bad.length) return bad.join('; ');
   return {
     type: 'oauth2',
@@ -330,11 +338,14 @@ function headersProblem(value: unknown): Record<string, string> | null | string 
     else if (isReservedHeader(lower)) {
       bad.push(`header ${JSON.stringify(name)} is set by the library or the HTTP connection and cannot be overridden`);
     } else if (typeof v !== 'string') bad.push(`header ${JSON.stringify(name)} must have a string value`);
-    else if (v === HIDDEN_HEADER_VALUE) bad.push(`header ${JSON.stringify(name)} holds the placeholder shown for hidden values; send the real value`);
+    else if (v === HIDDEN_HEADER_VALUE)
+      bad.push(`header ${JSON.stringify(name)} holds the placeholder shown for hidden values; send the real value`);
     else if (/[\r\n\0]/.test(v)) bad.push(`header ${JSON.stringify(name)} must not contain CR, LF or NUL characters`);
     // Printable ASCII and Latin-1 (RFC 9110 field-vchar / obs-text), plus spaces and tabs inside.
-    else if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(v)) bad.push(`header ${JSON.stringify(name)} has characters that cannot be sent in a header`);
-    else if (v.length > MAX_HEADER_VALUE_LENGTH) bad.push(`header ${JSON.stringify(name)} is longer than ${MAX_HEADER_VALUE_LENGTH} characters`);
+    else if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(v))
+      bad.push(`header ${JSON.stringify(name)} has characters that cannot be sent in a header`);
+    else if (v.length > MAX_HEADER_VALUE_LENGTH)
+      bad.push(`header ${JSON.stringify(name)} is longer than ${MAX_HEADER_VALUE_LENGTH} characters`);
     else if (Object.hasOwn(out, lower)) bad.push(`header ${JSON.stringify(name)} is given twice`);
     else {
       out[lower] = v;
@@ -349,7 +360,8 @@ function topicsProblem(value: unknown, knownTopics: readonly string[]): string |
   if (!Array.isArray(value) || value.length === 0) return 'topics must be a non-empty list, e.g. ["order.created"]';
   if (value.length > MAX_TOPICS) return `topics has more than ${MAX_TOPICS} entries`;
   const bad = value.filter((t) => typeof t !== 'string' || !isTopicPattern(t));
-  if (bad.length) return `topics ${bad.map((t) => JSON.stringify(t)).join(', ')} are not topics like "order.created" or patterns like "order.*"`;
+  if (bad.length)
+    return `topics ${bad.map((t) => JSON.stringify(t)).join(', ')} are not topics like "order.created" or patterns like "order.*"`;
   const unknown = (value as string[]).filter((t) => !knownTopics.some((k) => topicMatches(t, k)));
   if (unknown.length) {
     return `topics ${unknown.map((t) => JSON.stringify(t)).join(', ')} match no known topic (known: ${knownTopics.join(', ') || 'none'})`;

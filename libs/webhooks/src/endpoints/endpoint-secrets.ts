@@ -3,9 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull, MoreThan, type EntityManager } from 'typeorm';
 import { WebhookEndpoint, WebhookSecret } from '../entities/index.js';
 import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
-import { isEncrypted } from '../security/secret-cipher.js';
 import { newId } from '../ids.js';
-import { SecretCipher } from '../security/secret-cipher.js';
+import { isEncrypted, SecretCipher } from '../security/secret-cipher.js';
 import { generateSecret } from '../signing/signing.js';
 import type { EndpointAuth } from './endpoint-input.js';
 
@@ -39,7 +38,13 @@ export class EndpointSecrets {
   /** Inserts a new primary secret for an endpoint (inside the caller's transaction). */
   async insert(manager: EntityManager, endpointId: string, secret: string, now: Date): Promise<void> {
     const id = newId('whs');
-    await manager.insert(WebhookSecret, { id, endpointId, secret: this.cipher.encrypt(secret, secretContext(id)), createdAt: now, expiresAt: null });
+    await manager.insert(WebhookSecret, {
+      id,
+      endpointId,
+      secret: this.cipher.encrypt(secret, secretContext(id)),
+      createdAt: now,
+      expiresAt: null,
+    });
   }
 
   /** The plaintext of a secret row. */
@@ -118,10 +123,15 @@ export class EndpointSecrets {
       for (const row of live) {
         const expiresAt = row.expiresAt && row.expiresAt < graceEnd ? row.expiresAt : graceEnd;
         if (!latest || expiresAt > latest) latest = expiresAt;
-        if (grace === 0) dead.push(row); // retired now: nothing left to keep
+        if (grace === 0)
+          dead.push(row); // retired now: nothing left to keep
         else if (row.expiresAt?.getTime() !== expiresAt.getTime()) await manager.update(WebhookSecret, { id: row.id }, { expiresAt });
       }
-      if (dead.length) await manager.delete(WebhookSecret, dead.map((r) => r.id));
+      if (dead.length)
+        await manager.delete(
+          WebhookSecret,
+          dead.map((r) => r.id),
+        );
       await this.insert(manager, endpointId, secret, now);
       return latest;
     });
@@ -161,9 +171,11 @@ export class EndpointSecrets {
 
 function validateRotation(options: unknown): number {
   if (options === undefined || options === null) return DEFAULT_GRACE_SECONDS;
-  if (typeof options !== 'object' || Array.isArray(options)) throw new WebhookValidationError('The rotation request must be a JSON object.');
+  if (typeof options !== 'object' || Array.isArray(options))
+    throw new WebhookValidationError('The rotation request must be a JSON object.');
   const unknown = Object.keys(options).filter((k) => k !== 'graceSeconds');
-  if (unknown.length) throw new WebhookValidationError(`Invalid rotation request: unknown field ${unknown.map((k) => `"${k}"`).join(', ')}.`);
+  if (unknown.length)
+    throw new WebhookValidationError(`Invalid rotation request: unknown field ${unknown.map((k) => `"${k}"`).join(', ')}.`);
   const grace = (options as RotateSecretOptions).graceSeconds;
   if (grace === undefined) return DEFAULT_GRACE_SECONDS;
   if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {

@@ -17,7 +17,12 @@ describe('endpoint filters', () => {
     ['field equals is strict', { order: { fields: { customerId: 1 } } }, order('1', { customerId: '1' }), false],
     ['field in', { order: { fields: { status: { in: ['paid', 'shipped'] } } } }, order('1', { status: 'shipped' }), true],
     ['field null', { order: { fields: { bucket: null } } }, order('1', { bucket: null }), true],
-    ['AND of all conditions', { order: { ids: [1], bucket: 'eu', fields: { status: 'paid' } } }, order('1', { bucket: 'eu', status: 'new' }), false],
+    [
+      'AND of all conditions',
+      { order: { ids: [1], bucket: 'eu', fields: { status: 'paid' } } },
+      order('1', { bucket: 'eu', status: 'new' }),
+      false,
+    ],
   ])('%s', (_name, filters, subject, expected) => {
     expect(passesCompiled(compileFilters(filters), subject)).toBe(expected);
   });

@@ -46,7 +46,10 @@ export function compileFilters(filters: unknown): CompiledFilters | null {
     out.set(prefix, {
       ids: f.ids ? new Set(f.ids.map(String)) : undefined,
       buckets: f.bucket === undefined ? undefined : new Set(Array.isArray(f.bucket) ? f.bucket : [f.bucket]),
-      fields: Object.entries(f.fields ?? {}).map(([field, c]) => [field, c !== null && typeof c === 'object' ? new Set(c.in) : { equals: c }]),
+      fields: Object.entries(f.fields ?? {}).map(([field, c]) => [
+        field,
+        c !== null && typeof c === 'object' ? new Set(c.in) : { equals: c },
+      ]),
     });
   }
   return out;
@@ -70,7 +73,6 @@ export function passesCompiled(filters: CompiledFilters | null, subject: FilterS
 }
 
 const MAX_VALUES = 1000;
-
 
 /**
  * Checks `filters` as given by a caller. `fieldsOf(prefix)` lists the known fields of an entity, `undefined` for a
@@ -99,13 +101,19 @@ export function filtersProblems(value: unknown, fieldsOf: (prefix: string) => re
     if (Object.keys(f).length === 0) problems.push(`${at} is empty`);
     if (f.ids !== undefined) {
       const ids = f.ids;
-      if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_VALUES || ids.some((id) => !(typeof id === 'string' || Number.isFinite(id)))) {
+      if (
+        !Array.isArray(ids) ||
+        ids.length === 0 ||
+        ids.length > MAX_VALUES ||
+        ids.some((id) => !(typeof id === 'string' || Number.isFinite(id)))
+      ) {
         problems.push(`${at}.ids must be a non-empty list of up to ${MAX_VALUES} ids (strings or numbers)`);
       }
     }
     if (f.bucket !== undefined) {
       const b = f.bucket;
-      const ok = typeof b === 'string' || (Array.isArray(b) && b.length > 0 && b.length <= MAX_VALUES && b.every((x) => typeof x === 'string'));
+      const ok =
+        typeof b === 'string' || (Array.isArray(b) && b.length > 0 && b.length <= MAX_VALUES && b.every((x) => typeof x === 'string'));
       if (!ok) problems.push(`${at}.bucket must be a string or a non-empty list of strings`);
       else if (fields && !fields.includes('bucket')) problems.push(`${at}.bucket: the entity has no "bucket" field`);
     }
@@ -135,5 +143,7 @@ function isCondition(v: unknown): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const keys = Object.keys(v);
   const list = (v as { in?: unknown }).in;
-  return keys.length === 1 && keys[0] === 'in' && Array.isArray(list) && list.length > 0 && list.length <= MAX_VALUES && list.every(isPrimitive);
+  return (
+    keys.length === 1 && keys[0] === 'in' && Array.isArray(list) && list.length > 0 && list.length <= MAX_VALUES && list.every(isPrimitive)
+  );
 }

@@ -17,10 +17,6 @@ export class WebhooksExceptionFilter implements ExceptionFilter {
           : error instanceof WebhookConflictError
             ? HttpStatus.CONFLICT
             : HttpStatus.INTERNAL_SERVER_ERROR;
-    host
-      .switchToHttp()
-      .getResponse<Response>()
-      .status(statusCode)
-      .json({ statusCode, message: error.message, error: error.name });
+    host.switchToHttp().getResponse<Response>().status(statusCode).json({ statusCode, message: error.message, error: error.name });
   }
 }

@@ -55,8 +55,7 @@ export const MESSAGES = {
     `@WebhookEntity on ${cls}: name "${name}" is not a valid topic prefix. Use letters, digits, "_" and "-", ` +
     `starting with a letter (for example "order" or "line_item").`,
   badEvents: (cls: string, events: unknown) =>
-    `@WebhookEntity on ${cls}: events ${JSON.stringify(events)} must be a non-empty list of "created", "updated" ` +
-    `and "deleted".`,
+    `@WebhookEntity on ${cls}: events ${JSON.stringify(events)} must be a non-empty list of "created", "updated" ` + `and "deleted".`,
   compositeKey: (cls: string) =>
     `@WebhookEntity on ${cls}: the entity has a composite primary key; webhook events need a single primary column. ` +
     `Add a single-column primary key or remove the decorator.`,

@@ -75,7 +75,9 @@ export class WebhookExtensions implements OnModuleInit {
 
   private add<T>(map: Map<string, T>, name: string, instance: unknown, method: string, decorator: string, className: string): void {
     if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new WebhookConfigurationError(`${decorator}(${JSON.stringify(name)}) on ${className}: the name must be a word like "slack" (letters, digits, _ . : -).`);
+      throw new WebhookConfigurationError(
+        `${decorator}(${JSON.stringify(name)}) on ${className}: the name must be a word like "slack" (letters, digits, _ . : -).`,
+      );
     }
     if (typeof (instance as Record<string, unknown>)[method] !== 'function') {
       throw new WebhookConfigurationError(`${decorator}("${name}") on ${className}: the class must have a ${method}() method.`);

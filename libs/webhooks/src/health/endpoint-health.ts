@@ -6,7 +6,7 @@ import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
 import { columnSql } from '../store/webhook-store.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
-import type { DeliveryFailedEvent, EndpointDisabledEvent, ResolvedWebhooksOptions } from '../webhooks.options.js';
+import type { DeliveryFailedEvent, ResolvedWebhooksOptions } from '../webhooks.options.js';
 
 /** Event names on `@nestjs/event-emitter`. */
 export const WEBHOOK_EVENTS = {
@@ -141,7 +141,11 @@ export class EndpointHealth implements OnModuleInit {
     if (count > 0 && streak.failed >= count) {
       await this.disable(endpointId, `Disabled automatically: ${streak.failed} deliveries in a row failed (last: ${failure.reason}).`, at);
     } else if (duration > 0 && streak.since && at.getTime() - streak.since.getTime() >= duration) {
-      await this.disable(endpointId, `Disabled automatically: every delivery failed for ${humanDuration(duration)} (last: ${failure.reason}).`, at);
+      await this.disable(
+        endpointId,
+        `Disabled automatically: every delivery failed for ${humanDuration(duration)} (last: ${failure.reason}).`,
+        at,
+      );
     } else {
       await this.update(endpointId, { consecutiveFailures: streak.failed, failingSince: streak.since });
     }
@@ -256,7 +260,12 @@ export class EndpointHealth implements OnModuleInit {
   }
 }
 
-const CLEAN_HEALTH = { consecutiveFailures: 0, failingSince: null, lastSuccessAt: null, lastFailureAt: null } satisfies Partial<WebhookEndpoint>;
+const CLEAN_HEALTH = {
+  consecutiveFailures: 0,
+  failingSince: null,
+  lastSuccessAt: null,
+  lastFailureAt: null,
+} satisfies Partial<WebhookEndpoint>;
 
 /** 432000000 -> "5 days", 5400000 -> "1.5 hours", 200 -> "0.2 seconds". */
 function humanDuration(ms: number): string {

@@ -3,6 +3,7 @@ import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../entities/in
 import { idFloor } from '../ids.js';
 import { columnSql } from '../store/webhook-store.js';
 import { withTimeout } from '../util/timeout.js';
+import type { EntityClass } from '../util/entity-class.js';
 import { healthState, healthStateSql, type HealthState } from './endpoint-health.js';
 
 /** What an operator needs at a glance: the AdminJS dashboard's data, usable by any other UI too. */
@@ -90,7 +91,7 @@ export async function readOverview(
   };
 }
 
-function col(dataSource: DataSource, target: Function, property: string): string {
+function col(dataSource: DataSource, target: EntityClass, property: string): string {
   return columnSql(dataSource, dataSource.getMetadata(target), property);
 }
 

@@ -83,7 +83,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           if (!(await this.recoverLost(row))) continue;
           result.recovered++;
         }
-        jobs.push({ deliveryId: row.id, eventId: row.eventId, endpointId: row.endpointId, attempt: row.attemptCount + 1, topic: row.topic });
+        jobs.push({
+          deliveryId: row.id,
+          eventId: row.eventId,
+          endpointId: row.endpointId,
+          attempt: row.attemptCount + 1,
+          topic: row.topic,
+        });
       }
       await this.queue.enqueue(jobs);
       result.enqueued += jobs.length;

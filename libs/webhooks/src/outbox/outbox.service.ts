@@ -71,7 +71,13 @@ export class OutboxService {
       { id, topic: event.topic, entityName: event.entityName, entityId: event.entityId, payload, createdAt: now },
       deliveries,
     );
-    const jobs = deliveries.map((d): DeliveryJob => ({ deliveryId: d.id, eventId: id, endpointId: d.endpointId, attempt: 1, topic: event.topic }));
+    const jobs = deliveries.map((d): DeliveryJob => ({
+      deliveryId: d.id,
+      eventId: id,
+      endpointId: d.endpointId,
+      attempt: 1,
+      topic: event.topic,
+    }));
     this.payloads.set(id, payload);
     const runner = (queryRunner ?? manager.queryRunner) as RunnerWithPending | undefined;
     if (runner?.isTransactionActive) {

@@ -106,7 +106,10 @@ describe('verifyWebhook', () => {
     }
     const old = headersFor([secret], { timestamp: NOW_S - 360 });
     expect(verifyWebhook(body, old, secret, { now, toleranceSeconds: 600 }).id).toBe('msg_1');
-    failure(() => verifyWebhook(body, headersFor([secret], { timestamp: NOW_S - 61 }), secret, { now, toleranceSeconds: 60 }), 'timestamp-too-old');
+    failure(
+      () => verifyWebhook(body, headersFor([secret], { timestamp: NOW_S - 61 }), secret, { now, toleranceSeconds: 60 }),
+      'timestamp-too-old',
+    );
   });
 
   it('checks the timestamp before the signature', () => {
@@ -140,7 +143,10 @@ describe('verifyWebhook', () => {
       'svix-signature': headers['webhook-signature'],
     };
     expect(verifyWebhook(body, svix, secret, { now }).id).toBe('msg_1');
-    const error = failure(() => verifyWebhook(body, { ...svix, 'svix-timestamp': String(NOW_S - 400) }, secret, { now }), 'timestamp-too-old');
+    const error = failure(
+      () => verifyWebhook(body, { ...svix, 'svix-timestamp': String(NOW_S - 400) }, secret, { now }),
+      'timestamp-too-old',
+    );
     expect(error.message).toMatch(/^svix-timestamp is 400 s in the past/);
   });
 

@@ -38,9 +38,7 @@ export interface VerifiedWebhook {
  * Request headers: a Node `IncomingHttpHeaders`-like record (any key case, values string or string[]) or a
  * WHATWG `Headers` instance (anything with `get(name)`).
  */
-export type WebhookHeaders =
-  | { get(name: string): string | null }
-  | Readonly<Record<string, string | readonly string[] | undefined>>;
+export type WebhookHeaders = { get(name: string): string | null } | Readonly<Record<string, string | readonly string[] | undefined>>;
 
 export interface VerifyWebhookOptions {
   /** How far `webhook-timestamp` may be from now, in the past or the future, in seconds. Default 300. */
@@ -77,7 +75,12 @@ export class WebhookVerifier {
    */
   get fingerprint(): string {
     this.fingerprintValue ??= createHash('sha256')
-      .update(this.keys.map((k) => k.toString('base64')).sort().join(' '))
+      .update(
+        this.keys
+          .map((k) => k.toString('base64'))
+          .sort()
+          .join(' '),
+      )
       .digest('base64url')
       .slice(0, 22);
     return this.fingerprintValue;

@@ -19,13 +19,7 @@ import { ModuleRef } from '@nestjs/core';
 import type { Request } from 'express';
 import { WebhookConfigurationError } from '../errors/webhooks.errors.js';
 import type { WebhookReplayStore } from './replay-store.js';
-import {
-  checkTolerance,
-  WebhookVerificationError,
-  WebhookVerifier,
-  type VerifiedWebhook,
-  type WebhookHeaders,
-} from './verify.js';
+import { checkTolerance, WebhookVerificationError, WebhookVerifier, type VerifiedWebhook, type WebhookHeaders } from './verify.js';
 
 /** Secrets to verify with: one, several (during a rotation), or looked up per request. */
 export type WebhookSecrets = string | readonly string[];
@@ -68,9 +62,7 @@ export const MISSING_RAW_BODY_MESSAGE =
  * `{ statusCode, error, message, reason }` when verification fails, 400 when the signed body is not JSON, and 409
  * on a replay when a `replayStore` is given. The app must be created with `{ rawBody: true }`.
  */
-export function VerifyWebhook<TRequest = Request>(
-  options: WebhookReceiverOptions<TRequest>,
-): ClassDecorator & MethodDecorator {
+export function VerifyWebhook<TRequest = Request>(options: WebhookReceiverOptions<TRequest>): ClassDecorator & MethodDecorator {
   return applyDecorators(UseGuards(webhookReceiverGuard(options)), UseInterceptors(ForgetReplayOnError));
 }
 

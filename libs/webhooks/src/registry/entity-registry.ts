@@ -11,6 +11,7 @@ import { WebhookEvent } from '../entities/index.js';
 import { MESSAGES, WebhookConfigurationError } from '../errors/webhooks.errors.js';
 import { CUSTOM_TOPIC, type ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { isRedacted, type FieldRules } from '../subscriber/shaping.js';
+import type { EntityClass } from '../util/entity-class.js';
 
 /** How a column's value is written into a payload. */
 type ValueKind = 'plain' | 'decimal' | 'bigint';
@@ -26,7 +27,7 @@ interface PayloadColumn {
 
 /** A `@WebhookEntity` as discovered in the DataSource, with everything the hot path needs precomputed. */
 export interface RegisteredEntity {
-  target: Function;
+  target: EntityClass;
   className: string;
   name: string;
   events: ReadonlySet<WebhookAction>;
@@ -52,7 +53,7 @@ const BIGINT_TYPES = new Set(['bigint', 'int8', 'unsigned big int']);
 
 /** Finds the decorated entities of a DataSource at start-up and fails fast on any misconfiguration. */
 export class EntityRegistry {
-  private readonly byTarget = new Map<Function | string, RegisteredEntity>();
+  private readonly byTarget = new Map<EntityClass | string, RegisteredEntity>();
 
   private customTopics: string[] = [];
 
@@ -77,7 +78,8 @@ export class EntityRegistry {
     for (const e of registry.all()) for (const t of e.customTopics) topics.add(t);
     for (const e of registry.all()) {
       for (const t of Object.values(e.topics)) {
-        if (topics.has(t)) throw new WebhookConfigurationError(`Custom topic "${t}" is already sent by @WebhookEntity ${e.className}; pick another name.`);
+        if (topics.has(t))
+          throw new WebhookConfigurationError(`Custom topic "${t}" is already sent by @WebhookEntity ${e.className}; pick another name.`);
       }
     }
     registry.customTopics = [...topics];
@@ -88,7 +90,7 @@ export class EntityRegistry {
     return registry;
   }
 
-  get(target: Function | string): RegisteredEntity | undefined {
+  get(target: EntityClass | string): RegisteredEntity | undefined {
     return this.byTarget.get(target);
   }
 
@@ -117,7 +119,7 @@ function describe(
   options: WebhookEntityOptions,
   redaction: { patterns: string[]; mask: string },
 ): RegisteredEntity {
-  const target = metadata.target as Function;
+  const target = metadata.target as EntityClass;
   const className = target.name;
   const name = options.name ?? defaultEntityName(className);
   if (typeof name !== 'string' || !NAME.test(name)) {
@@ -151,7 +153,10 @@ function describe(
     }
     // With a serializer, data has the serializer's keys, which cannot be known here; `watch` always names columns.
     const unknown = options.serialize && key !== 'watch' ? [] : list.filter((f) => !properties.has(f));
-    if (unknown.length) problems.push(`${key} names ${unknown.map((f) => `"${f}"`).join(', ')}, which ${unknown.length > 1 ? 'are not columns' : 'is not a column'} (columns: ${[...properties].join(', ')})`);
+    if (unknown.length)
+      problems.push(
+        `${key} names ${unknown.map((f) => `"${f}"`).join(', ')}, which ${unknown.length > 1 ? 'are not columns' : 'is not a column'} (columns: ${[...properties].join(', ')})`,
+      );
     return new Set(list);
   };
   const watch = fieldList('watch');
@@ -163,7 +168,8 @@ function describe(
   const customTopics: string[] = [];
   for (const t of options.topics ?? []) {
     const topic = `${name}.${t}`;
-    if (typeof t !== 'string' || !CUSTOM_TOPIC.test(topic)) problems.push(`topics entry ${JSON.stringify(t)} must be a word like "shipped"`);
+    if (typeof t !== 'string' || !CUSTOM_TOPIC.test(topic))
+      problems.push(`topics entry ${JSON.stringify(t)} must be a word like "shipped"`);
     else if ((WEBHOOK_ACTIONS as readonly string[]).includes(t)) problems.push(`topics entry "${t}" is an entity event already`);
     else customTopics.push(topic);
   }

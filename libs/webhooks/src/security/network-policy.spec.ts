@@ -74,9 +74,7 @@ describe('NetworkPolicy', () => {
   });
 
   it('rejects allow-list entries it cannot read', () => {
-    expect(() => new NetworkPolicy({ allowedNetworks: ['10.0.0.0/99', 'not a host', ''] })).toThrow(
-      /10\.0\.0\.0\/99.*not a host.*empty/,
-    );
+    expect(() => new NetworkPolicy({ allowedNetworks: ['10.0.0.0/99', 'not a host', ''] })).toThrow(/10\.0\.0\.0\/99.*not a host.*empty/);
   });
 
   describe('resolution (with a stub resolver: no DNS traffic)', () => {

@@ -145,7 +145,9 @@ export class NetworkPolicy {
    */
   readonly lookup = (
     hostname: string,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- dns.lookup's overloaded callback
     options: LookupOptions | number | ((...args: any[]) => void),
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- dns.lookup's overloaded callback
     callback?: (...args: any[]) => void,
   ): void => {
     const cb = (typeof options === 'function' ? options : callback)!;

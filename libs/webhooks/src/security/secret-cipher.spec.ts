@@ -47,9 +47,15 @@ describe('SecretCipher', () => {
   });
 
   it('rejects unusable keys with one clear message', () => {
-    expect(() => new SecretCipher([{ id: 'k1', key: 'short' }, { id: 'bad id', key: k1.key }, { id: 'k2', key: k2.key }, { id: 'k2', key: k2.key }])).toThrow(
-      /key "k1" must be 32 bytes.*key id "bad id".*key id "k2" is used twice/,
-    );
+    expect(
+      () =>
+        new SecretCipher([
+          { id: 'k1', key: 'short' },
+          { id: 'bad id', key: k1.key },
+          { id: 'k2', key: k2.key },
+          { id: 'k2', key: k2.key },
+        ]),
+    ).toThrow(/key "k1" must be 32 bytes.*key id "bad id".*key id "k2" is used twice/);
   });
 
   it('parses keys from one environment variable', () => {
@@ -59,7 +65,9 @@ describe('SecretCipher', () => {
   });
 
   it('refuses to start without keys when encryption is required (production)', () => {
-    expect(() => resolveOptions({ requireEncryption: true })).toThrow(/encryptionKeys is empty, and secrets must not be stored in plaintext/);
+    expect(() => resolveOptions({ requireEncryption: true })).toThrow(
+      /encryptionKeys is empty, and secrets must not be stored in plaintext/,
+    );
     expect(resolveOptions({ requireEncryption: true, encryptionKeys: [k1] }).encryptionKeys).toEqual([k1]);
     expect(resolveOptions({ requireEncryption: false }).encryptionKeys).toEqual([]);
   });

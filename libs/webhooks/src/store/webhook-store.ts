@@ -193,7 +193,9 @@ const ATTEMPT_COLUMNS = [
 /** The attempt values in `ATTEMPT_COLUMNS` order (JSON columns serialised, as TypeORM would). */
 function attemptValues(r: AttemptRecord): unknown[] {
   const row = attemptRow(r);
-  return ATTEMPT_COLUMNS.map((c) => (c === 'responseHeaders' ? (row.responseHeaders ? JSON.stringify(row.responseHeaders) : null) : row[c]));
+  return ATTEMPT_COLUMNS.map((c) =>
+    c === 'responseHeaders' ? (row.responseHeaders ? JSON.stringify(row.responseHeaders) : null) : row[c],
+  );
 }
 
 /** A response-shaped value for an attempt that sent nothing (disabled endpoint, lost worker). */

@@ -6,7 +6,15 @@ describe('field shaping', () => {
 
   it('drops, masks and keeps fields in data and changes', () => {
     const data = { id: 1, internal: 'x', note: 'n', passwordHash: 'h', api_key: 'k', resetToken: 't', total: '1.00', nothing: null };
-    expect(shapeData(data, rules)).toEqual({ id: 1, note: '***', passwordHash: '***', api_key: '***', resetToken: '***', total: '1.00', nothing: null });
+    expect(shapeData(data, rules)).toEqual({
+      id: 1,
+      note: '***',
+      passwordHash: '***',
+      api_key: '***',
+      resetToken: '***',
+      total: '1.00',
+      nothing: null,
+    });
     expect(shapeChanges({ note: { old: 'a', new: 'b' }, internal: { old: 1, new: 2 }, total: { old: '1', new: '2' } }, rules)).toEqual({
       note: { old: '***', new: '***' },
       total: { old: '1', new: '2' },
@@ -15,14 +23,30 @@ describe('field shaping', () => {
   });
 
   it('matches redaction patterns ignoring case, _ and -', () => {
-    for (const name of ['password', 'PASSWORD', 'user_password', 'clientSecret', 'x-api-key', 'ApiKey', 'accessToken', 'ssn', 'privateKey']) {
+    for (const name of [
+      'password',
+      'PASSWORD',
+      'user_password',
+      'clientSecret',
+      'x-api-key',
+      'ApiKey',
+      'accessToken',
+      'ssn',
+      'privateKey',
+    ]) {
       expect(isRedacted(name, rules), name).toBe(true);
     }
     for (const name of ['status', 'total', 'keyboard', 'passenger']) expect(isRedacted(name, rules), name).toBe(false);
   });
 
   it('makes serializer output JSON-safe', () => {
-    const a: Record<string, unknown> = { when: new Date('2026-01-01T00:00:00Z'), big: 2n ** 70n, bytes: Buffer.from('hi'), set: new Set([1]), map: new Map([['k', 1]]) };
+    const a: Record<string, unknown> = {
+      when: new Date('2026-01-01T00:00:00Z'),
+      big: 2n ** 70n,
+      bytes: Buffer.from('hi'),
+      set: new Set([1]),
+      map: new Map([['k', 1]]),
+    };
     a.loop = a;
     a.fn = () => 1;
     a.nan = Number.NaN;

@@ -20,6 +20,7 @@ import { entityChanges, entityData, type Changes } from './payload.js';
 import { jsonSafe, resolveActor, shapeChanges, shapeData, hasRules } from './shaping.js';
 import { webhooksSuppressed } from '../context/suppression.js';
 import type { WebhookAction } from '../decorators/webhook-entity.decorator.js';
+import type { EntityClass } from '../util/entity-class.js';
 
 /**
  * Turns inserts, updates and removals of `@WebhookEntity` classes into outbox rows in the same transaction, and
@@ -110,7 +111,8 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     if (entity.shouldSend || entity.serialize) {
       // Callbacks and the serializer get the row as it was, id included.
       const row = merged(entity, before, event.entity);
-      if (entityId !== null && id(entity, row) === null) entity.primaryColumn.setEntityValue(row, rawId(entity, before, event.entityId, entityId));
+      if (entityId !== null && id(entity, row) === null)
+        entity.primaryColumn.setEntityValue(row, rawId(entity, before, event.entityId, entityId));
       if (!sends(entity, 'deleted', row)) return;
       data = this.data(entity, row);
     } else {
@@ -158,7 +160,7 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     });
   }
 
-  private bulk(target: Function | string, op: string): void {
+  private bulk(target: EntityClass | string, op: string): void {
     const entity = this.registry.get(target);
     if (!entity || !this.active()) return; // webhooks off: nothing to lose
     if (this.options.bulkOperations === 'reject') {

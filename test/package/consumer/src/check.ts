@@ -59,7 +59,10 @@ async function main(): Promise<void> {
       pending = (await dataSource.driver.createSchemaBuilder().log()).upQueries.map((q) => q.query);
       if (pending.length > 0) throw new Error(`schema differs from the entities:\n${pending.join('\n')}`);
       const schema = (dataSource.options as { schema?: string }).schema;
-      const table = [schema, 'migrations'].filter(Boolean).map((part) => dataSource.driver.escape(part as string)).join('.');
+      const table = [schema, 'migrations']
+        .filter(Boolean)
+        .map((part) => dataSource.driver.escape(part as string))
+        .join('.');
       const migrations = await dataSource.query(`SELECT name FROM ${table} ORDER BY id`);
       console.log(JSON.stringify({ migrations: migrations.map((m: { name: string }) => m.name) }));
     }

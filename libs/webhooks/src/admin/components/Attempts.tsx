@@ -10,7 +10,9 @@ const Attempts = (props: any) => {
   const attempts: any[] = jsonParam(record, property.path, []);
   return (
     <Box mb="xl" data-testid="attempts">
-      <Label>{property.label} ({attempts.length})</Label>
+      <Label>
+        {property.label} ({attempts.length})
+      </Label>
       {attempts.length === 0 ? <Text>No attempts yet.</Text> : null}
       {attempts.map((a) => {
         const ok = a.responseStatus >= 200 && a.responseStatus < 300;
@@ -19,8 +21,12 @@ const Attempts = (props: any) => {
             <Box flex style={{ gap: 16, flexWrap: 'wrap', alignItems: 'center' }} mb="md">
               <strong>#{a.attemptNumber}</strong>
               <StateBadge state={ok ? 'succeeded' : 'failed'} />
-              <span>trigger: <code>{a.trigger}</code></span>
-              <span>status code: <strong>{a.responseStatus ?? 'no response'}</strong></span>
+              <span>
+                trigger: <code>{a.trigger}</code>
+              </span>
+              <span>
+                status code: <strong>{a.responseStatus ?? 'no response'}</strong>
+              </span>
               <span>{a.durationMs} ms</span>
               <span>{formatDate(a.createdAt)}</span>
               {a.nextAttemptAt ? <span>next attempt: {formatDate(a.nextAttemptAt)}</span> : null}

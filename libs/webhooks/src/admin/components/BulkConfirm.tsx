@@ -14,7 +14,12 @@ const BulkConfirm = (props: any) => {
   const confirm = async () => {
     setBusy(true);
     try {
-      const response = await api.bulkAction({ resourceId: resource.id, actionName: action.name, recordIds: records.map((r: any) => r.id), data: {} });
+      const response = await api.bulkAction({
+        resourceId: resource.id,
+        actionName: action.name,
+        recordIds: records.map((r: any) => r.id),
+        data: {},
+      });
       if (response.data.notice) addNotice(response.data.notice);
       if (response.data.redirectUrl) navigate(response.data.redirectUrl);
     } catch (error: any) {

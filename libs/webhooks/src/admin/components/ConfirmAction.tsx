@@ -4,7 +4,8 @@ import { useNavigate } from 'react-router';
 import { showUrl, usePostAction } from './actions';
 
 const TEXT: Record<string, string> = {
-  enable: 'Enable this endpoint? It receives new events again and its health starts as untested. Deliveries that failed while it was disabled can then be sent again with "Recover failed".',
+  enable:
+    'Enable this endpoint? It receives new events again and its health starts as untested. Deliveries that failed while it was disabled can then be sent again with "Recover failed".',
   disable: 'Disable this endpoint? It receives no events until enabled, and its pending deliveries are marked failed.',
   resetHealth: 'Reset the health counters (failures in a row, last success and failure)? The endpoint stays enabled or disabled as it is.',
   redeliver: 'Send this delivery again, with the same webhook-id, as a new round of the retry schedule?',

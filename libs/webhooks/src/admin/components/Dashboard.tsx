@@ -9,7 +9,13 @@ const STATES = ['healthy', 'warning', 'critical', 'untested', 'disabled'];
 const REFRESH_MS = 15000;
 
 const Card = ({ title, children, testId }: { title: string; children: any; testId?: string }) => (
-  <Box variant="card" p="xl" mb="xl" data-testid={testId} style={{ background: '#fff', borderRadius: 8, boxShadow: '0 1px 3px rgba(0,0,0,.08)' }}>
+  <Box
+    variant="card"
+    p="xl"
+    mb="xl"
+    data-testid={testId}
+    style={{ background: '#fff', borderRadius: 8, boxShadow: '0 1px 3px rgba(0,0,0,.08)' }}
+  >
     <H5 mb="lg">{title}</H5>
     {children}
   </Box>
@@ -35,8 +41,16 @@ const Chart = ({ series }: { series: { minute: string; succeeded: number; failed
   const total = series.reduce((a, s) => ({ ok: a.ok + s.succeeded, bad: a.bad + s.failed }), { ok: 0, bad: 0 });
   return (
     <div>
-      <svg viewBox={`0 0 ${width} ${height + 20}`} width="100%" role="img" aria-label="Delivery attempts per minute" data-testid="attempts-chart">
-        <text x={0} y={12} fontSize={10} fill="#6b7280">{max}</text>
+      <svg
+        viewBox={`0 0 ${width} ${height + 20}`}
+        width="100%"
+        role="img"
+        aria-label="Delivery attempts per minute"
+        data-testid="attempts-chart"
+      >
+        <text x={0} y={12} fontSize={10} fill="#6b7280">
+          {max}
+        </text>
         <line x1={pad} y1={height} x2={width} y2={height} stroke="#d1d5db" />
         {series.map((s, i) => {
           const x = pad + i * bar;
@@ -52,13 +66,18 @@ const Chart = ({ series }: { series: { minute: string; succeeded: number; failed
         })}
         {series.length ? (
           <>
-            <text x={pad} y={height + 14} fontSize={10} fill="#6b7280">{new Date(series[0].minute).toLocaleTimeString()}</text>
-            <text x={width} y={height + 14} fontSize={10} fill="#6b7280" textAnchor="end">{new Date(series[series.length - 1].minute).toLocaleTimeString()}</text>
+            <text x={pad} y={height + 14} fontSize={10} fill="#6b7280">
+              {new Date(series[0].minute).toLocaleTimeString()}
+            </text>
+            <text x={width} y={height + 14} fontSize={10} fill="#6b7280" textAnchor="end">
+              {new Date(series[series.length - 1].minute).toLocaleTimeString()}
+            </text>
           </>
         ) : null}
       </svg>
       <Text mt="md">
-        <span style={{ color: STATE_COLOURS.succeeded }}>■</span> succeeded {total.ok} &nbsp; <span style={{ color: STATE_COLOURS.failed }}>■</span> failed {total.bad}
+        <span style={{ color: STATE_COLOURS.succeeded }}>■</span> succeeded {total.ok} &nbsp;{' '}
+        <span style={{ color: STATE_COLOURS.failed }}>■</span> failed {total.bad}
       </Text>
     </div>
   );
@@ -131,7 +150,9 @@ const Dashboard = () => {
             <TableBody>
               {data.failing.map((e: any) => (
                 <TableRow key={e.id}>
-                  <TableCell><StateBadge state={e.state} /></TableCell>
+                  <TableCell>
+                    <StateBadge state={e.state} />
+                  </TableCell>
                   <TableCell>
                     <a href={h.recordActionUrl({ resourceId: 'WebhookEndpoint', recordId: e.id, actionName: 'show' })}>{e.url}</a>
                   </TableCell>
@@ -147,7 +168,9 @@ const Dashboard = () => {
           </Table>
         )}
       </Card>
-      <Text style={{ color: '#6b7280' }}>Read {formatDate(data.at)}; refreshes every {REFRESH_MS / 1000} s.</Text>
+      <Text style={{ color: '#6b7280' }}>
+        Read {formatDate(data.at)}; refreshes every {REFRESH_MS / 1000} s.
+      </Text>
     </Box>
   );
 };

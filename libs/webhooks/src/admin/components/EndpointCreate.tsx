@@ -27,7 +27,10 @@ const EndpointCreate = (props: any) => {
         <Text mb="md">
           Endpoint <code>{created.url}</code> created.
         </Text>
-        <SecretPanel secret={created.secret} note="The receiver verifies each request's webhook-signature with this secret (Standard Webhooks)." />
+        <SecretPanel
+          secret={created.secret}
+          note="The receiver verifies each request's webhook-signature with this secret (Standard Webhooks)."
+        />
         <Box mt="xl">
           <a href={showUrl(resource.id, created.id)} data-testid="created-endpoint-link">
             Go to the endpoint
@@ -42,7 +45,14 @@ const EndpointCreate = (props: any) => {
       <DrawerContent>
         {action?.showInDrawer ? <ActionHeader {...props} /> : null}
         {resource.editProperties.map((property: any) => (
-          <BasePropertyComponent key={property.propertyPath} where="edit" onChange={handleChange} property={property} resource={resource} record={record} />
+          <BasePropertyComponent
+            key={property.propertyPath}
+            where="edit"
+            onChange={handleChange}
+            property={property}
+            resource={resource}
+            record={record}
+          />
         ))}
       </DrawerContent>
       <DrawerFooter>

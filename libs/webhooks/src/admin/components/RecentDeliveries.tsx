@@ -11,7 +11,9 @@ const RecentDeliveries = (props: any) => {
   const deliveries: any[] = jsonParam(record, property.path, []);
   return (
     <Box mb="xl" data-testid="recent-deliveries">
-      <Label>{property.label} (last {deliveries.length})</Label>
+      <Label>
+        {property.label} (last {deliveries.length})
+      </Label>
       {deliveries.length === 0 ? (
         <Text>No deliveries yet.</Text>
       ) : (
@@ -39,7 +41,10 @@ const RecentDeliveries = (props: any) => {
                 </TableCell>
                 <TableCell>{d.attemptCount}</TableCell>
                 <TableCell>{d.lastResponseStatus ?? '—'}</TableCell>
-                <TableCell style={{ maxWidth: 320, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }} title={d.lastError ?? ''}>
+                <TableCell
+                  style={{ maxWidth: 320, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}
+                  title={d.lastError ?? ''}
+                >
                   {d.lastError ?? ''}
                 </TableCell>
                 <TableCell>{formatDate(d.createdAt)}</TableCell>

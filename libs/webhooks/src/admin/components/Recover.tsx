@@ -11,17 +11,21 @@ const Recover = (props: any) => {
   return (
     <Box p="xl" data-testid="recover">
       <Text mb="lg">
-        Schedules again every failed delivery of this endpoint created since the time below (after an outage, or after
-        enabling it again). Each starts a new round of the retry schedule; its attempts are logged with trigger <code>recover</code>.
+        Schedules again every failed delivery of this endpoint created since the time below (after an outage, or after enabling it again).
+        Each starts a new round of the retry schedule; its attempts are logged with trigger <code>recover</code>.
       </Text>
       <FormGroup>
         <Label htmlFor="since">Failed since (your local time)</Label>
         <Input id="since" name="since" type="datetime-local" value={since} onChange={(e: any) => setSince(e.target.value)} />
       </FormGroup>
-      <Button onClick={() => {
+      <Button
+        onClick={() => {
           const d = new Date(since);
           run({ since: Number.isNaN(d.getTime()) ? since : d.toISOString() });
-        }} disabled={busy || !since} data-testid="recover-button">
+        }}
+        disabled={busy || !since}
+        data-testid="recover-button"
+      >
         Recover failed deliveries
       </Button>
       {answer && typeof answer.count === 'number' ? (

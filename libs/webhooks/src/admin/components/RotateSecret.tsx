@@ -11,12 +11,20 @@ const RotateSecret = (props: any) => {
   return (
     <Box p="xl" data-testid="rotate-secret">
       <Text mb="lg">
-        A new secret signs from now on. The previous secrets keep signing alongside it for the grace period, so the receiver can
-        switch without dropping messages. A grace of 0 ends them at once (for a leaked secret).
+        A new secret signs from now on. The previous secrets keep signing alongside it for the grace period, so the receiver can switch
+        without dropping messages. A grace of 0 ends them at once (for a leaked secret).
       </Text>
       <FormGroup>
         <Label htmlFor="graceSeconds">Grace period in seconds (0 to 604800)</Label>
-        <Input id="graceSeconds" name="graceSeconds" type="number" min={0} max={604800} value={grace} onChange={(e: any) => setGrace(e.target.value)} />
+        <Input
+          id="graceSeconds"
+          name="graceSeconds"
+          type="number"
+          min={0}
+          max={604800}
+          value={grace}
+          onChange={(e: any) => setGrace(e.target.value)}
+        />
       </FormGroup>
       <Button onClick={() => run({ graceSeconds: grace })} disabled={busy || Boolean(answer?.secret)} data-testid="rotate-button">
         Rotate secret

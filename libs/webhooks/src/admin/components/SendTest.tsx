@@ -21,12 +21,22 @@ const SendTest = (props: any) => {
         <Box mt="xl" data-testid="test-result">
           <Box flex style={{ gap: 16, alignItems: 'center', flexWrap: 'wrap' }} mb="md">
             <StateBadge state={result.ok ? 'succeeded' : 'failed'} />
-            <span data-testid="test-status">status: <strong>{result.status ?? 'no response'}</strong></span>
+            <span data-testid="test-status">
+              status: <strong>{result.status ?? 'no response'}</strong>
+            </span>
             <span data-testid="test-duration">{result.durationMs} ms</span>
             <a href={showUrl('WebhookDelivery', result.deliveryId)}>delivery log</a>
           </Box>
-          {result.error ? <Text mb="md" style={{ color: '#c62828' }}>{result.error}</Text> : null}
-          {result.responseBody ? <Code text={pretty(result.responseBody)} limit={4000} testId="test-body" /> : <Text>No response body.</Text>}
+          {result.error ? (
+            <Text mb="md" style={{ color: '#c62828' }}>
+              {result.error}
+            </Text>
+          ) : null}
+          {result.responseBody ? (
+            <Code text={pretty(result.responseBody)} limit={4000} testId="test-body" />
+          ) : (
+            <Text>No response body.</Text>
+          )}
         </Box>
       ) : null}
     </Box>

@@ -40,14 +40,22 @@ export const SecretPanel = ({ secret, note }: { secret: string; note?: string })
         <strong>Signing secret: copy it now. It is not shown again.</strong>
       </Text>
       <Box flex style={{ gap: 12, alignItems: 'center', flexWrap: 'wrap' }}>
-        <code data-testid="secret-value" style={{ fontSize: 14, padding: '6px 10px', background: '#fff', border: '1px solid #e1e4e8', borderRadius: 4, userSelect: 'all' }}>
+        <code
+          data-testid="secret-value"
+          style={{ fontSize: 14, padding: '6px 10px', background: '#fff', border: '1px solid #e1e4e8', borderRadius: 4, userSelect: 'all' }}
+        >
           {secret}
         </code>
         <Button
           type="button"
           size="sm"
           variant="outlined"
-          onClick={() => navigator.clipboard?.writeText(secret).then(() => setCopied(true), () => setCopied(false))}
+          onClick={() =>
+            navigator.clipboard?.writeText(secret).then(
+              () => setCopied(true),
+              () => setCopied(false),
+            )
+          }
         >
           {copied ? 'Copied' : 'Copy'}
         </Button>
@@ -58,6 +66,12 @@ export const SecretPanel = ({ secret, note }: { secret: string; note?: string })
 };
 
 export const Expiry = ({ at }: { at: string | null }) =>
-  at ? <Text mt="md" data-testid="grace-end">The previous secrets keep signing until {formatDate(at)}.</Text> : <Text mt="md">There was no previous secret.</Text>;
+  at ? (
+    <Text mt="md" data-testid="grace-end">
+      The previous secrets keep signing until {formatDate(at)}.
+    </Text>
+  ) : (
+    <Text mt="md">There was no previous secret.</Text>
+  );
 
 export const ErrorBox = ({ message }: { message?: string }) => (message ? <MessageBox mt="lg" variant="danger" message={message} /> : null);
