@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { WebhookConfigurationError } from './errors/webhooks.errors.js';
 import type { EncryptionKey } from './security/secret-cipher.js';
 import { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './subscriber/shaping.js';
+import type { EntityClass } from './util/entity-class.js';
 
 /** A concrete topic: two or more dot-separated segments of letters, digits, `_` and `-`. */
 export const CUSTOM_TOPIC = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
@@ -86,7 +88,7 @@ export interface WebhooksModuleOptions {
   onDeliveryFailed?: (event: DeliveryFailedEvent) => void | Promise<void>;
   /**
    * `User-Agent` header of deliveries.
-   * @default 'nestjs-webhooks/<version>'
+   * @default 'nestjs-outgoing-webhooks/<version>'
    */
   userAgent?: string;
   /**
@@ -102,7 +104,7 @@ export interface WebhooksModuleOptions {
    * When given, start-up fails unless each is decorated and registered with the DataSource.
    * @default undefined
    */
-  entities?: Function[];
+  entities?: EntityClass[];
   /**
    * Run the outbox relay (re-enqueues deliveries that were committed but never reached the queue, or whose worker
    * died mid-attempt) at start-up and then every `relayIntervalMs`. 0 disables the periodic run.
@@ -224,7 +226,7 @@ export interface DeliveryFailedEvent {
 export type ResolvedWebhooksOptions = Required<
   Omit<WebhooksModuleOptions, 'entities' | 'onEndpointDisabled' | 'onDeliveryFailed' | 'allowedUrls' | 'actor' | 'redact'>
 > & {
-  entities: Function[] | undefined;
+  entities: EntityClass[] | undefined;
   actor: WebhooksModuleOptions['actor'];
   redact: { patterns: string[]; mask: string };
   allowedUrls: Array<string | RegExp> | undefined;
@@ -232,17 +234,12 @@ export type ResolvedWebhooksOptions = Required<
   onDeliveryFailed: WebhooksModuleOptions['onDeliveryFailed'];
 };
 
-export const LIBRARY_VERSION = '0.1.0';
+/** The package's version, from its package.json (beside src/ and dist/ alike). */
+export const LIBRARY_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
-export const DEFAULT_RETRY_SCHEDULE = [
-  5_000,
-  5 * 60_000,
-  30 * 60_000,
-  2 * 3_600_000,
-  5 * 3_600_000,
-  10 * 3_600_000,
-  10 * 3_600_000,
-];
+export const DEFAULT_RETRY_SCHEDULE = [5_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000, 5 * 3_600_000, 10 * 3_600_000, 10 * 3_600_000];
 
 export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWebhooksOptions {
   const resolved: ResolvedWebhooksOptions = {
@@ -260,7 +257,7 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     healthWindowMs: options.healthWindowMs ?? 86_400_000,
     onEndpointDisabled: options.onEndpointDisabled,
     onDeliveryFailed: options.onDeliveryFailed,
-    userAgent: options.userAgent ?? `nestjs-webhooks/${LIBRARY_VERSION}`,
+    userAgent: options.userAgent ?? `nestjs-outgoing-webhooks/${LIBRARY_VERSION}`,
     bulkOperations: options.bulkOperations ?? 'reject',
     entities: options.entities,
     relayIntervalMs: options.relayIntervalMs ?? 30_000,
@@ -330,7 +327,7 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
   else if (o.requireEncryption && o.encryptionKeys.length === 0) {
     problems.push(
       'encryptionKeys is empty, and secrets must not be stored in plaintext (requireEncryption, on when ' +
-        'NODE_ENV=production). Generate a key with `node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64\'))"` ' +
+        "NODE_ENV=production). Generate a key with `node -e \"console.log(require('crypto').randomBytes(32).toString('base64'))\"` " +
         'and pass it as encryptionKeys: [{ id: "k1", key }]',
     );
   }
