@@ -1,5 +1,6 @@
 import { Column, CreateDateColumn, UpdateDateColumn, type ColumnOptions, type ColumnType } from 'typeorm';
 import { EntityMetadataBuilder } from 'typeorm/metadata-builder/EntityMetadataBuilder.js';
+import { sqlDialect } from '../util/sql-dialect.js';
 
 /**
  * The library's date columns hold instants. PostgreSQL's `timestamp` (what TypeORM makes of `Date`) stores a wall
@@ -35,24 +36,13 @@ export function TimestampColumn(options: { nullable?: boolean; auto?: 'create' |
 }
 
 export function timestampType(driverType: string | undefined): ColumnType {
-  switch (driverType) {
+  switch (sqlDialect(driverType)) {
     case 'postgres':
-    case 'aurora-postgres':
       return 'timestamp with time zone';
-    case 'cockroachdb':
+    case 'cockroach':
       return 'timestamptz';
     case 'mysql':
-    case 'mariadb':
-    case 'aurora-mysql':
-      return 'datetime';
     case 'sqlite':
-    case 'better-sqlite3':
-    case 'capacitor':
-    case 'cordova':
-    case 'expo':
-    case 'nativescript':
-    case 'react-native':
-    case 'sqljs':
       return 'datetime';
     default:
       return Date;
@@ -61,7 +51,7 @@ export function timestampType(driverType: string | undefined): ColumnType {
 
 /** Fractional digits of the plain date columns (the migrations use the same). */
 export function timestampPrecision(driverType: string | undefined): number | undefined {
-  return driverType === 'mysql' || driverType === 'mariadb' || driverType === 'aurora-mysql' ? 3 : undefined;
+  return sqlDialect(driverType) === 'mysql' ? 3 : undefined;
 }
 
 interface BuildState {

@@ -4,6 +4,7 @@ import { idFloor } from '../ids.js';
 import { columnSql } from '../store/webhook-store.js';
 import { withTimeout } from '../util/timeout.js';
 import type { EntityClass } from '../util/entity-class.js';
+import { sqlDialect } from '../util/sql-dialect.js';
 import { healthState, healthStateSql, type HealthState } from './endpoint-health.js';
 
 /** What an operator needs at a glance: the AdminJS dashboard's data, usable by any other UI too. */
@@ -184,21 +185,13 @@ async function attemptsPerMinute(dataSource: DataSource, now: Date): Promise<Web
 }
 
 function minuteBucket(type: string, column: string): string {
-  switch (type) {
+  switch (sqlDialect(type)) {
     case 'postgres':
-    case 'cockroachdb':
+    case 'cockroach':
       return `FLOOR(EXTRACT(EPOCH FROM (${column} - CAST(:start AS timestamptz))) / 60)`;
     case 'sqlite':
-    case 'better-sqlite3':
-    case 'capacitor':
-    case 'cordova':
-    case 'expo':
-    case 'nativescript':
-    case 'react-native':
-    case 'sqljs':
       return `CAST((julianday(${column}) - julianday(:start)) * 1440 AS INTEGER)`;
     case 'mysql':
-    case 'mariadb':
       return `FLOOR(TIMESTAMPDIFF(SECOND, :start, ${column}) / 60)`;
     default:
       throw new Error(`The webhooks overview does not know how to group by minute on ${type}.`);

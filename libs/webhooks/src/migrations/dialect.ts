@@ -1,15 +1,13 @@
 import type { QueryRunner } from 'typeorm';
+import { sqlDialect } from '../util/sql-dialect.js';
 
 export type Dialect = 'postgres' | 'mysql' | 'sqlite';
-
-const SQLITE_DRIVERS = ['sqlite', 'better-sqlite3', 'sqljs', 'capacitor', 'cordova', 'expo', 'nativescript', 'react-native'];
 
 /** The SQL dialect of the migration's connection; throws for databases the migrations were not written for. */
 export function dialectOf(queryRunner: QueryRunner, migration: string): Dialect {
   const type = queryRunner.connection.driver.options.type;
-  if (type === 'postgres') return 'postgres';
-  if (type === 'mysql' || type === 'mariadb') return 'mysql';
-  if (SQLITE_DRIVERS.includes(type)) return 'sqlite';
+  const dialect = sqlDialect(type);
+  if (dialect && dialect !== 'cockroach') return dialect;
   throw new Error(
     `${migration}: the nestjs-outgoing-webhooks migrations support PostgreSQL, MySQL, MariaDB and SQLite, not "${type}". ` +
       'Create the webhook tables with your own migration (or synchronize) on this database.',
