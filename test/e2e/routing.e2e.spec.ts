@@ -217,7 +217,7 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     });
     await endpoint('only', { topics: ['ticket.created'], fields: { include: ['id', 'status'] } });
     actor = { id: 7, email: 'op@example.com' };
-    await ticket(30, { password: 'hunter2', apiKey: 'k-123', note: 'private', internalCode: 'X1', bucket: 'eu' });
+    await ticket(30, { password: 'hunter2', apiKey: 'k-123', note: 'private', internalCode: 'code-X1', bucket: 'eu' });
     const t = await Ticket.findOneByOrFail({ id: 30 });
     t.status = 'closed';
     t.note = 'changed too';
@@ -228,7 +228,7 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     expect(created.data).not.toHaveProperty('internalCode');
     expect(created.actor).toEqual({ id: 7, email: 'op@example.com' });
     expect(updated.changes).toEqual({ status: { old: 'open', new: 'closed' }, note: { old: '[REDACTED]', new: '[REDACTED]' } });
-    expect(JSON.stringify([created, updated])).not.toMatch(/hunter2|k-123|private|changed too|X1/);
+    expect(JSON.stringify([created, updated])).not.toMatch(/hunter2|k-123|private|changed too|code-X1/); // (a bare X1 can occur in a random event id)
 
     const [narrowCreated, narrowUpdated] = await bodiesOf('narrow', 2);
     expect(narrowCreated.data).not.toHaveProperty('total');

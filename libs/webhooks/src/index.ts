@@ -48,6 +48,7 @@ export {
   type RotateSecretOptions,
   type RotatedSecret,
 } from './endpoints/endpoint-secrets.js';
+export type { CircuitState, EndpointDeliveryState } from './delivery/endpoint-gate.js';
 export { OutboxRelay, type RelayResult } from './outbox/outbox-relay.js';
 export { RetentionService, type RetentionResult } from './retention/retention.service.js';
 

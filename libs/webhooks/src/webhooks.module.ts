@@ -7,6 +7,7 @@ import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
 import { DeliveryWorker } from './delivery/delivery.worker.js';
+import { EndpointGate } from './delivery/endpoint-gate.js';
 import { AxiosWebhookHttpClient, WEBHOOK_HTTP_CLIENT } from './delivery/http-client.js';
 import { EndpointCache } from './endpoints/endpoint-cache.js';
 import { WEBHOOK_ENTITIES } from './entities/index.js';
@@ -73,6 +74,7 @@ import { WebhooksService } from './webhooks.service.js';
     EndpointSecrets,
     EndpointCache,
     DeliveryQueue,
+    EndpointGate,
     OutboxService,
     PayloadCache,
     WebhookStore,

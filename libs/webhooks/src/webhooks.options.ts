@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { WebhookConfigurationError } from './errors/webhooks.errors.js';
+import { rateLimitProblem } from './endpoints/endpoint-input.js';
 import type { EncryptionKey } from './security/secret-cipher.js';
 import { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './subscriber/shaping.js';
 import type { EntityClass } from './util/entity-class.js';
@@ -23,6 +24,26 @@ export interface WebhooksModuleOptions {
    * @default 20
    */
   concurrency?: number;
+  /**
+   * Deliveries in flight to one endpoint at most, across all worker processes, so one slow endpoint cannot take
+   * every worker slot. A delivery over the cap waits outside the worker slots (held in Redis, durable in the
+   * database) until one of the endpoint's deliveries finishes. An endpoint's `maxInFlight` overrides it.
+   * @default 10
+   */
+  maxInFlightPerEndpoint?: number;
+  /**
+   * Requests per endpoint at most `max` per `perMs` milliseconds, across all worker processes; deliveries over it
+   * wait (held, not failed) for the window. An endpoint's `rateLimit` overrides it. `null`: no limit.
+   * @default null
+   */
+  rateLimit?: { max: number; perMs: number } | null;
+  /**
+   * Connection errors and timeouts in a row (`failures`) open an endpoint's circuit: its deliveries are held (not
+   * attempted, not failed) for `openMs`, then a single probe goes; any answer closes the circuit, another failure
+   * doubles the wait up to `maxOpenMs`. `false` turns it off.
+   * @default { failures: 5, openMs: 30000, maxOpenMs: 600000 }
+   */
+  circuitBreaker?: { failures: number; openMs: number; maxOpenMs: number } | false;
   /**
    * Delays in milliseconds before each retry: the first attempt is immediate, then one retry per entry, so
    * `maxAttempts = retrySchedule.length + 1`. The default follows Svix: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -245,6 +266,10 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
   const resolved: ResolvedWebhooksOptions = {
     worker: options.worker ?? true,
     concurrency: options.concurrency ?? 20,
+    maxInFlightPerEndpoint: options.maxInFlightPerEndpoint ?? 10,
+    rateLimit: options.rateLimit ?? null,
+    circuitBreaker:
+      options.circuitBreaker === false ? false : { failures: 5, openMs: 30_000, maxOpenMs: 600_000, ...options.circuitBreaker },
     retrySchedule: options.retrySchedule ?? DEFAULT_RETRY_SCHEDULE,
     jitter: options.jitter ?? 0.2,
     retryClientErrors: options.retryClientErrors ?? false,
@@ -300,6 +325,15 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
     if (!Number.isInteger(v) || v < min) problems.push(`${name} must be an integer >= ${min} (got ${v})`);
   };
   positiveInt('concurrency', o.concurrency);
+  positiveInt('maxInFlightPerEndpoint', o.maxInFlightPerEndpoint);
+  const rate = rateLimitProblem(o.rateLimit);
+  if (rate) problems.push(`rateLimit ${rate}`);
+  if (o.circuitBreaker) {
+    positiveInt('circuitBreaker.failures', o.circuitBreaker.failures);
+    positiveInt('circuitBreaker.openMs', o.circuitBreaker.openMs);
+    positiveInt('circuitBreaker.maxOpenMs', o.circuitBreaker.maxOpenMs);
+    if (o.circuitBreaker.maxOpenMs < o.circuitBreaker.openMs) problems.push('circuitBreaker.maxOpenMs must not be below openMs');
+  }
   positiveInt('requestTimeoutMs', o.requestTimeoutMs);
   positiveInt('maxRequestTimeoutMs', o.maxRequestTimeoutMs);
   positiveInt('responseBodyReadLimitBytes', o.responseBodyReadLimitBytes, 0);

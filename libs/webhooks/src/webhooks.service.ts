@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { EndpointGate, type EndpointDeliveryState } from './delivery/endpoint-gate.js';
+import { withTimeout } from './util/timeout.js';
 import { Between, DataSource, In, LessThan, type EntityManager } from 'typeorm';
 import { OutboxService } from './outbox/outbox.service.js';
 import { webhooksSuppressed } from './context/suppression.js';
@@ -33,6 +35,9 @@ import { generateSecret } from './signing/signing.js';
 
 const DISABLED_BY_OPERATOR = 'Disabled by an operator.';
 
+/** How long views wait for the isolation state in Redis. */
+const STATE_TIMEOUT_MS = 1000;
+
 const SENSITIVE_HEADER = /auth|cookie|token|secret|key|pass|signature|session|credential|jwt|hmac|sas|bearer|private|sig/i;
 
 /** An endpoint as shown to API callers: never its secrets. */
@@ -44,6 +49,10 @@ export interface EndpointView {
   active: boolean;
   retrySchedule: number[] | null;
   timeoutMs: number | null;
+  /** Deliveries in flight at most (null: the module's `maxInFlightPerEndpoint`). */
+  maxInFlight: number | null;
+  /** Requests per window at most (null: the module's `rateLimit`). */
+  rateLimit: { max: number; perMs: number } | null;
   /** Custom request headers; values of sensitive ones (authorization, *token*, *key*...) show as `HIDDEN_HEADER_VALUE`. */
   headers: Record<string, string> | null;
   filters: Record<string, unknown> | null;
@@ -65,6 +74,12 @@ export interface EndpointView {
     successRate: number | null;
     recent: { succeeded: number; failed: number };
   };
+  /**
+   * The delivery engine's view of the endpoint, shared by all workers: deliveries in flight and held, the circuit
+   * (`open` after connection errors and timeouts in a row, with the time of its probe) and a `Retry-After` pause.
+   * Null when Redis did not answer in time.
+   */
+  delivery: EndpointDeliveryState | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -151,6 +166,7 @@ export class WebhooksService {
     private readonly network: NetworkPolicy,
     private readonly extensions: WebhookExtensions,
     private readonly outbox: OutboxService,
+    private readonly gate: EndpointGate,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -207,6 +223,8 @@ export class WebhooksService {
         active: fields.active ?? true,
         retrySchedule: fields.retrySchedule ?? null,
         timeoutMs: fields.timeoutMs ?? null,
+        maxInFlight: fields.maxInFlight ?? null,
+        rateLimit: fields.rateLimit ?? null,
         headers: this.secrets.seal(id, 'headers', fields.headers),
         filters: (fields.filters as Record<string, unknown> | undefined) ?? null,
         method: fields.method ?? 'POST',
@@ -280,6 +298,7 @@ export class WebhooksService {
   async enable(id: string): Promise<EndpointView> {
     await this.findEndpoint(id);
     await this.health.enable(id);
+    await this.gate.reset(id).catch(() => undefined); // a clean slate: no pause, circuit closed
     return this.getEndpoint(id);
   }
 
@@ -294,6 +313,7 @@ export class WebhooksService {
   async resetHealth(id: string): Promise<EndpointView> {
     await this.findEndpoint(id);
     await this.health.reset(id);
+    await this.gate.reset(id).catch(() => undefined); // also closes the circuit and lifts a pause
     return this.getEndpoint(id);
   }
 
@@ -302,24 +322,27 @@ export class WebhooksService {
     const result = await this.dataSource.getRepository(WebhookEndpoint).delete({ id });
     if (!result.affected) throw new WebhookNotFoundError('Webhook endpoint', id);
     await this.cache.changed();
+    await this.gate.forget(id).catch(() => undefined);
   }
 
   async getEndpoint(id: string): Promise<EndpointView> {
     const endpoint = await this.findEndpoint(id);
-    return this.view(endpoint, (await this.health.recentOutcomes([id])).get(id));
+    const [outcomes, states] = await Promise.all([this.health.recentOutcomes([id]), this.deliveryStates([id])]);
+    return this.view(endpoint, outcomes.get(id), states?.get(id));
   }
 
   /** The endpoints with these ids, in the order given (ids that do not exist are left out). */
   async getEndpoints(ids: readonly string[]): Promise<EndpointView[]> {
     if (ids.length === 0) return [];
-    const [rows, outcomes] = await Promise.all([
+    const [rows, outcomes, states] = await Promise.all([
       this.dataSource.getRepository(WebhookEndpoint).findBy({ id: In([...ids]) }),
       this.health.recentOutcomes([...ids]),
+      this.deliveryStates(ids),
     ]);
     const byId = new Map(rows.map((e) => [e.id, e]));
     return ids.flatMap((id) => {
       const e = byId.get(id);
-      return e ? [this.view(e, outcomes.get(id))] : [];
+      return e ? [this.view(e, outcomes.get(id), states?.get(id))] : [];
     });
   }
 
@@ -333,8 +356,13 @@ export class WebhooksService {
 
   async listEndpoints(): Promise<EndpointView[]> {
     const rows = await this.dataSource.getRepository(WebhookEndpoint).find({ order: { createdAt: 'DESC', id: 'DESC' } });
-    const outcomes = await this.health.recentOutcomes();
-    return rows.map((e) => this.view(e, outcomes.get(e.id)));
+    const [outcomes, states] = await Promise.all([this.health.recentOutcomes(), this.deliveryStates(rows.map((e) => e.id))]);
+    return rows.map((e) => this.view(e, outcomes.get(e.id), states?.get(e.id)));
+  }
+
+  /** The endpoints' isolation state from Redis; undefined when Redis does not answer soon (views still load). */
+  private async deliveryStates(ids: readonly string[]): Promise<Map<string, EndpointDeliveryState> | undefined> {
+    return withTimeout(this.gate.states(ids), STATE_TIMEOUT_MS, 'Redis did not answer').catch(() => undefined);
   }
 
   /** An endpoint's deliveries, newest first, each with its attempts in order. */
@@ -553,7 +581,7 @@ export class WebhooksService {
   }
 
   /** The endpoint as shown: encrypted columns opened, with sensitive header values and the client secret hidden. */
-  private view(e: WebhookEndpoint, recent?: { succeeded: number; failed: number }): EndpointView {
+  private view(e: WebhookEndpoint, recent?: { succeeded: number; failed: number }, delivery?: EndpointDeliveryState): EndpointView {
     const headers = this.secrets.openHeaders(e);
     const auth = this.secrets.openAuth(e);
     return view(
@@ -564,6 +592,7 @@ export class WebhooksService {
         auth: auth && { ...auth, clientSecret: HIDDEN_HEADER_VALUE },
       },
       recent,
+      delivery,
     );
   }
 
@@ -588,6 +617,7 @@ function view(
   e: WebhookEndpoint,
   { headers, auth }: Pick<EndpointView, 'headers' | 'auth'>,
   recent = { succeeded: 0, failed: 0 },
+  delivery: EndpointDeliveryState | null = null,
 ): EndpointView {
   const finished = recent.succeeded + recent.failed;
   return {
@@ -598,6 +628,8 @@ function view(
     active: e.active,
     retrySchedule: e.retrySchedule,
     timeoutMs: e.timeoutMs,
+    maxInFlight: e.maxInFlight,
+    rateLimit: e.rateLimit,
     headers,
     filters: e.filters,
     method: e.method,
@@ -616,6 +648,7 @@ function view(
       successRate: finished ? recent.succeeded / finished : null,
       recent,
     },
+    delivery,
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
   };

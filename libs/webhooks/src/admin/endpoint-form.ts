@@ -3,7 +3,7 @@ import { WebhookValidationError } from '../errors/webhooks.errors.js';
 import type { EndpointView } from '../webhooks.service.js';
 
 /** Endpoint fields edited as JSON text in the admin form. */
-export const JSON_FIELDS = ['retrySchedule', 'headers', 'filters', 'fields', 'auth'] as const;
+export const JSON_FIELDS = ['retrySchedule', 'rateLimit', 'headers', 'filters', 'fields', 'auth'] as const;
 /** Every field the admin form may send to the service; anything else in the form (id, health...) is ignored. */
 const INPUT_FIELDS = [
   'url',
@@ -12,6 +12,7 @@ const INPUT_FIELDS = [
   'active',
   'method',
   'timeoutMs',
+  'maxInFlight',
   'transform',
   'headerProvider',
   ...JSON_FIELDS,
@@ -33,6 +34,14 @@ export function endpointParams(view: EndpointView): Record<string, unknown> {
     active: view.active,
     method: view.method,
     timeoutMs: view.timeoutMs,
+    maxInFlight: view.maxInFlight,
+    rateLimit: json(view.rateLimit),
+    delivery: deliverySummary(view.delivery),
+    inFlight: view.delivery?.inFlight ?? null,
+    held: view.delivery?.held ?? null,
+    circuit: view.delivery?.circuit ?? null,
+    circuitRetryAt: view.delivery?.circuitRetryAt ?? null,
+    pausedUntil: view.delivery?.pausedUntil ?? null,
     transform: view.transform,
     headerProvider: view.headerProvider,
     retrySchedule: json(view.retrySchedule),
@@ -52,6 +61,18 @@ export function endpointParams(view: EndpointView): Record<string, unknown> {
     createdAt: view.createdAt,
     updatedAt: view.updatedAt,
   };
+}
+
+/** One line for lists: what the delivery engine is doing with the endpoint now. */
+function deliverySummary(state: EndpointView['delivery']): string | null {
+  if (!state) return null;
+  const parts = [`${state.inFlight} in flight`];
+  if (state.held) parts.push(`${state.held} held`);
+  if (state.circuit === 'open')
+    parts.push(`circuit open${state.circuitRetryAt ? ` (probe at ${state.circuitRetryAt.toISOString()})` : ''}`);
+  if (state.circuit === 'half-open') parts.push('circuit half-open (probing)');
+  if (state.pausedUntil) parts.push(`paused until ${state.pausedUntil.toISOString()} (Retry-After)`);
+  return parts.join(', ');
 }
 
 /**
@@ -84,8 +105,8 @@ export function endpointInput(payload: Record<string, unknown>, current?: Record
       }
     } else if (field === 'active') {
       input.active = text === true || text === 'true' ? true : text === false || text === 'false' ? false : text;
-    } else if (field === 'timeoutMs') {
-      input.timeoutMs = text === '' || text === null ? null : /^\d+$/.test(String(text)) ? Number(text) : text;
+    } else if (field === 'timeoutMs' || field === 'maxInFlight') {
+      input[field] = text === '' || text === null ? null : /^\d+$/.test(String(text)) ? Number(text) : text;
     } else if (field === 'url' || field === 'method') {
       input[field] = text;
     } else {

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { JobOptions, Queue } from 'bull';
+import { randomBytes } from 'node:crypto';
 import type { AttemptTrigger } from '../entities/index.js';
 import { DELIVER_JOB, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
 
@@ -16,14 +17,20 @@ export interface DeliveryJob {
   trigger?: AttemptTrigger;
   /** Attempt number that began this round (a redelivery starts a fresh schedule). Default 1. */
   roundStart?: number;
+  /** Set when the endpoint gate put this job back in the queue after holding it (it may pass the held line). */
+  released?: boolean;
 }
+
+/** Bull job name of an endpoint's wake-up: a timed wait (pause, rate window, circuit backoff) ended. */
+export const WAKE_JOB = 'wake';
 
 /**
  * Deterministic job id: enqueueing the same attempt twice (after-commit hook and relay, or two relays) adds one
  * job. The worker's claim on the database row is the final guard against a repeat.
  */
-export function deliveryJobId(job: Pick<DeliveryJob, 'deliveryId' | 'attempt'>): string {
-  return `${job.deliveryId}-${job.attempt}`;
+export function deliveryJobId(job: Pick<DeliveryJob, 'deliveryId' | 'attempt' | 'released'>): string {
+  // A job the gate puts back may be added while the job that was held still finishes under the plain id.
+  return job.released ? `${job.deliveryId}-${job.attempt}-r${randomBytes(4).toString('hex')}` : `${job.deliveryId}-${job.attempt}`;
 }
 
 @Injectable()
@@ -46,6 +53,12 @@ export class DeliveryQueue implements OnApplicationShutdown {
   async enqueue(jobs: readonly DeliveryJob[], delayMs = 0): Promise<void> {
     if (jobs.length === 0) return;
     await this.queue.addBulk(jobs.map((data) => ({ name: DELIVER_JOB, data, opts: this.jobOptions(data, delayMs) })));
+  }
+
+  /** A delayed wake-up of an endpoint's held deliveries; one per `jobId` (the gate makes it one per second). */
+  async wake(endpointId: string, delayMs: number, jobId: string): Promise<void> {
+    const queue = this.queue as unknown as Queue<{ endpointId: string }>;
+    await queue.add(WAKE_JOB, { endpointId }, { jobId, delay: Math.max(0, delayMs), removeOnComplete: true, removeOnFail: true });
   }
 
   /**

@@ -10,9 +10,10 @@ import { notSent, WebhookStore } from '../store/webhook-store.js';
 import { signatureHeaders } from '../signing/signing.js';
 import { DELIVER_JOB, WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
-import { DeliveryQueue, type DeliveryJob } from './delivery-queue.js';
+import { DeliveryQueue, WAKE_JOB, type DeliveryJob } from './delivery-queue.js';
 import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from './http-client.js';
-import { decide, type Verdict } from './retry-policy.js';
+import { decide, MAX_RETRY_AFTER_MS, retryAfterMs, type Verdict } from './retry-policy.js';
+import { EndpointGate, type GateOutcome } from './endpoint-gate.js';
 import { OAuth2TokenError, OAuth2Tokens } from './oauth2.js';
 import { isReservedHeader } from '../endpoints/endpoint-input.js';
 import { WebhookExtensions } from '../extensions/extensions.js';
@@ -47,6 +48,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     private readonly payloads: PayloadCache,
     private readonly store: WebhookStore,
     private readonly health: EndpointHealth,
+    private readonly gate: EndpointGate,
     @Inject(WEBHOOK_HTTP_CLIENT) private readonly http: WebhookHttpClient,
     private readonly oauth: OAuth2Tokens,
     private readonly extensions: WebhookExtensions,
@@ -62,6 +64,9 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         // Bull rejects with nothing when the queue is closed on shutdown.
         if (error) this.logger.error(`Webhook worker stopped: ${error.message}`);
       });
+    void queue
+      .process(WAKE_JOB, 1, (job: Job<{ endpointId: string }>) => this.gate.release(job.data.endpointId, null, { kind: 'none' }))
+      .catch(() => undefined);
   }
 
   /**
@@ -98,6 +103,27 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     // request, and after a 401 another token request and a second send; each step is bounded by timeoutMs.
     const steps = 1 + (endpoint?.transform || endpoint?.headerProvider ? 1 : 0) + (endpoint?.auth ? 3 : 0);
     const lease = new Date(now.getTime() + steps * timeoutMs + LEASE_MARGIN_MS);
+    // Deliveries to a live endpoint pass its gate (in-flight cap, rate limit, pause, circuit); a test send does not.
+    if (!endpoint?.active || job.trigger === 'test') return this.claimAndSend(job, endpoint, timeoutMs, lease, now);
+    const admission = await this.gate.acquire(job, lease, now.getTime());
+    if (!admission.admitted) return null; // held: the gate puts the job back when the endpoint can take it
+    let result: AttemptResult | null = null;
+    try {
+      result = await this.claimAndSend(job, endpoint, timeoutMs, lease, now);
+      return result;
+    } finally {
+      await this.gate.release(endpoint.id, admission.token, gateOutcome(result?.response));
+    }
+  }
+
+  /** Claims the delivery row for this attempt (null when another job owns it), sends, and records the outcome. */
+  private async claimAndSend(
+    job: DeliveryJob,
+    endpoint: CachedEndpoint | undefined,
+    timeoutMs: number,
+    lease: Date,
+    now: Date,
+  ): Promise<AttemptResult | null> {
     if (!(await this.store.claim(job.deliveryId, job.attempt, lease, now))) return null;
 
     if (!endpoint || !endpoint.active) {
@@ -300,6 +326,15 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     await this.health.failed(endpoint.id, at, failure);
     return result;
   }
+}
+
+/** What an attempt's response tells the gate about its endpoint. */
+function gateOutcome(response: WebhookResponse | undefined): GateOutcome {
+  if (!response || response.unsent || response.blocked) return { kind: 'none' };
+  if (response.status === null) return { kind: 'unreachable' };
+  if (response.status !== 429 && response.status !== 503) return { kind: 'answered' };
+  const after = retryAfterMs(response.headers?.['retry-after']);
+  return { kind: 'answered', pauseUntil: after === null ? undefined : Date.now() + Math.min(after, MAX_RETRY_AFTER_MS) };
 }
 
 /** A failed token request as an attempt that sent nothing; a token URL refused by the network policy is final. */

@@ -27,6 +27,8 @@ export interface WebhookResponse {
   error: string | null;
   /** The network policy refused the address: nothing was sent, and retrying will not help. */
   blocked?: boolean;
+  /** Nothing was sent for a reason on this side (endpoint disabled, a transformer failed): says nothing of the receiver. */
+  unsent?: boolean;
 }
 
 /** Sends one webhook request. Swap the implementation by providing `WEBHOOK_HTTP_CLIENT`. */

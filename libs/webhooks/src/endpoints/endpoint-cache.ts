@@ -31,6 +31,9 @@ export interface CachedEndpoint {
   secrets: readonly CachedSecret[];
   retrySchedule: readonly number[] | null;
   timeoutMs: number | null;
+  /** Isolation overrides (null: the module's defaults). */
+  maxInFlight: number | null;
+  rateLimit: { max: number; perMs: number } | null;
   /** Custom request headers (decrypted). */
   headers: Readonly<Record<string, string>> | null;
   /** Why this instance cannot sign for the endpoint (a value under an encryption key it lacks); null normally. */
@@ -104,6 +107,11 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
 
   get(id: string): CachedEndpoint | undefined {
     return this.byId.get(id);
+  }
+
+  /** Every endpoint, active or not. Call after `ready()`. */
+  all(): CachedEndpoint[] {
+    return [...this.byId.values()];
   }
 
   /** Reload here and tell the other instances to reload. */
@@ -184,6 +192,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
         secrets: reason ? [] : (secretsOf.get(e.id) ?? []),
         retrySchedule: e.retrySchedule,
         timeoutMs: e.timeoutMs,
+        maxInFlight: e.maxInFlight,
+        rateLimit: e.rateLimit,
         headers,
         unreadable: reason,
         urlRefused: allowedUrls !== undefined && !allowedUrls.some((p) => urlAllowed(new URL(e.url), p)),

@@ -6,6 +6,7 @@ import { isTopicPattern, topicMatches } from './topics.js';
 export const MAX_URL_LENGTH = 2048;
 const MAX_DESCRIPTION_LENGTH = 500;
 const MAX_TOPICS = 100;
+const MAX_IN_FLIGHT = 1000;
 
 /** Fields a caller may set on an endpoint. */
 export interface EndpointInput {
@@ -17,6 +18,10 @@ export interface EndpointInput {
   retrySchedule?: number[] | null;
   /** Request timeout in ms for this endpoint (null: the module's), at most `maxRequestTimeoutMs`. */
   timeoutMs?: number | null;
+  /** Deliveries in flight to this endpoint at most, across all workers (null: the module's `maxInFlightPerEndpoint`). */
+  maxInFlight?: number | null;
+  /** At most `max` requests per `perMs` milliseconds to this endpoint (null: the module's `rateLimit`). */
+  rateLimit?: { max: number; perMs: number } | null;
   /** Extra request headers (e.g. a static `authorization` the receiver expects). Stored encrypted. */
   headers?: Record<string, string> | null;
   /** Only events passing these conditions, keyed by entity name: `{ "order": { "bucket": "eu" } }`. */
@@ -66,6 +71,17 @@ export interface EndpointRules {
   headerProviders?: ReadonlySet<string>;
 }
 
+/** What is wrong with a rate limit (`{ max, perMs }` or null), or null when it is fine. */
+export function rateLimitProblem(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  const v = value as { max?: unknown; perMs?: unknown };
+  const ok = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
+  if (typeof value !== 'object' || Array.isArray(value) || !ok(v.max, 1_000_000) || !ok(v.perMs, 86_400_000)) {
+    return `must be null or { max, perMs } with integers max from 1 to 1000000 and perMs from 1 to 86400000 (got ${JSON.stringify(value)})`;
+  }
+  return null;
+}
+
 /** What a sensitive header value looks like in API answers. Not a valid header value, so it cannot be saved back. */
 export const HIDDEN_HEADER_VALUE = '••••••';
 
@@ -78,6 +94,8 @@ const FIELDS = new Set([
   'active',
   'retrySchedule',
   'timeoutMs',
+  'maxInFlight',
+  'rateLimit',
   'headers',
   'filters',
   'method',
@@ -183,6 +201,18 @@ export function validateEndpointInput(
     else if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > rules.maxTimeoutMs) {
       problem('timeoutMs', `timeoutMs must be null or an integer from 1 to ${rules.maxTimeoutMs} (maxRequestTimeoutMs)`);
     } else out.timeoutMs = v as number;
+  }
+  if (body.maxInFlight !== undefined) {
+    const v = body.maxInFlight;
+    if (v === null) out.maxInFlight = null;
+    else if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_IN_FLIGHT) {
+      problem('maxInFlight', `maxInFlight must be null or an integer from 1 to ${MAX_IN_FLIGHT}`);
+    } else out.maxInFlight = v as number;
+  }
+  if (body.rateLimit !== undefined) {
+    const found = rateLimitProblem(body.rateLimit);
+    if (found) problem('rateLimit', `rateLimit ${found}`);
+    else out.rateLimit = (body.rateLimit as { max: number; perMs: number } | null) ?? null;
   }
   if (body.headers !== undefined) {
     const result = headersProblem(body.headers);

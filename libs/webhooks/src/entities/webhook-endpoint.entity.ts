@@ -28,6 +28,14 @@ export class WebhookEndpoint extends BaseEntity {
   @Column({ type: 'integer', nullable: true })
   timeoutMs: number | null;
 
+  /** Deliveries in flight at most, across all workers; null uses the module's `maxInFlightPerEndpoint`. */
+  @Column({ type: 'integer', nullable: true })
+  maxInFlight: number | null;
+
+  /** At most `max` requests per `perMs` milliseconds; null uses the module's `rateLimit`. */
+  @Column({ type: 'simple-json', nullable: true })
+  rateLimit: { max: number; perMs: number } | null;
+
   /**
    * Extra request headers as JSON, encrypted like the secrets (`enc:v1:<keyId>:...`) when `encryptionKeys` is set.
    * Read them through `WebhooksService`, which decrypts them and hides sensitive values.

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, MoreThanOrEqual } from 'typeorm';
 import { DeliveryQueue } from '../delivery/delivery-queue.js';
+import { EndpointGate } from '../delivery/endpoint-gate.js';
+import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { WebhookEndpoint } from '../entities/index.js';
 import { withTimeout } from '../util/timeout.js';
 import { CRITICAL_AFTER_FAILURES } from './endpoint-health.js';
@@ -15,12 +17,16 @@ export type WebhooksHealthResult<Key extends string> = Record<Key, { status: 'up
  * A `@nestjs/terminus` indicator (it returns terminus's result shape without importing terminus, so hosts without
  * terminus can call it too): down when Redis does not answer; otherwise up, with the queue backlog
  * (waiting, delayed, active, failed) and the endpoints that need attention (`critical`: 5+ failed deliveries in a
- * row; `disabled`). Use it in a health controller: `health.check([() => webhooks.isHealthy('webhooks')])`.
+ * row; `disabled`; `circuitOpen`: unreachable, deliveries held until a probe succeeds; `paused` by `Retry-After`),
+ * with `held`, the deliveries the endpoints' gates hold.
+ * Use it in a health controller: `health.check([() => webhooks.isHealthy('webhooks')])`.
  */
 @Injectable()
 export class WebhooksHealthIndicator {
   constructor(
     private readonly queue: DeliveryQueue,
+    private readonly gate: EndpointGate,
+    private readonly cache: EndpointCache,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
@@ -28,11 +34,26 @@ export class WebhooksHealthIndicator {
     const result = (status: 'up' | 'down', details: Record<string, unknown>) =>
       ({ [key]: { status, ...details } }) as WebhooksHealthResult<Key>;
     let queue: Record<string, number>;
+    let isolation: { circuitOpen: number; paused: number; held: number } = { circuitOpen: 0, paused: 0, held: 0 };
     try {
       queue = await withTimeout(
         (async () => {
           await this.queue.queue.client.ping();
-          const { waiting, delayed, active, failed } = await this.queue.queue.getJobCounts();
+          const [{ waiting, delayed, active, failed }, states] = await Promise.all([
+            this.queue.queue.getJobCounts(),
+            this.gate.states(
+              this.cache
+                .all()
+                .filter((e) => e.active)
+                .map((e) => e.id),
+            ),
+          ]);
+          const gated = [...states.values()];
+          isolation = {
+            circuitOpen: gated.filter((s) => s.circuit !== 'closed').length,
+            paused: gated.filter((s) => s.pausedUntil).length,
+            held: gated.reduce((sum, s) => sum + s.held, 0),
+          };
           return { waiting, delayed, active, failed };
         })(),
         PING_TIMEOUT_MS,
@@ -46,6 +67,6 @@ export class WebhooksHealthIndicator {
       endpoints.countBy({ active: true, consecutiveFailures: MoreThanOrEqual(CRITICAL_AFTER_FAILURES) }),
       endpoints.countBy({ active: false }),
     ]);
-    return result('up', { redis: 'up', queue, endpoints: { critical, disabled } });
+    return result('up', { redis: 'up', queue, endpoints: { critical, disabled, ...isolation } });
   }
 }

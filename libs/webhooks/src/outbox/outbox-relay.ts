@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource, In, LessThanOrEqual } from 'typeorm';
+import { Brackets, DataSource, In, LessThanOrEqual, Not } from 'typeorm';
 import { DeliveryQueue, type DeliveryJob } from '../delivery/delivery-queue.js';
+import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { WebhookDelivery } from '../entities/index.js';
 import { notSent, WebhookStore } from '../store/webhook-store.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
@@ -34,6 +35,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly queue: DeliveryQueue,
     private readonly store: WebhookStore,
+    private readonly gate: EndpointGate,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -60,12 +62,20 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     const result: RelayResult = { enqueued: 0, recovered: 0 };
     const cutoff = new Date(Date.now() - this.options.relayGraceMs);
     const repo = this.dataSource.getRepository(WebhookDelivery);
+    // Deliveries the endpoint gate holds are waiting their turn in Redis, not lost: re-adding them every pass would
+    // be a loop of re-adds. Their endpoints are released instead (in case no completion came to do it).
+    const held = await this.gate.heldEndpoints();
+    for (const endpointId of held) await this.gate.release(endpointId, null, { kind: 'none' });
     let cursor: { at: Date; id: string } | undefined;
     for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
       const qb = repo
         .createQueryBuilder('d')
         .select(['d.id', 'd.eventId', 'd.endpointId', 'd.topic', 'd.status', 'd.attemptCount', 'd.nextAttemptAt'])
-        .where({ status: In(['pending', 'delivering']), nextAttemptAt: LessThanOrEqual(cutoff) })
+        // In flight past its lease: recovered whatever the gate holds. Pending: unless its endpoint's gate holds it.
+        .where([
+          { status: 'delivering', nextAttemptAt: LessThanOrEqual(cutoff) },
+          { status: 'pending', nextAttemptAt: LessThanOrEqual(cutoff), ...(held.length ? { endpointId: Not(In(held)) } : {}) },
+        ])
         .orderBy('d.nextAttemptAt', 'ASC')
         .addOrderBy('d.id', 'ASC')
         .take(this.options.relayBatchSize);

@@ -200,7 +200,7 @@ function attemptValues(r: AttemptRecord): unknown[] {
 
 /** A response-shaped value for an attempt that sent nothing (disabled endpoint, lost worker). */
 export function notSent(error: string): WebhookResponse {
-  return { status: null, headers: null, body: null, durationMs: 0, error };
+  return { status: null, headers: null, body: null, durationMs: 0, error, unsent: true };
 }
 
 /** Statements built once from the entity metadata. */

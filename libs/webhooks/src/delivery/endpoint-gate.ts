@@ -1,0 +1,342 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
+import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+import { EndpointCache } from '../endpoints/endpoint-cache.js';
+import { DeliveryQueue, type DeliveryJob } from './delivery-queue.js';
+
+/**
+ * Per-endpoint isolation across every worker process, kept in Redis next to the queue:
+ *
+ * - a cap on deliveries in flight (a sorted set of leases: a dead worker's slot frees itself when its lease ends);
+ * - a rate limit (a sliding window of send times);
+ * - a pause until a time (a 429/503 with `Retry-After` pauses the endpoint, not just that delivery);
+ * - a circuit: connection errors and timeouts in a row open it; then the endpoint's deliveries are held, one probe
+ *   goes after a backoff (doubling up to a maximum), and any answer from the receiver closes it.
+ *
+ * A job that may not go now is **held**: its data is parked in the endpoint's held set, and the Bull job ends at
+ * once, so it occupies no worker slot and nothing spins. Held jobs go back to the queue when the endpoint can take
+ * more: when one of its deliveries finishes, or at the time a pause, rate window or circuit backoff ends (one
+ * delayed wake-up job per endpoint, not per delivery). The delivery row stays `pending` in the database all along
+ * (held deliveries are durable in the outbox); the relay skips endpoints that hold deliveries, and releases them
+ * if no completion came to do it (a worker died).
+ */
+
+/** What `acquire` answers. */
+export type Admission =
+  | { admitted: true; token: string }
+  /** Held; `wakeAt` (epoch ms) when a timed wait (pause, rate window, circuit backoff) ends, 0 when a completion frees it. */
+  | { admitted: false; wakeAt: number };
+
+/** What an attempt told about the endpoint. */
+export type GateOutcome =
+  /** The receiver answered (any status): the endpoint is reachable. */
+  | { kind: 'answered'; pauseUntil?: number }
+  /** No answer: connection refused, reset, timed out. Counts towards opening the circuit. */
+  | { kind: 'unreachable' }
+  /** Nothing was sent (stale job, error before sending): no effect but freeing the slot. */
+  | { kind: 'none' };
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+/** The isolation state of one endpoint, for views, the admin and the health indicator. */
+export interface EndpointDeliveryState {
+  inFlight: number;
+  held: number;
+  circuit: CircuitState;
+  /** When an open circuit lets its probe go. */
+  circuitRetryAt: Date | null;
+  /** A `Retry-After` pause; null when not paused. */
+  pausedUntil: Date | null;
+  /** Connection errors and timeouts in a row. */
+  consecutiveUnreachable: number;
+}
+
+/** The limits in force for one endpoint (its overrides, else the module's). */
+export interface EndpointLimits {
+  maxInFlight: number;
+  rateLimit: { max: number; perMs: number } | null;
+}
+
+const ACQUIRE = `
+local inflight, held, state, rate, heldIndex = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local now, token, lease, cap = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local rateMax, ratePer, member, job, released = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9] == '1'
+redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
+local function hold(wake)
+  if released then
+    -- Put back but not admitted: due again at once (not parked behind its in-transit mark).
+    redis.call('ZADD', held, now, member)
+  else
+    redis.call('ZADD', held, 'NX', now, member)
+  end
+  redis.call('HSET', held .. ':jobs', member, job)
+  redis.call('SADD', heldIndex, ARGV[10])
+  return {0, wake}
+end
+-- Newcomers queue behind what is already held, so held deliveries are not overtaken.
+if not released and redis.call('ZCARD', held) > 0 and not redis.call('ZSCORE', held, member) then return hold(0) end
+local paused = tonumber(redis.call('HGET', state, 'pausedUntil') or '0')
+if paused > now then return hold(paused) end
+if rateMax > 0 then
+  redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - ratePer)
+  if redis.call('ZCARD', rate) >= rateMax then
+    local oldest = redis.call('ZRANGE', rate, 0, 0, 'WITHSCORES')
+    return hold(tonumber(oldest[2]) + ratePer)
+  end
+end
+local circuit = redis.call('HGET', state, 'circuit')
+if circuit == 'open' then
+  local retryAt = tonumber(redis.call('HGET', state, 'retryAt') or '0')
+  if retryAt > now then return hold(retryAt) end
+  redis.call('HSET', state, 'circuit', 'half-open', 'probe', token)
+elseif circuit == 'half-open' then
+  local current = redis.call('HGET', state, 'probe')
+  if current and redis.call('ZSCORE', inflight, current) then return hold(0) end
+  redis.call('HSET', state, 'probe', token)
+elseif redis.call('ZCARD', inflight) >= cap then
+  return hold(0)
+end
+if rateMax > 0 then
+  redis.call('ZADD', rate, now, token)
+  redis.call('PEXPIRE', rate, ratePer + 1000)
+end
+redis.call('ZADD', inflight, lease, token)
+if redis.call('ZREM', held, member) == 1 then
+  redis.call('HDEL', held .. ':jobs', member)
+  if redis.call('ZCARD', held) == 0 then redis.call('SREM', heldIndex, ARGV[10]) end
+end
+return {1, 0}
+`;
+
+const RELEASE = `
+local inflight, held, state = KEYS[1], KEYS[2], KEYS[3]
+local now, token, kind, pauseUntil = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
+local cap, threshold, baseMs, maxMs = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local heldIndex = KEYS[4]
+if token ~= '' then redis.call('ZREM', inflight, token) end
+redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
+local circuit = redis.call('HGET', state, 'circuit')
+local isProbe = token ~= '' and redis.call('HGET', state, 'probe') == token
+if kind == 'answered' then
+  redis.call('HSET', state, 'unreachable', 0)
+  if isProbe or circuit == 'half-open' then redis.call('HDEL', state, 'circuit', 'probe', 'backoff', 'retryAt') circuit = false end
+  if pauseUntil > now then
+    local paused = tonumber(redis.call('HGET', state, 'pausedUntil') or '0')
+    if pauseUntil > paused then redis.call('HSET', state, 'pausedUntil', pauseUntil) end
+  end
+elseif kind == 'unreachable' then
+  local count = redis.call('HINCRBY', state, 'unreachable', 1)
+  if isProbe then
+    local backoff = math.min(tonumber(redis.call('HGET', state, 'backoff') or baseMs) * 2, maxMs)
+    redis.call('HSET', state, 'circuit', 'open', 'backoff', backoff, 'retryAt', now + backoff)
+    redis.call('HDEL', state, 'probe')
+    circuit = 'open'
+  elseif threshold > 0 and count >= threshold and circuit ~= 'open' and circuit ~= 'half-open' then
+    redis.call('HSET', state, 'circuit', 'open', 'backoff', baseMs, 'retryAt', now + baseMs)
+    circuit = 'open'
+  end
+elseif isProbe then
+  -- The probe sent nothing: let the next held delivery probe.
+  redis.call('HDEL', state, 'probe')
+end
+-- Which held jobs may go back to the queue now, and when to look again if none may.
+local paused = tonumber(redis.call('HGET', state, 'pausedUntil') or '0')
+if paused > now then return {paused} end
+if paused > 0 then redis.call('HDEL', state, 'pausedUntil') end
+local free = cap - redis.call('ZCARD', inflight)
+if circuit == 'open' then
+  local retryAt = tonumber(redis.call('HGET', state, 'retryAt') or '0')
+  if retryAt > now then return {retryAt} end
+  free = 1
+elseif circuit == 'half-open' then
+  local current = redis.call('HGET', state, 'probe')
+  if current and redis.call('ZSCORE', inflight, current) then return {0} end
+  free = 1
+end
+if redis.call('ZCARD', held) == 0 then
+  redis.call('SREM', heldIndex, ARGV[9])
+  return {0}
+end
+if free <= 0 then return {0} end
+-- Released jobs stay in the held set, marked in transit until transitMs from now, and leave it when admitted: a
+-- releaser that dies before re-adding them loses nothing, and a job in transit is not released twice meanwhile.
+local members = redis.call('ZRANGEBYSCORE', held, '-inf', now, 'LIMIT', 0, free)
+local out = {0}
+for _, m in ipairs(members) do
+  local job = redis.call('HGET', held .. ':jobs', m)
+  if job then
+    table.insert(out, job)
+    redis.call('ZADD', held, 'XX', now + tonumber(ARGV[10]), m)
+  else
+    redis.call('ZREM', held, m)
+  end
+end
+return out
+`;
+
+const STATUS = `
+local out = {}
+local now = tonumber(ARGV[1])
+for i = 1, #KEYS, 3 do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  local s = redis.call('HMGET', KEYS[i + 2], 'circuit', 'retryAt', 'pausedUntil', 'unreachable')
+  table.insert(out, {redis.call('ZCARD', KEYS[i]), redis.call('ZCARD', KEYS[i + 1]), s[1] or '', s[2] or '', s[3] or '', s[4] or ''})
+end
+return out
+`;
+
+type GateRedis = Redis & {
+  webhooksGateAcquire(...args: (string | number)[]): Promise<[number, number]>;
+  webhooksGateRelease(...args: (string | number)[]): Promise<Array<number | string>>;
+  webhooksGateStatus(...args: (string | number)[]): Promise<Array<[number, number, string, string, string, string]>>;
+};
+
+/** How long a released job may take to be admitted before it counts as lost in transit and may be released again. */
+const TRANSIT_MS = 60_000;
+
+@Injectable()
+export class EndpointGate {
+  private readonly logger = new Logger('Webhooks');
+  private redisClient: GateRedis | undefined;
+
+  constructor(
+    private readonly queue: DeliveryQueue,
+    private readonly endpoints: EndpointCache,
+    @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
+  ) {}
+
+  /** The limits in force for an endpoint: its own overrides, else the module's. */
+  limits(endpointId: string): EndpointLimits {
+    const endpoint = this.endpoints.get(endpointId);
+    return {
+      maxInFlight: endpoint?.maxInFlight ?? this.options.maxInFlightPerEndpoint,
+      rateLimit: endpoint?.rateLimit ?? this.options.rateLimit,
+    };
+  }
+
+  /** Admits a delivery attempt, or holds its job until the endpoint can take it. */
+  async acquire(job: DeliveryJob, leaseUntil: Date, now = Date.now()): Promise<Admission> {
+    const limits = this.limits(job.endpointId);
+    const token = `${job.deliveryId}:${job.attempt}:${randomUUID().slice(0, 8)}`;
+    const member = `${job.deliveryId}:${job.attempt}`;
+    const [admitted, wakeAt] = await this.redis().webhooksGateAcquire(
+      ...this.keys(job.endpointId, 'inflight', 'held', 'state', 'rate'),
+      this.heldIndexKey(),
+      now,
+      token,
+      leaseUntil.getTime(),
+      limits.maxInFlight,
+      limits.rateLimit?.max ?? 0,
+      limits.rateLimit?.perMs ?? 0,
+      member,
+      JSON.stringify({ ...job, released: undefined }),
+      job.released ? '1' : '0',
+      job.endpointId,
+    );
+    if (admitted === 1) return { admitted: true, token };
+    if (wakeAt > 0) await this.scheduleWake(job.endpointId, wakeAt, now);
+    return { admitted: false, wakeAt };
+  }
+
+  /**
+   * Frees an attempt's slot, applies what it told about the endpoint, and puts back in the queue what the endpoint
+   * can take now. Never throws: a failure here is repaired by the lease and by the relay.
+   */
+  async release(endpointId: string, token: string | null, outcome: GateOutcome, now = Date.now()): Promise<void> {
+    try {
+      const limits = this.limits(endpointId);
+      const circuit = this.options.circuitBreaker;
+      const [wakeAt, ...jobs] = await this.redis().webhooksGateRelease(
+        ...this.keys(endpointId, 'inflight', 'held', 'state'),
+        this.heldIndexKey(),
+        now,
+        token ?? '',
+        outcome.kind,
+        outcome.kind === 'answered' ? (outcome.pauseUntil ?? 0) : 0,
+        limits.maxInFlight,
+        circuit ? circuit.failures : 0,
+        circuit ? circuit.openMs : 0,
+        circuit ? circuit.maxOpenMs : 0,
+        endpointId,
+        TRANSIT_MS,
+      );
+      if (jobs.length) {
+        await this.queue.enqueue(jobs.map((j) => ({ ...(JSON.parse(String(j)) as DeliveryJob), released: true })));
+      }
+      if (Number(wakeAt) > 0) await this.scheduleWake(endpointId, Number(wakeAt), now);
+    } catch (error) {
+      this.logger.warn(`Could not release webhook endpoint ${endpointId}'s slot (${(error as Error).message}); its lease frees it.`);
+    }
+  }
+
+  /** Endpoints that hold deliveries (the relay leaves their rows to the gate, and releases them). */
+  async heldEndpoints(): Promise<string[]> {
+    return this.redis().smembers(this.heldIndexKey());
+  }
+
+  /** The isolation state of these endpoints, in one round trip. */
+  async states(endpointIds: readonly string[], now = Date.now()): Promise<Map<string, EndpointDeliveryState>> {
+    const result = new Map<string, EndpointDeliveryState>();
+    if (endpointIds.length === 0) return result;
+    const keys = endpointIds.flatMap((id) => this.keys(id, 'inflight', 'held', 'state'));
+    const rows = await this.redis().webhooksGateStatus(keys.length, ...keys, now);
+    endpointIds.forEach((id, i) => {
+      const [inFlight, held, circuit, retryAt, pausedUntil, unreachable] = rows[i];
+      const paused = Number(pausedUntil || 0);
+      result.set(id, {
+        inFlight: Number(inFlight),
+        held: Number(held),
+        circuit: circuit === 'open' || circuit === 'half-open' ? circuit : 'closed',
+        circuitRetryAt: circuit === 'open' && retryAt ? new Date(Number(retryAt)) : null,
+        pausedUntil: paused > now ? new Date(paused) : null,
+        consecutiveUnreachable: Number(unreachable || 0),
+      });
+    });
+    return result;
+  }
+
+  /** Forgets an endpoint's pause and circuit (an operator reset its health, or enabled it). Held jobs go back. */
+  async reset(endpointId: string): Promise<void> {
+    await this.redis().del(this.keys(endpointId, 'state')[0]);
+    await this.release(endpointId, null, { kind: 'none' });
+  }
+
+  /** Drops everything the gate keeps for an endpoint (it was deleted; its rows are gone). */
+  async forget(endpointId: string): Promise<void> {
+    const keys = this.keys(endpointId, 'inflight', 'held', 'state', 'rate');
+    await this.redis().del(...keys, `${keys[1]}:jobs`);
+    await this.redis().srem(this.heldIndexKey(), endpointId);
+  }
+
+  private async scheduleWake(endpointId: string, wakeAt: number, now: number): Promise<void> {
+    // Holds that wait for the same moment (a rate window's end, a pause's end) share one wake-up: holding a thousand
+    // deliveries adds one delayed job, not a thousand. A wake-up always lies ahead of the one running now.
+    await this.queue
+      .wake(endpointId, wakeAt - now, `wake-${endpointId}-${wakeAt}`)
+      .catch((error: Error) =>
+        this.logger.warn(`Could not schedule the wake-up of endpoint ${endpointId} (${error.message}); the relay releases it.`),
+      );
+  }
+
+  private keys(endpointId: string, ...parts: string[]): string[] {
+    return parts.map((p) => this.queue.queue.toKey(`gate:${endpointId}:${p}`));
+  }
+
+  private heldIndexKey(): string {
+    return this.queue.queue.toKey('gate:held-endpoints');
+  }
+
+  private redis(): GateRedis {
+    if (this.redisClient) return this.redisClient;
+    const client = this.queue.queue.client as GateRedis;
+    if (typeof (client as Partial<GateRedis>).webhooksGateAcquire !== 'function') {
+      client.defineCommand('webhooksGateAcquire', { numberOfKeys: 5, lua: ACQUIRE });
+      client.defineCommand('webhooksGateRelease', { numberOfKeys: 4, lua: RELEASE });
+      client.defineCommand('webhooksGateStatus', { lua: STATUS });
+    }
+    this.redisClient = client;
+    return client;
+  }
+}

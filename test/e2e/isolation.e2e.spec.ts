@@ -1,0 +1,273 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebhookDelivery, WebhooksService, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
+import { Widget } from '../fixtures/widget.entity.js';
+import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
+import { dropBullKeys } from '../support/example-app.js';
+import { startFixture, type FixtureApp } from '../support/fixture-app.js';
+import { sleep, waitUntil } from '../support/wait.js';
+
+type Behaviour =
+  | { kind: 'ok' }
+  | { kind: 'hold' }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'reset' }
+  | { kind: 'status'; status: number; headers?: Record<string, string> };
+
+interface Arrival {
+  webhookId: string;
+  at: number;
+  status: number | 'reset' | 'held';
+}
+
+/**
+ * A receiver on 127.0.0.1 with one behaviour per path, that counts requests in flight (the cap's observer) and
+ * keeps every arrival with its time (the rate limit's observer).
+ */
+class GateReceiver {
+  private server!: Server;
+  private readonly held: Array<{ res: ServerResponse; arrival: Arrival }> = [];
+  readonly behaviours = new Map<string, Behaviour[]>();
+  readonly arrivals = new Map<string, Arrival[]>();
+  readonly inFlight = new Map<string, number>();
+  readonly maxInFlight = new Map<string, number>();
+
+  static async start(): Promise<GateReceiver> {
+    const r = new GateReceiver();
+    r.server = createServer((req, res) => r.handle(req, res));
+    await new Promise<void>((resolve) => r.server.listen(0, '127.0.0.1', resolve));
+    return r;
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/${path}`;
+  }
+
+  /** Behaviours for the next requests to `path`; the last one repeats. */
+  set(path: string, ...behaviours: Behaviour[]): void {
+    this.behaviours.set(path, behaviours);
+  }
+
+  got(path: string): Arrival[] {
+    return this.arrivals.get(path) ?? [];
+  }
+
+  /** Answers every held request 200 and stops holding. */
+  releaseHeld(path: string): void {
+    this.set(path, { kind: 'ok' });
+    for (const { res, arrival } of this.held.splice(0)) {
+      arrival.status = 200;
+      this.finish(path, res, 200);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const { res } of this.held.splice(0)) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').slice(1);
+    req.resume();
+    req.on('end', () => {
+      const list = this.behaviours.get(path) ?? [{ kind: 'ok' }];
+      const behaviour = list.length > 1 ? list.shift()! : list[0];
+      const arrival: Arrival = { webhookId: String(req.headers['webhook-id']), at: Date.now(), status: 200 };
+      this.arrivals.set(path, [...this.got(path), arrival]);
+      const now = (this.inFlight.get(path) ?? 0) + 1;
+      this.inFlight.set(path, now);
+      this.maxInFlight.set(path, Math.max(now, this.maxInFlight.get(path) ?? 0));
+      if (behaviour.kind === 'reset') {
+        arrival.status = 'reset';
+        this.inFlight.set(path, now - 1);
+        res.socket?.resetAndDestroy();
+      } else if (behaviour.kind === 'hold') {
+        arrival.status = 'held';
+        this.held.push({ res, arrival });
+      } else if (behaviour.kind === 'delay') {
+        setTimeout(() => this.finish(path, res, 200), behaviour.ms);
+      } else if (behaviour.kind === 'status') {
+        arrival.status = behaviour.status;
+        this.finish(path, res, behaviour.status, behaviour.headers);
+      } else {
+        this.finish(path, res, 200);
+      }
+    });
+  }
+
+  private finish(path: string, res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+    this.inFlight.set(path, (this.inFlight.get(path) ?? 1) - 1);
+    res.writeHead(status, headers).end();
+  }
+}
+
+const BASE: WebhooksModuleOptions = { requestTimeoutMs: 20_000, maxRequestTimeoutMs: 30_000, retrySchedule: [200, 200, 200, 200, 200] };
+
+describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
+  let db: TestDatabase;
+  let rx: GateReceiver;
+  const apps: FixtureApp[] = [];
+  let prefix: string;
+
+  beforeAll(async () => {
+    rx = await GateReceiver.start();
+  });
+  afterAll(async () => {
+    await rx?.close();
+  });
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+    await dropBullKeys(prefix);
+    await db?.drop();
+  });
+
+  /** `count` worker apps on one database and one Redis prefix (each its own queue connections, like processes). */
+  async function start(count: number, options: WebhooksModuleOptions): Promise<FixtureApp[]> {
+    db = await createDatabase(kind);
+    prefix = `iso_${randomBytes(5).toString('hex')}`;
+    for (let i = 0; i < count; i++) apps.push(await startFixture(db, { bullPrefix: prefix, webhooksOptions: { ...BASE, ...options } }));
+    return apps;
+  }
+
+  const service = () => apps[0].app.get(WebhooksService);
+  const saveWidgets = async (n: number) => {
+    const repo = apps[0].app.get(DataSource).getRepository(Widget);
+    for (let i = 0; i < n; i++) await repo.save({ name: `w${i}` });
+  };
+  const deliveries = (endpointId: string) => apps[0].app.get(DataSource).getRepository(WebhookDelivery).findBy({ endpointId });
+  const succeeded = async (endpointId: string) => (await deliveries(endpointId)).filter((d) => d.status === 'succeeded').length;
+  /** Each event reached the path exactly once with a 2xx. */
+  const exactlyOnce = (path: string, expected: number) => {
+    const ok = rx.got(path).filter((a) => a.status === 200);
+    expect(new Set(ok.map((a) => a.webhookId)).size).toBe(expected);
+    expect(ok).toHaveLength(expected);
+  };
+
+  it("delivers a healthy endpoint's events while a hanging endpoint holds only its cap of the worker slots", async () => {
+    await start(1, { concurrency: 6, maxInFlightPerEndpoint: 2 });
+    const hang = `hang-${kind}`;
+    const fine = `fine-${kind}`;
+    rx.set(hang, { kind: 'hold' });
+    const slow = await service().createEndpoint({ url: rx.url(hang), topics: ['widget.created'] });
+    const healthy = await service().createEndpoint({ url: rx.url(fine), topics: ['widget.created'] });
+
+    await saveWidgets(20);
+    await waitUntil(async () => (await succeeded(healthy.id)) === 20, 'the healthy endpoint to get all 20');
+    // Meanwhile the hanging endpoint's first two deliveries are still in flight, and nothing more went there.
+    expect(rx.inFlight.get(hang)).toBe(2);
+    expect(rx.got(hang)).toHaveLength(2);
+    const state = (await service().getEndpoint(slow.id)).delivery;
+    expect(state).toMatchObject({ inFlight: 2, held: 18, circuit: 'closed' });
+
+    rx.releaseHeld(hang);
+    await waitUntil(async () => (await succeeded(slow.id)) === 20, 'the slow endpoint to catch up');
+    expect(rx.maxInFlight.get(hang)).toBe(2);
+    exactlyOnce(fine, 20);
+    exactlyOnce(hang, 20);
+    expect((await service().getEndpoint(slow.id)).delivery).toMatchObject({ inFlight: 0, held: 0 });
+  });
+
+  // Several worker processes need a server database (on SQLite, TypeORM keeps one connection per process).
+  const acrossWorkers = kind === 'sqlite' ? it.skip : it;
+
+  acrossWorkers('holds an endpoint to its in-flight cap across two worker processes', async () => {
+    // Two slots per worker: reaching 3 in flight proves both workers sent at once; the cap keeps it at 3.
+    await start(2, { concurrency: 2 });
+    const path = `cap-${kind}`;
+    rx.set(path, { kind: 'delay', ms: 150 });
+    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'], maxInFlight: 3 });
+    expect(endpoint.maxInFlight).toBe(3);
+    await saveWidgets(24);
+    await waitUntil(async () => (await succeeded(endpoint.id)) === 24, 'all 24 deliveries', 30_000);
+    expect(rx.maxInFlight.get(path)).toBe(3);
+    exactlyOnce(path, 24);
+  });
+
+  acrossWorkers('holds an endpoint to its rate limit across two worker processes', async () => {
+    await start(2, { concurrency: 5, rateLimit: { max: 3, perMs: 1000 } });
+    const path = `rate-${kind}`;
+    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
+    await saveWidgets(9);
+    await waitUntil(async () => (await succeeded(endpoint.id)) === 9, 'all 9 deliveries', 20_000);
+    const times = rx.got(path).map((a) => a.at);
+    // No window of (almost) a second holds more than 3 requests (a few ms of slack between gate and receiver).
+    for (let i = 3; i < times.length; i++) expect(times[i] - times[i - 3], `requests ${i - 3} and ${i}`).toBeGreaterThan(950);
+    exactlyOnce(path, 9);
+  });
+
+  it('pauses the whole endpoint on a 429 with Retry-After, then delivers everything', async () => {
+    await start(1, { concurrency: 5 });
+    const path = `throttle-${kind}`;
+    rx.set(path, { kind: 'status', status: 429, headers: { 'retry-after': '2' } }, { kind: 'ok' });
+    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
+    await saveWidgets(1);
+    const paused = await waitUntil(async () => (await service().getEndpoint(endpoint.id)).delivery?.pausedUntil, 'the pause');
+    const throttledAt = rx.got(path)[0].at;
+    expect(paused.getTime()).toBeGreaterThanOrEqual(throttledAt + 1500);
+    await saveWidgets(4);
+    await waitUntil(async () => (await succeeded(endpoint.id)) === 5, 'all 5 deliveries', 15_000);
+    // Nothing went to the endpoint during the pause, and the throttled delivery came back after it too.
+    for (const later of rx.got(path).slice(1)) expect(later.at).toBeGreaterThanOrEqual(paused.getTime() - 50);
+    exactlyOnce(path, 5);
+  });
+
+  it('opens the circuit after connection errors in a row, holds deliveries, probes once, and closes on an answer', async () => {
+    await start(1, { concurrency: 5, circuitBreaker: { failures: 3, openMs: 1500, maxOpenMs: 5000 }, retrySchedule: [60_000] });
+    const path = `circuit-${kind}`;
+    rx.set(path, { kind: 'reset' });
+    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
+    await saveWidgets(3);
+    const open = await waitUntil(async () => {
+      const state = (await service().getEndpoint(endpoint.id)).delivery;
+      return state?.circuit === 'open' ? state : undefined;
+    }, 'the circuit to open');
+    expect(open.consecutiveUnreachable).toBe(3);
+    expect(open.circuitRetryAt).not.toBeNull();
+    expect(rx.got(path)).toHaveLength(3);
+
+    // While it is open, new deliveries are held: not attempted, not failed.
+    rx.set(path, { kind: 'ok' });
+    await saveWidgets(4);
+    await waitUntil(async () => (await service().getEndpoint(endpoint.id)).delivery?.held === 4, 'four held deliveries');
+    expect(rx.got(path)).toHaveLength(3);
+    const held = (await deliveries(endpoint.id)).filter((d) => d.attemptCount === 0);
+    expect(held).toHaveLength(4);
+    expect(held.every((d) => d.status === 'pending')).toBe(true);
+
+    // After the backoff one probe goes; its answer closes the circuit and the held deliveries follow.
+    await waitUntil(async () => (await succeeded(endpoint.id)) === 4, 'the held deliveries', 15_000);
+    const afterOpen = rx.got(path).slice(3);
+    expect(afterOpen[0].at).toBeGreaterThanOrEqual(open.circuitRetryAt!.getTime() - 50);
+    expect((await service().getEndpoint(endpoint.id)).delivery).toMatchObject({ circuit: 'closed', held: 0, consecutiveUnreachable: 0 });
+    exactlyOnce(path, 4);
+    // The three that met the closed door wait for their own retry (in a minute): failed attempts, not lost.
+    const first = (await deliveries(endpoint.id)).filter((d) => d.attemptCount === 1 && d.status === 'pending');
+    expect(first.length).toBe(3);
+  });
+
+  it('doubles the backoff when the probe fails too', async () => {
+    await start(1, { concurrency: 3, circuitBreaker: { failures: 2, openMs: 800, maxOpenMs: 10_000 }, retrySchedule: [60_000] });
+    const path = `probe-${kind}`;
+    rx.set(path, { kind: 'reset' });
+    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
+    await saveWidgets(2);
+    const first = await waitUntil(async () => {
+      const s = (await service().getEndpoint(endpoint.id)).delivery;
+      return s?.circuit === 'open' ? s : undefined;
+    }, 'the circuit to open');
+    await saveWidgets(1); // held, then sent as the probe, which is refused again
+    await waitUntil(() => rx.got(path).length === 3, 'the probe');
+    const reopened = await waitUntil(async () => {
+      const s = (await service().getEndpoint(endpoint.id)).delivery;
+      return s?.circuit === 'open' && s.circuitRetryAt && s.circuitRetryAt > first.circuitRetryAt! ? s : undefined;
+    }, 'the circuit to open again');
+    const probeAt = rx.got(path)[2].at;
+    expect(reopened.circuitRetryAt!.getTime() - probeAt).toBeGreaterThanOrEqual(1500); // 2 x 800 ms
+    await sleep(100);
+    expect(rx.got(path)).toHaveLength(3);
+  });
+});
