@@ -19,7 +19,15 @@ export interface DeliveryJob {
   roundStart?: number;
   /** Set when the endpoint gate put this job back in the queue after holding it (it may pass the held line). */
   released?: boolean;
+  /**
+   * The event's payload, carried by jobs the outbox enqueues (up to `JOB_PAYLOAD_MAX_CHARS`), so a worker in another
+   * process sends without reading it back. Absent on jobs from the relay and the gate: the worker reads the event.
+   */
+  payload?: string;
 }
+
+/** Payloads up to this many characters travel in the job; larger ones are read from the event row. */
+export const JOB_PAYLOAD_MAX_CHARS = 16_384;
 
 /** Bull job name of an endpoint's wake-up: a timed wait (pause, rate window, circuit backoff) ended. */
 export const WAKE_JOB = 'wake';

@@ -129,7 +129,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     if (!endpoint || !endpoint.active) {
       return this.finish(job, endpoint, notSent(`Not sent: ${endpoint ? 'the endpoint is disabled' : 'the endpoint was deleted'}.`));
     }
-    const payload = this.payloads.get(job.eventId) ?? (await this.loadPayload(job.eventId));
+    const payload = job.payload ?? this.payloads.get(job.eventId) ?? (await this.loadPayload(job.eventId));
     if (payload === undefined) return this.finish(job, endpoint, notSent('Not sent: the event no longer exists.'));
 
     if (endpoint.urlRefused) {
@@ -299,7 +299,8 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     // Lost the row (the relay took it back after the lease): its new owner decides what follows.
     if (!owned || job.trigger === 'test') return result;
     if (retry) {
-      const next = { ...job, attempt: job.attempt + 1 };
+      // A retry waits in Redis for minutes to hours: it reads the payload when due instead of holding it meanwhile.
+      const next: DeliveryJob = { ...job, attempt: job.attempt + 1, payload: undefined, released: undefined };
       // If this add fails the row stays pending with a due time, and the relay enqueues it then.
       await this.queue.enqueue([next], retry.delayMs).catch((e: Error) => {
         this.logger.warn(`Could not schedule retry ${next.attempt} of ${job.deliveryId} (${e.message}); the relay will.`);

@@ -231,7 +231,8 @@ export class EndpointGate {
       limits.rateLimit?.max ?? 0,
       limits.rateLimit?.perMs ?? 0,
       member,
-      JSON.stringify({ ...job, released: undefined }),
+      // Held jobs keep no payload in Redis (a backlog stays small); the worker reads it when the job goes.
+      JSON.stringify({ ...job, released: undefined, payload: undefined }),
       job.released ? '1' : '0',
       job.endpointId,
     );

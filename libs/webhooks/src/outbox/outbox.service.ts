@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager, QueryRunner } from 'typeorm';
-import { DeliveryQueue, type DeliveryJob } from '../delivery/delivery-queue.js';
+import { DeliveryQueue, JOB_PAYLOAD_MAX_CHARS, type DeliveryJob } from '../delivery/delivery-queue.js';
 import { EndpointCache, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
 import { WebhookStore } from '../store/webhook-store.js';
 import { newId } from '../ids.js';
@@ -71,12 +71,14 @@ export class OutboxService {
       { id, topic: event.topic, entityName: event.entityName, entityId: event.entityId, payload, createdAt: now },
       deliveries,
     );
+    const carried = payload.length <= JOB_PAYLOAD_MAX_CHARS ? payload : undefined;
     const jobs = deliveries.map((d): DeliveryJob => ({
       deliveryId: d.id,
       eventId: id,
       endpointId: d.endpointId,
       attempt: 1,
       topic: event.topic,
+      payload: carried,
     }));
     this.payloads.set(id, payload);
     const runner = (queryRunner ?? manager.queryRunner) as RunnerWithPending | undefined;
