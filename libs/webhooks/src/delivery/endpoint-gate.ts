@@ -59,11 +59,11 @@ export interface EndpointLimits {
   rateLimit: { max: number; perMs: number } | null;
 }
 
+// Both scripts keep the common case short (a few commands): no pause, closed circuit, under the cap, nothing held.
 const ACQUIRE = `
 local inflight, held, state, rate, heldIndex = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, token, lease, cap = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local rateMax, ratePer, member, job, released = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9] == '1'
-redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
 local function hold(wake)
   if released then
     -- Put back but not admitted: due again at once (not parked behind its in-transit mark).
@@ -76,8 +76,11 @@ local function hold(wake)
   return {0, wake}
 end
 -- Newcomers queue behind what is already held, so held deliveries are not overtaken.
-if not released and redis.call('ZCARD', held) > 0 and not redis.call('ZSCORE', held, member) then return hold(0) end
-local paused = tonumber(redis.call('HGET', state, 'pausedUntil') or '0')
+local heldCount = redis.call('ZCARD', held)
+local inHeld = heldCount > 0 and redis.call('ZSCORE', held, member)
+if not released and heldCount > 0 and not inHeld then return hold(0) end
+local s = redis.call('HMGET', state, 'pausedUntil', 'circuit', 'retryAt', 'probe')
+local paused, circuit = tonumber(s[1] or '0'), s[2]
 if paused > now then return hold(paused) end
 if rateMax > 0 then
   redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - ratePer)
@@ -86,24 +89,24 @@ if rateMax > 0 then
     return hold(tonumber(oldest[2]) + ratePer)
   end
 end
-local circuit = redis.call('HGET', state, 'circuit')
 if circuit == 'open' then
-  local retryAt = tonumber(redis.call('HGET', state, 'retryAt') or '0')
+  local retryAt = tonumber(s[3] or '0')
   if retryAt > now then return hold(retryAt) end
   redis.call('HSET', state, 'circuit', 'half-open', 'probe', token)
 elseif circuit == 'half-open' then
-  local current = redis.call('HGET', state, 'probe')
-  if current and redis.call('ZSCORE', inflight, current) then return hold(0) end
+  if s[4] and redis.call('ZSCORE', inflight, s[4]) then return hold(0) end
   redis.call('HSET', state, 'probe', token)
 elseif redis.call('ZCARD', inflight) >= cap then
-  return hold(0)
+  -- Leases of dead workers end here.
+  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
+  if redis.call('ZCARD', inflight) >= cap then return hold(0) end
 end
 if rateMax > 0 then
   redis.call('ZADD', rate, now, token)
   redis.call('PEXPIRE', rate, ratePer + 1000)
 end
 redis.call('ZADD', inflight, lease, token)
-if redis.call('ZREM', held, member) == 1 then
+if inHeld and redis.call('ZREM', held, member) == 1 then
   redis.call('HDEL', held .. ':jobs', member)
   if redis.call('ZCARD', held) == 0 then redis.call('SREM', heldIndex, ARGV[10]) end
 end
@@ -111,53 +114,55 @@ return {1, 0}
 `;
 
 const RELEASE = `
-local inflight, held, state = KEYS[1], KEYS[2], KEYS[3]
+local inflight, held, state, heldIndex = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, token, kind, pauseUntil = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
 local cap, threshold, baseMs, maxMs = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local heldIndex = KEYS[4]
 if token ~= '' then redis.call('ZREM', inflight, token) end
-redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
-local circuit = redis.call('HGET', state, 'circuit')
-local isProbe = token ~= '' and redis.call('HGET', state, 'probe') == token
+local s = redis.call('HMGET', state, 'circuit', 'probe', 'unreachable', 'pausedUntil', 'backoff', 'retryAt')
+local circuit, unreachable, paused = s[1], tonumber(s[3] or '0'), tonumber(s[4] or '0')
+local isProbe = token ~= '' and s[2] == token
 if kind == 'answered' then
-  redis.call('HSET', state, 'unreachable', 0)
-  if isProbe or circuit == 'half-open' then redis.call('HDEL', state, 'circuit', 'probe', 'backoff', 'retryAt') circuit = false end
-  if pauseUntil > now then
-    local paused = tonumber(redis.call('HGET', state, 'pausedUntil') or '0')
-    if pauseUntil > paused then redis.call('HSET', state, 'pausedUntil', pauseUntil) end
+  if unreachable > 0 then redis.call('HSET', state, 'unreachable', 0) end
+  if circuit then redis.call('HDEL', state, 'circuit', 'probe', 'backoff', 'retryAt') circuit = false end
+  if pauseUntil > now and pauseUntil > paused then
+    redis.call('HSET', state, 'pausedUntil', pauseUntil)
+    paused = pauseUntil
   end
 elseif kind == 'unreachable' then
-  local count = redis.call('HINCRBY', state, 'unreachable', 1)
+  unreachable = redis.call('HINCRBY', state, 'unreachable', 1)
   if isProbe then
-    local backoff = math.min(tonumber(redis.call('HGET', state, 'backoff') or baseMs) * 2, maxMs)
+    local backoff = math.min(tonumber(s[5] or baseMs) * 2, maxMs)
     redis.call('HSET', state, 'circuit', 'open', 'backoff', backoff, 'retryAt', now + backoff)
     redis.call('HDEL', state, 'probe')
-    circuit = 'open'
-  elseif threshold > 0 and count >= threshold and circuit ~= 'open' and circuit ~= 'half-open' then
+    circuit, s[6] = 'open', now + backoff
+  elseif threshold > 0 and unreachable >= threshold and not circuit then
     redis.call('HSET', state, 'circuit', 'open', 'backoff', baseMs, 'retryAt', now + baseMs)
-    circuit = 'open'
+    circuit, s[6] = 'open', now + baseMs
   end
 elseif isProbe then
   -- The probe sent nothing: let the next held delivery probe.
   redis.call('HDEL', state, 'probe')
 end
 -- Which held jobs may go back to the queue now, and when to look again if none may.
-local paused = tonumber(redis.call('HGET', state, 'pausedUntil') or '0')
 if paused > now then return {paused} end
 if paused > 0 then redis.call('HDEL', state, 'pausedUntil') end
-local free = cap - redis.call('ZCARD', inflight)
+if redis.call('ZCARD', held) == 0 then
+  -- The relay's and wake-ups' calls (no token) keep the index of holding endpoints exact.
+  if token == '' then redis.call('SREM', heldIndex, ARGV[9]) end
+  return {0}
+end
+local free
 if circuit == 'open' then
-  local retryAt = tonumber(redis.call('HGET', state, 'retryAt') or '0')
+  local retryAt = tonumber(s[6] or '0')
   if retryAt > now then return {retryAt} end
   free = 1
 elseif circuit == 'half-open' then
   local current = redis.call('HGET', state, 'probe')
   if current and redis.call('ZSCORE', inflight, current) then return {0} end
   free = 1
-end
-if redis.call('ZCARD', held) == 0 then
-  redis.call('SREM', heldIndex, ARGV[9])
-  return {0}
+else
+  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
+  free = cap - redis.call('ZCARD', inflight)
 end
 if free <= 0 then return {0} end
 -- Released jobs stay in the held set, marked in transit until transitMs from now, and leave it when admitted: a
