@@ -1,179 +1,753 @@
 /**
- * End-to-end benchmark: entity save -> outbox rows -> Bull -> signed axios POST -> attempt row.
+ * End-to-end benchmark in the deployment shape: ours (WebhooksModule) against a minimal pipeline (bench/minimal)
+ * on the same database, Redis and receiver, run interleaved (ours, minimal, ours, minimal, ...).
  *
- *   npm run bench -- --db sqlite|postgres [--events 3000] [--concurrency 10]
+ *   npm run bench -- [--db postgres|sqlite|mariadb] [--events 5000] [--rounds 3] [--workers 1]
+ *                    [--scenario throughput|latency|drain|noisy|memory|all] [--json] [--long]
  *
- * Prints save throughput without and with a subscribed endpoint (the outbox's cost on the write path), the
- * delivery throughput of one worker process, and commit-to-delivered latency. Traffic goes to 127.0.0.1 only.
+ * Processes, all forked from here and driven over IPC: one API process that saves orders with 10 concurrent
+ * savers, N worker processes, and one receiver (node:http on 127.0.0.1). Each run gets a fresh PostgreSQL schema
+ * (MariaDB database, SQLite file) and a fresh Bull prefix, removed afterwards. Every wait has a deadline and every
+ * child exits with this process. Scenarios:
+ *   throughput  --events saves, deliveries/s from the first save to the last receipt, CPU per event per process,
+ *               for the database server and for Redis
+ *   latency     saves paced at each of --rates for --latency-seconds; commit-to-delivered percentiles
+ *   drain       a backlog of --events saved while no worker runs, then 1 and 2 workers drain it
+ *   noisy       two endpoints, one answering after --hang-ms; the healthy one's latency, against it alone
+ *   memory      Redis used_memory per event over the throughput runs; with --long, worker RSS at 10k and 100k
  */
-import 'reflect-metadata';
-import { BullModule } from '@nestjs/bull';
-import { Module, type INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { BaseEntity, Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { WebhookDelivery, WebhookEntity, WebhooksModule, WebhooksService } from '../libs/webhooks/src/index.js';
+import { Redis } from 'ioredis';
+import { now, sleep, type DbKind, type ProcessConfig, type SaveResult } from './lib/config.js';
+import { Child, type ProcessStats } from './lib/ipc.js';
+import {
+  Databases,
+  latencySummary,
+  pidCpuMs,
+  prefixMemory,
+  redisInfo,
+  removeBullKeys,
+  runId,
+  serverCpuMs,
+  serverProcessNames,
+  type Latency,
+  type RedisInfo,
+} from './lib/measure.js';
+import type { PathReport } from './receiver.js';
 
-@WebhookEntity({ name: 'order' })
-@Entity({ name: 'bench_order' })
-class BenchOrder extends BaseEntity {
-  @PrimaryGeneratedColumn() id: number;
-  @Column({ type: 'varchar', length: 40 }) status: string;
-  @Column({ type: 'decimal', precision: 12, scale: 2 }) total: string;
-  @Column({ type: 'varchar', length: 200 }) note: string;
-}
-
-const { values } = parseArgs({
+const { values: args } = parseArgs({
   options: {
-    db: { type: 'string', default: 'sqlite' },
-    events: { type: 'string', default: '3000' },
-    concurrency: { type: 'string', default: '10' },
-    'worker-concurrency': { type: 'string', default: '50' },
+    db: { type: 'string', default: 'postgres' },
+    events: { type: 'string', default: '5000' },
+    rounds: { type: 'string', default: '3' },
+    workers: { type: 'string', default: '1' },
+    scenario: { type: 'string', default: 'all' },
+    json: { type: 'boolean', default: false },
+    long: { type: 'boolean', default: false },
+    // Worker concurrency of both pipelines (the minimal pipeline's is 50; ours' default, 20, is overridden to match).
+    concurrency: { type: 'string', default: '50' },
+    savers: { type: 'string', default: '10' },
+    // Deliveries before each measurement, so JIT, pools and keep-alive connections are warm.
+    warmup: { type: 'string', default: '200' },
+    rates: { type: 'string', default: '100,400' },
+    'latency-seconds': { type: 'string', default: '10' },
+    'noisy-events': { type: 'string', default: '100' },
+    'noisy-rate': { type: 'string', default: '50' },
+    'hang-ms': { type: 'string', default: '10000' },
+    // --long: worker RSS is read when this many deliveries are done (the last is the run's length).
+    'long-checkpoints': { type: 'string', default: '10000,100000' },
+    // One pipeline alone (for trying the harness); the comparison needs both.
+    pipelines: { type: 'string', default: 'ours,minimal' },
   },
 });
-const EVENTS = Number(values.events);
-const CONCURRENCY = Number(values.concurrency);
-const postgresUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-async function main(): Promise<void> {
-  const schema = `bench_${randomBytes(4).toString('hex')}`;
-  const dir = mkdtempSync(join(tmpdir(), 'webhooks-bench-'));
-  if (values.db === 'postgres') {
-    const pg = await import('pg');
-    const client = new pg.default.Client({ connectionString: postgresUrl });
-    await client.connect();
-    await client.query(`CREATE SCHEMA "${schema}"`);
-    await client.end();
-  }
-  const receiver = fork(new URL('./receiver.js', import.meta.url), { stdio: 'inherit' });
-  const { port } = await new Promise<{ port: number }>((resolve) => receiver.once('message', resolve as never));
-  const ask = <T>(message: string) =>
-    new Promise<T>((resolve) => {
-      receiver.once('message', resolve as never);
-      receiver.send(message);
-    });
-
-  const typeorm = TypeOrmModule.forRoot(
-    values.db === 'postgres'
-      ? {
-          type: 'postgres',
-          url: postgresUrl,
-          schema,
-          entities: [BenchOrder],
-          autoLoadEntities: true,
-          synchronize: true,
-          extra: { max: 20 },
-        }
-      : {
-          type: 'better-sqlite3',
-          database: join(dir, 'bench.sqlite'),
-          enableWAL: true,
-          entities: [BenchOrder],
-          autoLoadEntities: true,
-          synchronize: true,
-        },
-  );
-  const host = (worker: boolean) => {
-    @Module({
-      imports: [
-        typeorm,
-        BullModule.forRoot({ redis: redisUrl, prefix: schema }),
-        WebhooksModule.forRoot({
-          concurrency: Number(values['worker-concurrency']),
-          relayIntervalMs: 0,
-          worker,
-          // The receiver is on 127.0.0.1; secrets encrypted as in production.
-          allowHttp: true,
-          allowPrivateNetworks: true,
-          encryptionKeys: [{ id: 'bench', key: Buffer.alloc(32, 1).toString('base64') }],
-        }),
-      ],
-    })
-    class BenchModule {}
-    return NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
-  };
-
-  // The producer: saves orders, never delivers.
-  const app: INestApplicationContext = await host(false);
-  const dataSource = app.get(DataSource);
-  const deliveries = dataSource.getRepository(WebhookDelivery);
-  const save = (i: number) => dataSource.getRepository(BenchOrder).save({ status: 'pending', total: `${i}.50`, note: 'x'.repeat(150) });
-  const run = async (count: number) => {
-    const started = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < count) await save(next++);
-      }),
-    );
-    return performance.now() - started;
-  };
-  const drained = async (expected: number) => {
-    while ((await deliveries.countBy({ status: 'succeeded' })) < expected) await new Promise((r) => setTimeout(r, 20));
-  };
-  const perSec = (count: number, ms: number) => Math.round((count / ms) * 1000);
-
-  await run(200); // warm-up, no endpoint
-  const baseline = await run(EVENTS);
-  await app.get(WebhooksService).createEndpoint({ url: `http://127.0.0.1:${port}/hooks`, topics: ['order.created'] });
-  const withOutbox = await run(EVENTS);
-
-  // A worker drains the backlog the producer left: the delivery rate on its own.
-  const workerApp = await host(true);
-  let started = performance.now();
-  await drained(EVENTS);
-  const drain = performance.now() - started;
-
-  // Both at once: saves and deliveries share the process, as in a single-process deployment.
-  await ask('reset');
-  started = performance.now();
-  const concurrentSaves = await run(EVENTS);
-  await drained(2 * EVENTS);
-  const total = performance.now() - started;
-  const { latencies } = await ask<{ latencies: number[] }>('report');
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-
-  console.log(
-    JSON.stringify(
-      {
-        db: values.db,
-        events: EVENTS,
-        saveConcurrency: CONCURRENCY,
-        workerConcurrency: Number(values['worker-concurrency']),
-        savesPerSecNoEndpoint: perSec(EVENTS, baseline),
-        savesPerSecWithOutbox: perSec(EVENTS, withOutbox),
-        deliveriesPerSecDrainingBacklog: perSec(EVENTS, drain),
-        concurrent: {
-          savesPerSec: perSec(EVENTS, concurrentSaves),
-          deliveredPerSecEndToEnd: perSec(EVENTS, total),
-          commitToDeliveredMs: { p50: pct(50), p90: pct(90), p99: pct(99), max: latencies[latencies.length - 1] },
-          received: latencies.length,
-        },
-      },
-      null,
-      2,
-    ),
-  );
-
-  await workerApp.close();
-  await app.close();
-  receiver.send('stop');
-  if (values.db === 'postgres') {
-    const pg = await import('pg');
-    const client = new pg.default.Client({ connectionString: postgresUrl });
-    await client.connect();
-    await client.query(`DROP SCHEMA "${schema}" CASCADE`);
-    await client.end();
-  }
-  rmSync(dir, { recursive: true, force: true });
+const SCENARIOS = ['throughput', 'latency', 'drain', 'noisy', 'memory'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+type Pipeline = 'ours' | 'minimal';
+const PIPELINES = args.pipelines!.split(',') as Pipeline[];
+if (PIPELINES.length === 0 || PIPELINES.some((p) => p !== 'ours' && p !== 'minimal')) {
+  throw new Error(`--pipelines must list ours and/or minimal (got ${args.pipelines})`);
 }
 
-await main();
+const int = (name: keyof typeof args, min = 1): number => {
+  const value = Number(args[name]);
+  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer >= ${min} (got ${String(args[name])})`);
+  return value;
+};
+const DB = args.db as DbKind;
+if (!['postgres', 'sqlite', 'mariadb'].includes(DB)) throw new Error(`--db must be postgres, sqlite or mariadb (got ${DB})`);
+const EVENTS = int('events');
+const ROUNDS = int('rounds');
+const WORKERS = int('workers');
+const CONCURRENCY = int('concurrency');
+const SAVERS = int('savers');
+const WARMUP = int('warmup', 0);
+const RATES = args.rates!.split(',').map(Number);
+if (RATES.some((r) => !(r > 0))) throw new Error(`--rates must be positive numbers (got ${args.rates})`);
+const LATENCY_SECONDS = int('latency-seconds');
+const NOISY_EVENTS = int('noisy-events');
+const NOISY_RATE = int('noisy-rate');
+const HANG_MS = int('hang-ms', 0);
+if (args.scenario !== 'all' && !SCENARIOS.includes(args.scenario as Scenario)) {
+  throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')} or all (got ${args.scenario})`);
+}
+const runs = (s: Scenario) => args.scenario === 'all' || args.scenario === s;
+const LONG_CHECKPOINTS = args['long-checkpoints']!.split(',').map(Number);
+if (LONG_CHECKPOINTS.some((n, i) => !Number.isInteger(n) || n < 1 || (i > 0 && n <= LONG_CHECKPOINTS[i - 1]))) {
+  throw new Error(`--long-checkpoints must be increasing delivery counts (got ${args['long-checkpoints']})`);
+}
+
+const postgresUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const mariadbUrl = process.env.TEST_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306/test';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const secret = `whsec_${randomBytes(32).toString('base64')}`;
+const encryptionKey = randomBytes(32).toString('base64');
+const dbLabel = DB === 'postgres' ? 'postgres*' : DB === 'mariadb' ? 'mariadbd*' : '';
+const dbNames = serverProcessNames(DB);
+
+let databases: Databases;
+let redis: Redis;
+let receiver: Child;
+let receiverBase = '';
+let runNumber = 0;
+
+// ---------------------------------------------------------------------------------------------------------------
+// One run's processes
+
+interface Stack {
+  pipeline: Pipeline;
+  prefix: string;
+  config: ProcessConfig;
+  api?: Child;
+  workers: Child[];
+}
+
+const script = (pipeline: Pipeline, role: 'api' | 'worker') => new URL(`./${pipeline}/${role}.js`, import.meta.url);
+
+/** Starts the API process (which creates the tables and, for ours, the endpoints), then `workers` workers. */
+async function withStack<T>(pipeline: Pipeline, paths: string[], workers: number, fn: (stack: Stack) => Promise<T>): Promise<T> {
+  const prefix = `bench_${runId()}`;
+  const target = await databases.create(prefix);
+  const config: ProcessConfig = {
+    name: `${prefix}-api`,
+    db: target,
+    redisUrl,
+    prefix,
+    urls: paths.map((p) => receiverBase + p),
+    concurrency: CONCURRENCY,
+    secret,
+    encryptionKey,
+  };
+  const stack: Stack = { pipeline, prefix, config, workers: [] };
+  try {
+    stack.api = (await Child.start(`${pipeline} api`, script(pipeline, 'api'), config)).child;
+    await addWorkers(stack, workers);
+    return await fn(stack);
+  } finally {
+    await Promise.all([...stack.workers, ...(stack.api ? [stack.api] : [])].map((c) => c.stop()));
+    await databases.drop(target).catch((e: Error) => console.error(`could not drop ${prefix}: ${e.message}`));
+    await removeBullKeys(redis, prefix).catch((e: Error) => console.error(`could not remove the keys of ${prefix}: ${e.message}`));
+  }
+}
+
+async function addWorkers(stack: Stack, count: number): Promise<void> {
+  const first = stack.workers.length + 1;
+  const started = await Promise.all(
+    Array.from({ length: count }, (_, i) => {
+      const name = `${stack.prefix}-w${first + i}`;
+      return Child.start(`${stack.pipeline} worker ${first + i}`, script(stack.pipeline, 'worker'), { ...stack.config, name });
+    }),
+  );
+  stack.workers.push(...started.map((s) => s.child));
+}
+
+function children(stack: Stack): Array<[string, Child]> {
+  return [['api', stack.api!], ...stack.workers.map((w, i): [string, Child] => [`worker${i + 1}`, w]), ['receiver', receiver]];
+}
+
+/** Polls `done` every `everyMs` until it holds or `timeoutMs` passes (false). Fails at once if a process died. */
+async function waitUntil(stack: Stack, timeoutMs: number, done: () => Promise<boolean>, everyMs = 100): Promise<boolean> {
+  const deadline = now() + timeoutMs;
+  while (now() < deadline) {
+    const dead = children(stack).find(([, c]) => !c.alive);
+    if (dead) throw new Error(`${dead[1].name} exited during the run`);
+    if (await done()) return true;
+    await sleep(everyMs);
+  }
+  return false;
+}
+
+/** Like waitUntil, but a timeout is an error; `what` may be a function, to describe the state at the timeout. */
+async function mustWait(
+  stack: Stack,
+  what: string | (() => string),
+  timeoutMs: number,
+  done: () => Promise<boolean>,
+  everyMs?: number,
+): Promise<void> {
+  if (await waitUntil(stack, timeoutMs, done, everyMs)) return;
+  throw new Error(`${stack.pipeline}: ${typeof what === 'function' ? what() : what} did not happen within ${timeoutMs} ms`);
+}
+
+const received = (path: string) => receiver.call<number>('count', { path });
+const report = (path: string) => receiver.call<PathReport>('report', { path, latencies: true });
+
+/** Delivery jobs the workers finished (completed or failed). */
+async function completedJobs(stack: Stack): Promise<number> {
+  const stats = await Promise.all(stack.workers.map((w) => w.stats()));
+  return stats.reduce((sum, s) => sum + (s.completed ?? 0) + (s.failed ?? 0), 0);
+}
+
+/** Generous bound for `count` deliveries: even at 50/s they finish. */
+const deliveryTimeout = (count: number) => 60_000 + count * 20;
+
+/**
+ * Saves `count` orders (optionally paced) and waits until each path received every saved order and the workers
+ * finished the jobs (attempt rows written). Returns the save result.
+ */
+async function saveAndDeliver(stack: Stack, paths: string[], count: number, ratePerSec?: number, onPoll?: () => Promise<void>) {
+  const base = await completedJobs(stack);
+  let saves: SaveResult | undefined;
+  let failure: Error | undefined;
+  stack
+    .api!.call<SaveResult>('save', { count, concurrency: SAVERS, ratePerSec })
+    .then((r) => (saves = r))
+    .catch((e: Error) => (failure = e));
+  const timeout = deliveryTimeout(count) + (ratePerSec ? (count / ratePerSec) * 1000 : 0);
+  let counts: number[] = [];
+  await mustWait(
+    stack,
+    () => `delivery of ${count} events (saved ${saves?.saved ?? 'not yet'}, received ${counts.join('+')})`,
+    timeout,
+    async () => {
+      if (failure) throw failure;
+      await onPoll?.();
+      const expected = saves?.saved ?? count;
+      counts = await Promise.all(paths.map(received));
+      return saves !== undefined && counts.every((c) => c >= expected);
+    },
+  );
+  if (saves!.saved === 0) throw new Error(`${stack.pipeline}: every save failed: ${saves!.firstError}`);
+  const expectedJobs = saves!.saved * paths.length;
+  await mustWait(stack, 'the workers finishing their jobs', 30_000, async () => (await completedJobs(stack)) - base >= expectedJobs, 20);
+  if (saves!.errors) console.warn(`  ${saves!.errors} saves failed: ${saves!.firstError}`);
+  return saves!;
+}
+
+async function warmup(stack: Stack, paths: string[]): Promise<void> {
+  if (WARMUP > 0) await saveAndDeliver(stack, paths, WARMUP);
+  await receiver.call('reset');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CPU and memory, read before and after a measured interval
+
+interface Snapshot {
+  procs: Map<string, ProcessStats>;
+  /** CPU ms of every database server process on the machine. */
+  dbMs: number;
+  /** CPU ms of this run's PostgreSQL backends, by pid. */
+  backends: Map<number, number>;
+  redis: RedisInfo;
+}
+
+async function snapshot(stack: Stack): Promise<Snapshot> {
+  const named = children(stack);
+  const stats = await Promise.all(named.map(([, c]) => c.stats()));
+  const pids = await databases.backends(stack.prefix);
+  return {
+    procs: new Map(named.map(([name], i) => [name, stats[i]])),
+    dbMs: serverCpuMs(dbNames),
+    backends: pidCpuMs(pids),
+    redis: await redisInfo(redis),
+  };
+}
+
+/** CPU ms per event by process ('api', 'worker1', ..., 'receiver'), 'db', 'redis', 'total'; 'dbBackends' aside. */
+type Cpu = Record<string, number>;
+
+function cpuPerEvent(a: Snapshot, b: Snapshot, events: number): Cpu {
+  const cpu: Cpu = {};
+  const us = (s: ProcessStats | undefined) => (s ? s.cpu.user + s.cpu.system : 0);
+  for (const [name, stats] of b.procs) cpu[name] = (us(stats) - us(a.procs.get(name))) / 1000 / events;
+  if (dbNames.length) cpu.db = (b.dbMs - a.dbMs) / events;
+  cpu.redis = (b.redis.cpuMs - a.redis.cpuMs) / events;
+  cpu.total = Object.values(cpu).reduce((sum, v) => sum + v, 0);
+  if (DB === 'postgres') {
+    // A backend that ended during the interval is missing from `b` and left out (its time shows in 'db' only).
+    let ms = 0;
+    for (const [pid, end] of b.backends) ms += end - (a.backends.get(pid) ?? 0);
+    cpu.dbBackends = ms / events;
+  }
+  return cpu;
+}
+
+function cpuLine(cpu: Cpu): string {
+  const parts = Object.keys(cpu)
+    .filter((k) => k !== 'total' && k !== 'dbBackends')
+    .map((k) => `${k === 'db' ? dbLabel : k} ${cpu[k].toFixed(2)}`);
+  const backends = cpu.dbBackends !== undefined ? ` (our backends ${cpu.dbBackends.toFixed(2)})` : '';
+  return `${parts.join(' + ')} = ${cpu.total.toFixed(2)} ms/event${backends}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scenarios
+
+interface ThroughputResult {
+  pipeline: Pipeline;
+  round: number;
+  events: number;
+  seconds: number;
+  deliveriesPerSec: number;
+  savesPerSec: number;
+  cpu: Cpu;
+  /** used_memory after minus before, per event (the whole server: noisy when others use it). */
+  redisBytesPerEvent: number;
+  redisPeakBytes: number;
+  /** Keys under the run's prefix after the run, and their MEMORY USAGE (only this run's). */
+  redisKeysAfter: number;
+  redisKeyBytesAfter: number;
+  /** TCP connections the receiver accepted during the run. */
+  connections: number;
+  latency: Latency;
+}
+
+async function throughputRun(pipeline: Pipeline, round: number): Promise<ThroughputResult> {
+  const path = `/throughput-${++runNumber}`;
+  return withStack(pipeline, [path], WORKERS, async (stack) => {
+    await warmup(stack, [path]);
+    const before = await snapshot(stack);
+    let peak = before.redis.usedMemory;
+    const samplePeak = async () => {
+      peak = Math.max(peak, Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0));
+    };
+    const saves = await saveAndDeliver(stack, [path], EVENTS, undefined, samplePeak);
+    const after = await snapshot(stack);
+    const left = await prefixMemory(redis, stack.prefix);
+    const got = await report(path);
+    const connections = await receiver.call<number>('connections');
+    const seconds = (got.lastAt - saves.startedAt) / 1000;
+    return {
+      pipeline,
+      round,
+      events: saves.saved,
+      seconds,
+      deliveriesPerSec: saves.saved / seconds,
+      savesPerSec: saves.saved / ((saves.endedAt - saves.startedAt) / 1000),
+      cpu: cpuPerEvent(before, after, saves.saved),
+      redisBytesPerEvent: (after.redis.usedMemory - before.redis.usedMemory) / saves.saved,
+      redisPeakBytes: peak - before.redis.usedMemory,
+      redisKeysAfter: left.keys,
+      redisKeyBytesAfter: left.bytes,
+      connections,
+      latency: latencySummary(got.latencies ?? []),
+    };
+  });
+}
+
+interface LatencyResult {
+  pipeline: Pipeline;
+  round: number;
+  rate: number;
+  achievedRate: number;
+  /** How far the paced saves fell behind their schedule at worst. */
+  maxLagMs: number;
+  latency: Latency;
+}
+
+/** One stack per pipeline and round; each rate in turn, after the previous one's deliveries finished. */
+async function latencyRuns(pipeline: Pipeline, round: number): Promise<LatencyResult[]> {
+  const path = `/latency-${++runNumber}`;
+  return withStack(pipeline, [path], WORKERS, async (stack) => {
+    await warmup(stack, [path]);
+    const results: LatencyResult[] = [];
+    for (const rate of RATES) {
+      await receiver.call('reset');
+      const saves = await saveAndDeliver(stack, [path], Math.round(rate * LATENCY_SECONDS), rate);
+      const got = await report(path);
+      results.push({
+        pipeline,
+        round,
+        rate,
+        achievedRate: saves.saved / ((saves.endedAt - saves.startedAt) / 1000),
+        maxLagMs: saves.maxLagMs,
+        latency: latencySummary(got.latencies ?? []),
+      });
+    }
+    return results;
+  });
+}
+
+interface DrainResult {
+  pipeline: Pipeline;
+  round: number;
+  workers: number;
+  events: number;
+  /** Saves per second while building the backlog (no worker running). */
+  backlogSavesPerSec: number;
+  deliveriesPerSec: number;
+  /** From resuming the queue to the first receipt. */
+  firstReceiptMs: number;
+  cpu: Cpu;
+}
+
+/**
+ * The backlog is saved with the queue paused and no worker process running; the workers are then started, and
+ * once all are up the queue is resumed: the clock starts there, so worker start-up is not counted.
+ */
+async function drainRun(pipeline: Pipeline, round: number, workers: number): Promise<DrainResult> {
+  const path = `/drain-${++runNumber}`;
+  return withStack(pipeline, [path], 0, async (stack) => {
+    await stack.api!.call('pause');
+    const saves = await stack.api!.call<SaveResult>('save', { count: EVENTS, concurrency: SAVERS });
+    await addWorkers(stack, workers);
+    await receiver.call('reset');
+    const before = await snapshot(stack);
+    const resumedAt = now();
+    await stack.api!.call('resume');
+    await mustWait(
+      stack,
+      `draining ${saves.saved} events`,
+      deliveryTimeout(saves.saved),
+      async () => (await received(path)) >= saves.saved,
+    );
+    await mustWait(stack, 'the workers finishing their jobs', 30_000, async () => (await completedJobs(stack)) >= saves.saved, 20);
+    const after = await snapshot(stack);
+    const got = await report(path);
+    return {
+      pipeline,
+      round,
+      workers,
+      events: saves.saved,
+      backlogSavesPerSec: saves.saved / ((saves.endedAt - saves.startedAt) / 1000),
+      deliveriesPerSec: saves.saved / ((got.lastAt - resumedAt) / 1000),
+      firstReceiptMs: got.firstAt - resumedAt,
+      cpu: cpuPerEvent(before, after, saves.saved),
+    };
+  });
+}
+
+interface NoisyResult {
+  pipeline: Pipeline;
+  round: number;
+  withSlow: boolean;
+  events: number;
+  healthy: Latency;
+  healthyReceived: number;
+  /** Requests that reached the slow endpoint by the time the healthy one had all (or the deadline passed). */
+  slowReceived: number;
+  /** The healthy endpoint got every event before the deadline. */
+  complete: boolean;
+}
+
+/**
+ * Every order goes to a healthy endpoint and, `withSlow`, to one that answers after --hang-ms. The run stops once
+ * the healthy endpoint has every event; the held requests are then answered at once so the workers can stop.
+ */
+async function noisyRun(pipeline: Pipeline, round: number, withSlow: boolean): Promise<NoisyResult> {
+  const n = ++runNumber;
+  const ok = `/noisy-${n}-healthy`;
+  const slow = `/noisy-${n}-slow`;
+  const paths = withSlow ? [slow, ok] : [ok];
+  return withStack(pipeline, paths, WORKERS, async (stack) => {
+    await warmup(stack, paths);
+    if (withSlow) await receiver.call('hang', { path: slow, ms: HANG_MS });
+    try {
+      let failure: Error | undefined;
+      const saving = stack
+        .api!.call<SaveResult>('save', { count: NOISY_EVENTS, concurrency: SAVERS, ratePerSec: NOISY_RATE })
+        .catch((e: Error) => {
+          failure = e;
+          return undefined;
+        });
+      // Worst case: every slot waits out the slow endpoint for each of its events, one batch of slots at a time.
+      const batches = Math.ceil((paths.length * NOISY_EVENTS) / (CONCURRENCY * WORKERS)) + 1;
+      const timeout = 30_000 + (NOISY_EVENTS / NOISY_RATE) * 1000 + batches * HANG_MS;
+      const complete = await waitUntil(stack, timeout, async () => {
+        if (failure) throw failure;
+        return (await received(ok)) >= NOISY_EVENTS;
+      });
+      await saving;
+      const got = await report(ok);
+      return {
+        pipeline,
+        round,
+        withSlow,
+        events: NOISY_EVENTS,
+        healthy: latencySummary(got.latencies ?? []),
+        healthyReceived: got.count,
+        slowReceived: withSlow ? await received(slow) : 0,
+        complete,
+      };
+    } finally {
+      await receiver.call('release');
+    }
+  });
+}
+
+interface LongResult {
+  pipeline: Pipeline;
+  checkpoints: Array<{ deliveries: number; workerRssMb: number[]; redisUsedMemoryMb: number }>;
+}
+
+/** --long: 100k deliveries in one run; worker RSS (and Redis memory) when 10k and 100k are done (--long-checkpoints). */
+async function longRun(pipeline: Pipeline): Promise<LongResult> {
+  const path = `/long-${++runNumber}`;
+  const total = LONG_CHECKPOINTS[LONG_CHECKPOINTS.length - 1];
+  return withStack(pipeline, [path], WORKERS, async (stack) => {
+    await warmup(stack, [path]);
+    const base = await completedJobs(stack);
+    const checkpoints: LongResult['checkpoints'] = [];
+    const check = async () => {
+      const next = LONG_CHECKPOINTS[checkpoints.length];
+      if (next === undefined) return;
+      const stats = await Promise.all(stack.workers.map((w) => w.stats()));
+      const done = stats.reduce((sum, s) => sum + (s.completed ?? 0), 0) - base;
+      if (done < next) return;
+      const { usedMemory } = await redisInfo(redis);
+      checkpoints.push({ deliveries: done, workerRssMb: stats.map((s) => s.rss / 2 ** 20), redisUsedMemoryMb: usedMemory / 2 ** 20 });
+    };
+    await saveAndDeliver(stack, [path], total, undefined, check);
+    await check(); // the last checkpoint: every job has finished now
+    return { pipeline, checkpoints };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Printing
+
+const fixed = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+const range = (values: number[], digits: number) =>
+  values.length ? `${fixed(Math.min(...values), digits)}–${fixed(Math.max(...values), digits)}` : '-';
+const latencyText = (l: Latency) => `p50 ${fixed(l.p50, 1)} p90 ${fixed(l.p90, 1)} p99 ${fixed(l.p99, 1)} max ${fixed(l.max, 1)} ms`;
+
+interface Row {
+  label: string;
+  ours: number[];
+  minimal: number[];
+  digits: number;
+}
+
+/** Ranges over the rounds and ours/minimal per round. */
+function printTable(title: string, rows: Row[]): void {
+  console.log(`\n${title}`);
+  console.log(`  ${''.padEnd(40)} ${'ours'.padEnd(16)} ${'minimal'.padEnd(16)} ours/minimal per round`);
+  for (const row of rows) {
+    const ratios = row.ours.map((v, i) => (row.minimal[i] > 0 && v >= 0 ? fixed(v / row.minimal[i], 2) : '-')).join(' ');
+    console.log(
+      `  ${row.label.padEnd(40)} ${range(row.ours, row.digits).padEnd(16)} ${range(row.minimal, row.digits).padEnd(16)} ${ratios}`,
+    );
+  }
+}
+
+function rowOf<T extends { pipeline: Pipeline }>(results: T[], label: string, value: (r: T) => number, digits = 0): Row {
+  const of = (p: Pipeline) => results.filter((r) => r.pipeline === p).map(value);
+  return { label, ours: of('ours'), minimal: of('minimal'), digits };
+}
+
+function printThroughput(results: ThroughputResult[]): void {
+  const cpuKeys = [...new Set(results.flatMap((r) => Object.keys(r.cpu)))].filter((k) => k !== 'total' && k !== 'dbBackends');
+  printTable(`throughput summary (${DB}, ${EVENTS} events, ${WORKERS} worker(s), ${ROUNDS} round(s))`, [
+    rowOf(results, 'deliveries/s (first save→last receipt)', (r) => r.deliveriesPerSec),
+    rowOf(results, 'saves/s', (r) => r.savesPerSec),
+    ...cpuKeys.map((k) => rowOf(results, `CPU ms/event ${k === 'db' ? dbLabel : k}`, (r) => r.cpu[k] ?? NaN, 2)),
+    ...(DB === 'postgres' ? [rowOf(results, `  (our postgres backends)`, (r) => r.cpu.dbBackends, 2)] : []),
+    rowOf(results, 'CPU ms/event total', (r) => r.cpu.total, 2),
+    rowOf(results, 'latency p50 ms (under full load)', (r) => r.latency.p50, 1),
+    rowOf(results, 'latency p99 ms (under full load)', (r) => r.latency.p99, 1),
+  ]);
+}
+
+function printMemory(results: ThroughputResult[], long: LongResult[]): void {
+  printTable(`memory summary (Redis used_memory over the throughput runs)`, [
+    rowOf(results, 'Redis bytes/event after the run', (r) => r.redisBytesPerEvent, 1),
+    rowOf(results, 'Redis peak during the run, KB', (r) => r.redisPeakBytes / 1024, 0),
+    rowOf(results, "keys left under the run's prefix", (r) => r.redisKeysAfter, 0),
+    rowOf(results, 'their MEMORY USAGE, KB (not per event)', (r) => r.redisKeyBytesAfter / 1024, 1),
+  ]);
+  for (const r of long) {
+    for (const c of r.checkpoints) {
+      console.log(
+        `  ${r.pipeline.padEnd(8)} after ${c.deliveries} deliveries: worker RSS ${c.workerRssMb.map((m) => fixed(m, 1)).join(', ')} MB; ` +
+          `Redis used_memory ${fixed(c.redisUsedMemoryMb, 1)} MB`,
+      );
+    }
+  }
+  if (!args.long) console.log('  (worker RSS after 10k and 100k deliveries: run with --long)');
+}
+
+function printLatency(results: LatencyResult[]): void {
+  printTable(
+    `latency summary (commit-to-delivered ms, ${LATENCY_SECONDS} s per rate, ${WORKERS} worker(s))`,
+    RATES.flatMap((rate) => {
+      const at = results.filter((r) => r.rate === rate);
+      return [
+        rowOf(at, `${rate}/s achieved rate`, (r) => r.achievedRate),
+        rowOf(at, `${rate}/s p50`, (r) => r.latency.p50, 1),
+        rowOf(at, `${rate}/s p90`, (r) => r.latency.p90, 1),
+        rowOf(at, `${rate}/s p99`, (r) => r.latency.p99, 1),
+        rowOf(at, `${rate}/s max`, (r) => r.latency.max, 1),
+      ];
+    }),
+  );
+}
+
+function printDrain(results: DrainResult[]): void {
+  const by = (w: number) => results.filter((r) => r.workers === w);
+  printTable(`drain summary (backlog of ${EVENTS} events)`, [
+    rowOf(by(1), '1 worker deliveries/s', (r) => r.deliveriesPerSec),
+    rowOf(by(2), '2 workers deliveries/s', (r) => r.deliveriesPerSec),
+    rowOf(by(1), '1 worker CPU ms/event total', (r) => r.cpu.total, 2),
+    rowOf(by(2), '2 workers CPU ms/event total', (r) => r.cpu.total, 2),
+    rowOf(by(1), '1 worker: workers CPU ms/event', (r) => r.cpu.worker1, 2),
+    rowOf(by(2), '2 workers: workers CPU ms/event', (r) => r.cpu.worker1 + r.cpu.worker2, 2),
+  ]);
+  for (const p of PIPELINES) {
+    const one = by(1).filter((r) => r.pipeline === p);
+    const two = by(2).filter((r) => r.pipeline === p);
+    console.log(
+      `  ${p}: 2 workers / 1 worker per round: ${one.map((r, i) => fixed((two[i]?.deliveriesPerSec ?? NaN) / r.deliveriesPerSec, 2)).join(' ')}`,
+    );
+  }
+}
+
+function printNoisy(results: NoisyResult[]): void {
+  const slow = results.filter((r) => r.withSlow);
+  const alone = results.filter((r) => !r.withSlow);
+  const p90Ratio = (r: NoisyResult) =>
+    r.healthy.p90 / (alone.find((a) => a.pipeline === r.pipeline && a.round === r.round)?.healthy.p90 ?? NaN);
+  printTable(`noisy neighbour summary (${NOISY_EVENTS} events at ${NOISY_RATE}/s; slow endpoint answers after ${HANG_MS} ms)`, [
+    rowOf(slow, 'healthy p50 ms, beside the slow one', (r) => r.healthy.p50, 0),
+    rowOf(slow, 'healthy p90 ms, beside the slow one', (r) => r.healthy.p90, 0),
+    rowOf(slow, 'healthy max ms, beside the slow one', (r) => r.healthy.max, 0),
+    rowOf(alone, 'healthy p90 ms, alone', (r) => r.healthy.p90, 1),
+    rowOf(slow, 'p90 beside the slow one / alone', p90Ratio, 1),
+    rowOf(slow, 'slow endpoint requests received', (r) => r.slowReceived, 0),
+  ]);
+  const incomplete = results.filter((r) => !r.complete);
+  for (const r of incomplete)
+    console.log(`  ${r.pipeline} round ${r.round}: the healthy endpoint got only ${r.healthyReceived} before the deadline`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  databases = await Databases.open(DB, postgresUrl, mariadbUrl);
+  redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  const { child, info } = await Child.start<{ port: number }>('receiver', new URL('./receiver.js', import.meta.url), {});
+  receiver = child;
+  receiverBase = `http://127.0.0.1:${info.port}`;
+  const results = {
+    options: { db: DB, events: EVENTS, rounds: ROUNDS, workers: WORKERS, concurrency: CONCURRENCY, savers: SAVERS, warmup: WARMUP },
+    throughput: [] as ThroughputResult[],
+    latency: [] as LatencyResult[],
+    drain: [] as DrainResult[],
+    noisy: [] as NoisyResult[],
+    long: [] as LongResult[],
+  };
+  try {
+    console.log(
+      `pipeline bench: db ${DB}, ${availableParallelism()} cores, node ${process.version}, ${EVENTS} events, ${ROUNDS} round(s), ` +
+        `${WORKERS} worker(s) at concurrency ${CONCURRENCY}, ${SAVERS} savers, ${WARMUP} warm-up deliveries per run`,
+    );
+    if (dbLabel)
+      console.log(`${dbLabel}: CPU of all ${dbNames.join('/')} processes on the machine (/proc utime+stime, reaped children included)`);
+    console.log('redis: INFO used_cpu_sys+used_cpu_user and used_memory of the (shared) server; api/worker/receiver: process.cpuUsage()');
+
+    if (runs('throughput') || runs('memory')) {
+      console.log('\n[throughput]');
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const pipeline of PIPELINES) {
+          const r = await throughputRun(pipeline, round);
+          results.throughput.push(r);
+          console.log(
+            `  round ${round} ${pipeline.padEnd(8)} ${r.events} in ${fixed(r.seconds, 2)} s = ${fixed(r.deliveriesPerSec, 0)} deliveries/s ` +
+              `(saves ${fixed(r.savesPerSec, 0)}/s); CPU ${cpuLine(r.cpu)}; Redis ${fixed(r.redisBytesPerEvent, 1)} B/event after, ` +
+              `peak +${fixed(r.redisPeakBytes / 1024, 0)} KB, ${r.redisKeysAfter} keys left (${fixed(r.redisKeyBytesAfter / 1024, 1)} KB); ` +
+              `${latencyText(r.latency)}; ${r.connections} connections`,
+          );
+        }
+      }
+      if (runs('throughput')) printThroughput(results.throughput);
+    }
+
+    if (runs('latency')) {
+      console.log(`\n[latency] rates ${RATES.join(', ')}/s for ${LATENCY_SECONDS} s each`);
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const pipeline of PIPELINES) {
+          for (const r of await latencyRuns(pipeline, round)) {
+            results.latency.push(r);
+            console.log(
+              `  round ${round} ${pipeline.padEnd(8)} ${r.rate}/s (achieved ${fixed(r.achievedRate, 0)}/s, saves up to ${fixed(r.maxLagMs, 0)} ms ` +
+                `behind schedule): ${latencyText(r.latency)} (${r.latency.count} events)`,
+            );
+          }
+        }
+      }
+      printLatency(results.latency);
+    }
+
+    if (runs('drain')) {
+      console.log(`\n[drain] backlog of ${EVENTS}, saved with the queue paused and no worker running`);
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const workers of [1, 2]) {
+          for (const pipeline of PIPELINES) {
+            const r = await drainRun(pipeline, round, workers);
+            results.drain.push(r);
+            console.log(
+              `  round ${round} ${pipeline.padEnd(8)} ${workers} worker(s): ${fixed(r.deliveriesPerSec, 0)} deliveries/s ` +
+                `(first after ${fixed(r.firstReceiptMs, 0)} ms; backlog saved at ${fixed(r.backlogSavesPerSec, 0)}/s); CPU ${cpuLine(r.cpu)}`,
+            );
+          }
+        }
+      }
+      printDrain(results.drain);
+    }
+
+    if (runs('noisy')) {
+      console.log(
+        `\n[noisy] ${NOISY_EVENTS} events at ${NOISY_RATE}/s to a healthy endpoint, beside one answering after ${HANG_MS} ms and alone`,
+      );
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const withSlow of [true, false]) {
+          for (const pipeline of PIPELINES) {
+            const r = await noisyRun(pipeline, round, withSlow);
+            results.noisy.push(r);
+            console.log(
+              `  round ${round} ${pipeline.padEnd(8)} ${withSlow ? 'beside slow' : 'alone      '}: healthy got ${r.healthyReceived}/${r.events}, ` +
+                `${latencyText(r.healthy)}${withSlow ? `; slow endpoint got ${r.slowReceived}` : ''}`,
+            );
+          }
+        }
+      }
+      printNoisy(results.noisy);
+    }
+
+    if (runs('memory')) {
+      if (args.long) {
+        console.log(`\n[memory --long] ${LONG_CHECKPOINTS[LONG_CHECKPOINTS.length - 1]} deliveries per pipeline`);
+        for (const pipeline of PIPELINES) results.long.push(await longRun(pipeline));
+      }
+      printMemory(results.throughput, results.long);
+    }
+
+    if (args.json) console.log(JSON.stringify(results, null, 2));
+  } finally {
+    await receiver.stop();
+    await redis.quit().catch(() => redis.disconnect());
+    await databases.close();
+  }
+}
+
+process.on('exit', () => Child.killAll());
+process.on('SIGINT', () => {
+  Child.killAll();
+  process.exit(130);
+});
+
+main().catch((error: Error) => {
+  console.error(error.stack ?? error);
+  process.exitCode = 1;
+});

@@ -1,27 +1,105 @@
-// A bare node:http receiver in its own process, so it does not compete with the app for the event loop.
-// It answers 200 and measures commit-to-delivered latency from the envelope's timestamp.
-import { createServer } from 'node:http';
+/**
+ * The webhook receiver: a bare node:http server on 127.0.0.1 in its own process, so it competes with neither
+ * pipeline for an event loop. It answers 200, counts requests per path and records commit-to-delivered latency
+ * from the envelope's `timestamp` (set when the event is written, inside the saving transaction). A path can be
+ * told to hang before answering, to play a slow receiver.
+ */
+import { createServer, type ServerResponse } from 'node:http';
+import { now } from './lib/config.js';
+import { serve } from './lib/ipc.js';
 
-const latencies: number[] = [];
+interface PathStats {
+  count: number;
+  /** Arrival times of the first and last request (wall clock, ms). */
+  firstAt: number;
+  lastAt: number;
+  latencies: number[];
+}
+
+export interface PathReport {
+  count: number;
+  firstAt: number;
+  lastAt: number;
+  latencies?: number[];
+}
+
+const paths = new Map<string, PathStats>();
+/** TCP connections accepted since the last reset (keep-alive at work: about one per sender slot). */
+let connections = 0;
+const hangs = new Map<string, number>();
+/** Requests held by a hanging path, answered early on `release` or `stop`. */
+const held = new Map<ServerResponse, NodeJS.Timeout>();
+
+const answer = (res: ServerResponse) => {
+  held.delete(res);
+  if (!res.writableEnded) res.writeHead(200).end();
+};
+
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    const { timestamp } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { timestamp: string };
-    latencies.push(Date.now() - Date.parse(timestamp));
-    res.writeHead(200).end();
+    const at = now();
+    const path = req.url ?? '/';
+    let stats = paths.get(path);
+    if (!stats) paths.set(path, (stats = { count: 0, firstAt: at, lastAt: at, latencies: [] }));
+    stats.count++;
+    stats.lastAt = at;
+    try {
+      const { timestamp } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { timestamp?: string };
+      if (timestamp) stats.latencies.push(at - Date.parse(timestamp));
+    } catch {
+      // Not an envelope: counted, no latency.
+    }
+    const hang = hangs.get(path);
+    if (hang)
+      held.set(
+        res,
+        setTimeout(() => answer(res), hang),
+      );
+    else answer(res);
   });
 });
 server.keepAliveTimeout = 30_000;
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
-});
-process.on('message', (message: string) => {
-  if (message === 'report') process.send!({ latencies });
-  if (message === 'reset') {
-    latencies.length = 0;
-    process.send!({ ok: true });
-  }
-  if (message === 'stop') server.close(() => process.exit(0));
-});
+server.on('connection', () => connections++);
+
+serve(
+  {
+    reset: () => {
+      paths.clear();
+      connections = 0;
+    },
+    connections: () => connections,
+    report: ({ path, latencies }: { path: string; latencies?: boolean }): PathReport => {
+      const s = paths.get(path) ?? { count: 0, firstAt: 0, lastAt: 0, latencies: [] };
+      return { count: s.count, firstAt: s.firstAt, lastAt: s.lastAt, latencies: latencies ? s.latencies : undefined };
+    },
+    count: ({ path }: { path: string }) => paths.get(path)?.count ?? 0,
+    hang: ({ path, ms }: { path: string; ms: number }) => void hangs.set(path, ms),
+    /** Stops every hang and answers what is held, so the senders can shut down without waiting. */
+    release: () => {
+      hangs.clear();
+      for (const [res, timer] of held) {
+        clearTimeout(timer);
+        answer(res);
+      }
+    },
+    stop: async () => {
+      for (const [res, timer] of held) {
+        clearTimeout(timer);
+        answer(res);
+      }
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  },
+  () =>
+    new Promise((resolve) => {
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        resolve({ port: typeof address === 'object' && address ? address.port : 0 });
+      });
+    }),
+);

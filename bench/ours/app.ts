@@ -1,0 +1,46 @@
+/**
+ * Ours as deployed: a Nest application context with WebhooksModule configured as in production (encrypted
+ * secrets, signing, network policy limited to the receiver's address, relay and cache timers at their defaults).
+ * The API process runs it with `worker: false`, each worker process with `worker: true`.
+ */
+import 'reflect-metadata';
+import { BullModule, getQueueToken } from '@nestjs/bull';
+import { Module, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Queue } from 'bull';
+import { Entity } from 'typeorm';
+import { WebhookEntity, WebhooksModule, WEBHOOKS_QUEUE } from '../../libs/webhooks/src/index.js';
+import { connectionOptions, OrderColumns, type ProcessConfig } from '../lib/config.js';
+
+@WebhookEntity({ name: 'order' })
+@Entity({ name: 'bench_order' })
+export class BenchOrder extends OrderColumns {}
+
+export async function createOursApp(config: ProcessConfig, worker: boolean): Promise<INestApplicationContext> {
+  @Module({
+    imports: [
+      TypeOrmModule.forRoot({
+        ...connectionOptions(config.db, config.name),
+        entities: [BenchOrder],
+        autoLoadEntities: true,
+        // The API process starts first and creates the tables; workers must not race it.
+        synchronize: !worker,
+      }),
+      BullModule.forRoot({ redis: config.redisUrl, prefix: config.prefix }),
+      WebhooksModule.forRoot({
+        worker,
+        concurrency: config.concurrency,
+        allowHttp: true,
+        allowedNetworks: ['127.0.0.1/32'],
+        encryptionKeys: [{ id: 'bench', key: config.encryptionKey }],
+      }),
+    ],
+  })
+  class OursModule {}
+  return NestFactory.createApplicationContext(OursModule, { logger: ['error', 'warn'] });
+}
+
+export function oursQueue(app: INestApplicationContext): Queue {
+  return app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+}
