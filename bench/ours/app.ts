@@ -34,6 +34,8 @@ export async function createOursApp(config: ProcessConfig, worker: boolean): Pro
         allowHttp: true,
         allowedNetworks: ['127.0.0.1/32'],
         encryptionKeys: [{ id: 'bench', key: config.encryptionKey }],
+        // BENCH_MAX_IN_FLIGHT sets the per-endpoint cap (default: the library's), to see the gate with and without holds.
+        ...(process.env.BENCH_MAX_IN_FLIGHT ? { maxInFlightPerEndpoint: Number(process.env.BENCH_MAX_IN_FLIGHT) } : {}),
       }),
     ],
   })

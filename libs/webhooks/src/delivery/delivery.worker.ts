@@ -107,12 +107,16 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     if (!endpoint?.active || job.trigger === 'test') return this.claimAndSend(job, endpoint, timeoutMs, lease, now);
     const admission = await this.gate.acquire(job, lease, now.getTime());
     if (!admission.admitted) return null; // held: the gate puts the job back when the endpoint can take it
+    // The slot is the receiver's: it is given back as soon as the response is in, not after the database writes.
+    let released: Promise<void> | undefined;
+    const release = (response: WebhookResponse | undefined) =>
+      (released ??= this.gate.release(endpoint.id, admission.token, gateOutcome(response)));
     let result: AttemptResult | null = null;
     try {
-      result = await this.claimAndSend(job, endpoint, timeoutMs, lease, now);
+      result = await this.claimAndSend(job, endpoint, timeoutMs, lease, now, (response) => void release(response));
       return result;
     } finally {
-      await this.gate.release(endpoint.id, admission.token, gateOutcome(result?.response));
+      await release(result?.response);
     }
   }
 
@@ -123,6 +127,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     timeoutMs: number,
     lease: Date,
     now: Date,
+    answered: (response: WebhookResponse) => void = () => undefined,
   ): Promise<AttemptResult | null> {
     if (!(await this.store.claim(job.deliveryId, job.attempt, lease, now))) return null;
 
@@ -170,6 +175,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       if (fresh instanceof Error) response = tokenFailure(fresh);
       else response = await send(fresh);
     }
+    answered(response);
     return this.finish(job, endpoint, response, this.verdict(job, endpoint, response));
   }
 

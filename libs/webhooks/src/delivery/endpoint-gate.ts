@@ -75,10 +75,12 @@ local function hold(wake)
   redis.call('SADD', heldIndex, ARGV[10])
   return {0, wake}
 end
--- Newcomers queue behind what is already held, so held deliveries are not overtaken.
+-- Newcomers queue behind held deliveries that are waiting for a slot, so those are not overtaken. Held deliveries
+-- already put back (in transit, scored in the future) do not count: a burst must not leave the endpoint holding
+-- every later delivery while slots are free.
 local heldCount = redis.call('ZCARD', held)
 local inHeld = heldCount > 0 and redis.call('ZSCORE', held, member)
-if not released and heldCount > 0 and not inHeld then return hold(0) end
+if not released and heldCount > 0 and not inHeld and redis.call('ZCOUNT', held, '-inf', now) > 0 then return hold(0) end
 local s = redis.call('HMGET', state, 'pausedUntil', 'circuit', 'retryAt', 'probe')
 local paused, circuit = tonumber(s[1] or '0'), s[2]
 if paused > now then return hold(paused) end
