@@ -28,7 +28,7 @@ export interface WebhooksModuleOptions {
    * Deliveries in flight to one endpoint at most, across all worker processes, so one slow endpoint cannot take
    * every worker slot. A delivery over the cap waits outside the worker slots (held in Redis, durable in the
    * database) until one of the endpoint's deliveries finishes. An endpoint's `maxInFlight` overrides it.
-   * @default 10
+   * @default half of `concurrency` (rounded up): one endpoint never takes more than half a worker
    */
   maxInFlightPerEndpoint?: number;
   /**
@@ -266,7 +266,7 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
   const resolved: ResolvedWebhooksOptions = {
     worker: options.worker ?? true,
     concurrency: options.concurrency ?? 20,
-    maxInFlightPerEndpoint: options.maxInFlightPerEndpoint ?? 10,
+    maxInFlightPerEndpoint: options.maxInFlightPerEndpoint ?? Math.ceil((options.concurrency ?? 20) / 2),
     rateLimit: options.rateLimit ?? null,
     circuitBreaker:
       options.circuitBreaker === false ? false : { failures: 5, openMs: 30_000, maxOpenMs: 600_000, ...options.circuitBreaker },

@@ -40,6 +40,8 @@ export interface DeliveryOutcome {
 @Injectable()
 export class WebhookStore {
   private readonly pg: PostgresSql | undefined;
+  private readonly finishes: PendingFinish[] = [];
+  private flushing = false;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     if (dataSource.driver.options.type === 'postgres') this.pg = new PostgresSql(dataSource);
@@ -108,14 +110,11 @@ export class WebhookStore {
    */
   async finishAttempt(record: AttemptRecord, outcome: DeliveryOutcome): Promise<boolean> {
     if (this.pg) {
-      const affected = await this.pgWrite(this.pg.finishAttempt, [
-        ...attemptValues(record),
-        outcome.status,
-        outcome.nextAttemptAt,
-        outcome.lastResponseStatus,
-        outcome.lastError,
-      ]);
-      return affected === 1;
+      const values = [...attemptValues(record), outcome.status, outcome.nextAttemptAt, outcome.lastResponseStatus, outcome.lastError];
+      return new Promise<boolean>((resolve, reject) => {
+        this.finishes.push({ deliveryId: record.deliveryId, values, resolve, reject });
+        this.flushFinishes();
+      });
     }
     await this.recordAttempt(record);
     const result = await this.dataSource
@@ -142,6 +141,52 @@ export class WebhookStore {
       .execute();
   }
 
+  /**
+   * Group commit of finished attempts on PostgreSQL: while one batch is being written, the attempts that finish
+   * meanwhile wait and go together in the next statement (one statement and one commit for many deliveries, and
+   * no added wait when the worker is quiet). A batch that fails is written again one attempt at a time, so one bad
+   * row (its delivery deleted meanwhile) fails only its own caller.
+   */
+  private flushFinishes(): void {
+    if (this.flushing || this.finishes.length === 0) return;
+    this.flushing = true;
+    const batch = this.finishes.splice(0, MAX_FINISH_BATCH);
+    void this.writeFinishes(batch).finally(() => {
+      this.flushing = false;
+      this.flushFinishes();
+    });
+  }
+
+  private async writeFinishes(batch: PendingFinish[]): Promise<void> {
+    const pg = this.pg!;
+    if (batch.length > 1) {
+      try {
+        const columns = batch[0].values.map((_, c) => batch.map((b) => b.values[c]));
+        const owned = new Set((await this.pgRows(pg.finishAttempts, columns)).map((r) => String(r.id)));
+        for (const b of batch) b.resolve(owned.has(b.deliveryId));
+        return;
+      } catch {
+        // One at a time below: the others are not held back by one failing row.
+      }
+    }
+    for (const b of batch) {
+      await this.pgWrite(pg.finishAttempt, b.values).then(
+        (affected) => b.resolve(affected === 1),
+        (error: Error) => b.reject(error),
+      );
+    }
+  }
+
+  private async pgRows(sql: string, parameters: unknown[]): Promise<Array<Record<string, unknown>>> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const result = await runner.query(sql, parameters, true);
+      return (result.records ?? []) as Array<Record<string, unknown>>;
+    } finally {
+      await runner.release();
+    }
+  }
+
   private async pgWrite(sql: string, parameters: unknown[]): Promise<number> {
     const runner = this.dataSource.createQueryRunner();
     try {
@@ -152,6 +197,36 @@ export class WebhookStore {
     }
   }
 }
+
+interface PendingFinish {
+  deliveryId: string;
+  values: unknown[];
+  resolve(owned: boolean): void;
+  reject(error: Error): void;
+}
+
+/** Finished attempts written in one statement at most. */
+const MAX_FINISH_BATCH = 200;
+
+/** The PostgreSQL array type of each `finishAttempt` parameter, in order (attempt columns, then the delivery's). */
+const FINISH_PARAMETER_TYPES = [
+  'varchar',
+  'varchar',
+  'int',
+  'varchar',
+  'varchar',
+  'int',
+  'text',
+  'text',
+  'int',
+  'text',
+  'timestamptz',
+  'timestamptz',
+  'varchar',
+  'timestamptz',
+  'int',
+  'text',
+];
 
 /** The attempt row of a record. */
 function attemptRow(r: AttemptRecord) {
@@ -207,6 +282,8 @@ export function notSent(error: string): WebhookResponse {
 class PostgresSql {
   readonly claim: string;
   readonly finishAttempt: string;
+  /** `finishAttempt` for many attempts: each parameter is an array (one element per attempt); returns owned ids. */
+  readonly finishAttempts: string;
   private readonly eventInsert: string;
   private readonly deliveryTable: string;
   private readonly deliveryColumns: string;
@@ -243,6 +320,15 @@ class PostgresSql {
       `UPDATE ${this.deliveryTable} SET ${status} = $13, ${nextAttemptAt} = $14, ${lastResponseStatus} = $15, ` +
       `${lastError} = $16, ${updatedAt} = $12 ` +
       `WHERE ${id} = $2 AND ${status} = 'delivering' AND ${attemptCount} = $3`;
+    const names = FINISH_PARAMETER_TYPES.map((_, i) => `c${i + 1}`);
+    const unnest = FINISH_PARAMETER_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
+    const v = (i: number) => `v.c${i}`;
+    this.finishAttempts =
+      `WITH v AS (SELECT * FROM unnest(${unnest}) AS t(${names.join(', ')})), ` +
+      `logged AS (INSERT INTO ${table(dataSource, attempt)} (${attemptColumns}) SELECT ${names.slice(0, 12).join(', ')} FROM v) ` +
+      `UPDATE ${this.deliveryTable} AS d SET ${status} = ${v(13)}, ${nextAttemptAt} = ${v(14)}, ${lastResponseStatus} = ${v(15)}, ` +
+      `${lastError} = ${v(16)}, ${updatedAt} = ${v(12)} ` +
+      `FROM v WHERE d.${id} = ${v(2)} AND d.${status} = 'delivering' AND d.${attemptCount} = ${v(3)} RETURNING d.${id} AS id`;
   }
 
   /** Event plus `count` deliveries in one statement; delivery i takes parameters 7 + 2i (id) and 8 + 2i (endpoint). */
