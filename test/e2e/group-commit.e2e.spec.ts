@@ -20,7 +20,8 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('attempt group co
     fixture = await startFixture(db, { webhooksOptions: { worker: false } });
     store = fixture.app.get(WebhookStore);
     ds = fixture.app.get(DataSource);
-    endpointId = (await fixture.app.get(WebhooksService).createEndpoint({ url: 'https://hooks.example/in', topics: ['widget.created'] })).id;
+    endpointId = (await fixture.app.get(WebhooksService).createEndpoint({ url: 'https://hooks.example/in', topics: ['widget.created'] }))
+      .id;
   });
   afterAll(async () => {
     await fixture?.close();
