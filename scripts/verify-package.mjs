@@ -125,13 +125,21 @@ function checkTarball() {
   return join(work, packed.filename);
 }
 
-async function checkConsumer(tarball) {
-  const dir = join(work, 'consumer');
-  cpSync(join(repo, 'test', 'package', 'consumer'), dir, { recursive: true });
+/** Copies test/package/<name> into the work folder and writes its manifest: the tarball plus workspace versions. */
+function copyApp(name, tarball, { dependencies, devDependencies, allowScripts }) {
+  const dir = join(work, name);
+  cpSync(join(repo, 'test', 'package', name), dir, { recursive: true });
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  manifest.dependencies = {
-    'nestjs-outgoing-webhooks': `file:${tarball}`,
-    ...deps([
+  manifest.dependencies = { 'nestjs-outgoing-webhooks': `file:${tarball}`, ...deps(dependencies) };
+  manifest.devDependencies = deps(devDependencies);
+  if (allowScripts) manifest.allowScripts = allowScripts;
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
+  return dir;
+}
+
+async function checkConsumer(tarball) {
+  const dir = copyApp('consumer', tarball, {
+    dependencies: [
       '@nestjs/common',
       '@nestjs/core',
       '@nestjs/platform-express',
@@ -149,11 +157,10 @@ async function checkConsumer(tarball) {
       '@adminjs/typeorm',
       'express-session',
       'express-formidable',
-    ]),
-  };
-  manifest.devDependencies = deps(['typescript', '@types/node', '@types/express', 'standardwebhooks']);
-  manifest.allowScripts = { 'better-sqlite3': true };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
+    ],
+    devDependencies: ['typescript', '@types/node', '@types/express', 'standardwebhooks'],
+    allowScripts: { 'better-sqlite3': true },
+  });
   step('consumer: npm install (tarball + peers)');
   npmInstall(dir);
   step('consumer: tsc');
@@ -219,15 +226,10 @@ async function checkConsumer(tarball) {
 }
 
 async function checkReceiver(tarball) {
-  const dir = join(work, 'receiver');
-  cpSync(join(repo, 'test', 'package', 'receiver'), dir, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  manifest.dependencies = {
-    'nestjs-outgoing-webhooks': `file:${tarball}`,
-    ...deps(['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', 'reflect-metadata', 'rxjs']),
-  };
-  manifest.devDependencies = deps(['typescript', '@types/node', '@types/express']);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
+  const dir = copyApp('receiver', tarball, {
+    dependencies: ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', 'reflect-metadata', 'rxjs'],
+    devDependencies: ['typescript', '@types/node', '@types/express'],
+  });
   step('receiver-only: npm install --omit=peer (no sender stack)');
   npmInstall(dir, ['--omit=peer']);
   const present = ['bull', '@nestjs/bull', 'typeorm', '@nestjs/typeorm', 'adminjs', '@adminjs/typeorm', '@nestjs/terminus'].filter((p) =>

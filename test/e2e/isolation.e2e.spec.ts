@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookDelivery, WebhooksService, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
+import { WebhookDelivery, WebhooksService, type EndpointDeliveryState, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
 import { Widget } from '../fixtures/widget.entity.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys } from '../support/example-app.js';
@@ -138,6 +138,12 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     const repo = apps[0].app.get(DataSource).getRepository(Widget);
     for (let i = 0; i < n; i++) await repo.save({ name: `w${i}` });
   };
+  /** Waits for the endpoint's gate state to satisfy `test`, and returns it. */
+  const gateState = (endpointId: string, test: (state: EndpointDeliveryState) => boolean, what: string) =>
+    waitUntil(async () => {
+      const state = (await service().getEndpoint(endpointId)).delivery;
+      return state && test(state) ? state : undefined;
+    }, what);
   const deliveries = (endpointId: string) => apps[0].app.get(DataSource).getRepository(WebhookDelivery).findBy({ endpointId });
   const succeeded = async (endpointId: string) => (await deliveries(endpointId)).filter((d) => d.status === 'succeeded').length;
   /** Each event reached the path exactly once with a 2xx. */
@@ -181,6 +187,7 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     rx.set(path, { kind: 'delay', ms: 150 });
     const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'], maxInFlight: 3 });
     expect(endpoint.maxInFlight).toBe(3);
+    expect(endpoint.delivery).toMatchObject({ inFlight: 0, held: 0, circuit: 'closed', pausedUntil: null });
     await saveWidgets(24);
     await waitUntil(async () => (await succeeded(endpoint.id)) === 24, 'all 24 deliveries', 30_000);
     expect(rx.maxInFlight.get(path)).toBe(3);
@@ -221,10 +228,7 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     rx.set(path, { kind: 'reset' });
     const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
     await saveWidgets(3);
-    const open = await waitUntil(async () => {
-      const state = (await service().getEndpoint(endpoint.id)).delivery;
-      return state?.circuit === 'open' ? state : undefined;
-    }, 'the circuit to open');
+    const open = await gateState(endpoint.id, (s) => s.circuit === 'open', 'the circuit to open');
     expect(open.consecutiveUnreachable).toBe(3);
     expect(open.circuitRetryAt).not.toBeNull();
     expect(rx.got(path)).toHaveLength(3);
@@ -232,7 +236,7 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     // While it is open, new deliveries are held: not attempted, not failed.
     rx.set(path, { kind: 'ok' });
     await saveWidgets(4);
-    await waitUntil(async () => (await service().getEndpoint(endpoint.id)).delivery?.held === 4, 'four held deliveries');
+    await gateState(endpoint.id, (s) => s.held === 4, 'four held deliveries');
     expect(rx.got(path)).toHaveLength(3);
     const held = (await deliveries(endpoint.id)).filter((d) => d.attemptCount === 0);
     expect(held).toHaveLength(4);
@@ -255,16 +259,14 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     rx.set(path, { kind: 'reset' });
     const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
     await saveWidgets(2);
-    const first = await waitUntil(async () => {
-      const s = (await service().getEndpoint(endpoint.id)).delivery;
-      return s?.circuit === 'open' ? s : undefined;
-    }, 'the circuit to open');
+    const first = await gateState(endpoint.id, (s) => s.circuit === 'open', 'the circuit to open');
     await saveWidgets(1); // held, then sent as the probe, which is refused again
     await waitUntil(() => rx.got(path).length === 3, 'the probe');
-    const reopened = await waitUntil(async () => {
-      const s = (await service().getEndpoint(endpoint.id)).delivery;
-      return s?.circuit === 'open' && s.circuitRetryAt && s.circuitRetryAt > first.circuitRetryAt! ? s : undefined;
-    }, 'the circuit to open again');
+    const reopened = await gateState(
+      endpoint.id,
+      (s) => s.circuit === 'open' && !!s.circuitRetryAt && s.circuitRetryAt > first.circuitRetryAt!,
+      'the circuit to open again',
+    );
     const probeAt = rx.got(path)[2].at;
     expect(reopened.circuitRetryAt!.getTime() - probeAt).toBeGreaterThanOrEqual(1500); // 2 x 800 ms
     await sleep(100);

@@ -240,7 +240,7 @@ export class WebhooksService {
       return row;
     });
     await this.cache.changed();
-    return { ...this.view(endpoint), secret };
+    return { ...this.view(endpoint, undefined, (await this.deliveryStates([id]))?.get(id)), secret };
   }
 
   /**
