@@ -7,8 +7,8 @@ import { WebhookStore, type AttemptRecord } from '../../libs/webhooks/src/store/
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
 
-// Finished attempts are written in batches on PostgreSQL (one statement for the attempts that finish together).
-describe.each(databaseKinds().filter((k) => k === 'postgres'))('attempt group commit (%s)', (kind) => {
+// Claims and finished attempts are written in batches on PostgreSQL (one statement for those that come together).
+describe.each(databaseKinds().filter((k) => k === 'postgres'))('group commit of claims and attempts (%s)', (kind) => {
   let db: TestDatabase;
   let fixture: FixtureApp;
   let store: WebhookStore;
@@ -28,7 +28,7 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('attempt group co
     await db?.drop();
   });
 
-  async function claimedDeliveries(count: number): Promise<string[]> {
+  async function pendingDeliveries(count: number): Promise<string[]> {
     const now = new Date();
     const eventId = newId('evt', now.getTime());
     const ids = Array.from({ length: count }, () => newId('dlv', now.getTime()));
@@ -37,9 +37,44 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('attempt group co
       { id: eventId, topic: 'widget.created', entityName: 'widget', entityId: '1', payload: '{}', createdAt: now },
       ids.map((id) => ({ id, endpointId })),
     );
-    for (const id of ids) expect(await store.claim(id, 1, new Date(now.getTime() + 60_000), now)).toBe(true);
     return ids;
   }
+
+  const lease = () => new Date(Date.now() + 60_000);
+
+  async function claimedDeliveries(count: number): Promise<string[]> {
+    const ids = await pendingDeliveries(count);
+    for (const id of ids) expect(await store.claim(id, 1, lease(), new Date())).toBe(true);
+    return ids;
+  }
+
+  it('claims deliveries that come together in one batch; a repeated or stale claim in the batch loses', async () => {
+    const ids = await pendingDeliveries(20);
+    const batches = vi.spyOn(store as unknown as { pgRows: () => Promise<unknown> }, 'pgRows');
+    const now = new Date();
+    const results = await Promise.all([
+      store.claim(ids[0], 1, lease(), now),
+      ...ids.map((id) => store.claim(id, 1, lease(), now)), // ids[0] again: already claimed, or second in its batch
+      store.claim(ids[1], 3, lease(), now), // not the attempt the row is at
+    ]);
+    expect(results).toEqual([true, false, ...ids.slice(1).map(() => true), false]);
+    // The first claim goes alone; the 21 that came while it was written go together.
+    expect(batches.mock.calls.length).toBeGreaterThanOrEqual(1);
+    expect(batches.mock.calls.length).toBeLessThanOrEqual(2);
+    batches.mockRestore();
+    const rows = await ds.getRepository(WebhookDelivery).findBy(ids.map((id) => ({ id })));
+    expect(rows).toHaveLength(20);
+    expect(rows.every((d) => d.status === 'delivering' && d.attemptCount === 1 && d.nextAttemptAt!.getTime() > now.getTime())).toBe(true);
+  });
+
+  it('claims of one delivery repeated within one batch: exactly one wins', async () => {
+    const [id] = await pendingDeliveries(1);
+    const [other] = await pendingDeliveries(1);
+    // The first claim (of another delivery) is being written while the five repeats arrive: they share a batch.
+    const results = await Promise.all([other, id, id, id, id, id].map((d) => store.claim(d, 1, lease(), new Date())));
+    expect(results[0]).toBe(true);
+    expect(results.slice(1).filter(Boolean)).toHaveLength(1);
+  });
 
   const record = (deliveryId: string, status = 200): AttemptRecord => ({
     deliveryId,

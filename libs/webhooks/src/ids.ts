@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32
 
@@ -7,13 +7,13 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'; // Crockford base32
  * Sorting ids sorts by creation time, so "newest first" needs no extra index.
  */
 export function newId(prefix: string, now = Date.now()): string {
-  const bytes = randomBytes(10);
+  const start = takeRandomBytes();
   let rand = '';
   // 80 bits -> 16 base32 chars, 5 bits at a time.
   let acc = 0;
   let bits = 0;
-  for (const byte of bytes) {
-    acc = (acc << 8) | byte;
+  for (let i = 0; i < ID_RANDOM_BYTES; i++) {
+    acc = (acc << 8) | pool[start + i];
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
@@ -22,6 +22,26 @@ export function newId(prefix: string, now = Date.now()): string {
     acc &= (1 << bits) - 1;
   }
   return `${idFloor(prefix, now)}${rand}`;
+}
+
+const ID_RANDOM_BYTES = 10;
+
+/**
+ * Random bytes from the system's generator, drawn in blocks (as `crypto.randomUUID` does): one call to the kernel
+ * for hundreds of ids instead of one per id. Each block of bytes is handed out once.
+ */
+const pool = Buffer.alloc(ID_RANDOM_BYTES * 400);
+let poolOffset = pool.length;
+
+/** The offset in `pool` of ID_RANDOM_BYTES fresh random bytes. */
+function takeRandomBytes(): number {
+  if (poolOffset + ID_RANDOM_BYTES > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const start = poolOffset;
+  poolOffset += ID_RANDOM_BYTES;
+  return start;
 }
 
 /**

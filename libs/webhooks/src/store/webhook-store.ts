@@ -4,6 +4,7 @@ import { DataSource, type EntityManager, type EntityMetadata } from 'typeorm';
 import type { WebhookResponse } from '../delivery/http-client.js';
 import { WebhookAttempt, WebhookDelivery, WebhookEvent, type AttemptTrigger, type DeliveryStatus } from '../entities/index.js';
 import { newId } from '../ids.js';
+import { GroupCommit } from '../util/group-commit.js';
 
 export interface EventRow {
   id: string;
@@ -40,11 +41,28 @@ export interface DeliveryOutcome {
 @Injectable()
 export class WebhookStore {
   private readonly pg: PostgresSql | undefined;
-  private readonly finishes: PendingFinish[] = [];
-  private flushing = false;
+  /** PostgreSQL: claims and finished attempts of concurrent deliveries go together (group commit). */
+  private readonly claims: GroupCommit<ClaimValues, boolean> | undefined;
+  private readonly finishes: GroupCommit<FinishValues, boolean> | undefined;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    if (dataSource.driver.options.type === 'postgres') this.pg = new PostgresSql(dataSource);
+    if (dataSource.driver.options.type !== 'postgres') return;
+    const pg = (this.pg = new PostgresSql(dataSource));
+    this.claims = new GroupCommit(
+      async (batch) => {
+        // The same attempt twice in one batch (a duplicate job): the row is updated once, and only the first wins.
+        const owned = new Set((await this.pgRows(pg.claims, columnsOf(batch))).map((r) => `${String(r.id)}:${Number(r.attempt)}`));
+        return batch.map(([id, attempt]) => owned.delete(`${id}:${attempt}`));
+      },
+      async (values) => (await this.pgWrite(pg.claim, values)) === 1,
+    );
+    this.finishes = new GroupCommit(
+      async (batch) => {
+        const owned = new Set((await this.pgRows(pg.finishAttempts, columnsOf(batch))).map((r) => String(r.id)));
+        return batch.map((values) => owned.has(values[1] as string));
+      },
+      async (values) => (await this.pgWrite(pg.finishAttempt, values)) === 1,
+    );
   }
 
   /** Writes an event and its deliveries (`pending`, due now) with the caller's manager (its transaction). */
@@ -89,9 +107,7 @@ export class WebhookStore {
    * lease. False when another job got there first (or the delivery moved on).
    */
   async claim(deliveryId: string, attempt: number, leaseUntil: Date, now: Date): Promise<boolean> {
-    if (this.pg) {
-      return (await this.pgWrite(this.pg.claim, [deliveryId, attempt, leaseUntil, now, attempt - 1])) === 1;
-    }
+    if (this.claims) return this.claims.submit([deliveryId, attempt, leaseUntil, now]);
     const result = await this.dataSource
       .getRepository(WebhookDelivery)
       .createQueryBuilder()
@@ -109,12 +125,14 @@ export class WebhookStore {
    * is not (the attempt is logged all the same).
    */
   async finishAttempt(record: AttemptRecord, outcome: DeliveryOutcome): Promise<boolean> {
-    if (this.pg) {
-      const values = [...attemptValues(record), outcome.status, outcome.nextAttemptAt, outcome.lastResponseStatus, outcome.lastError];
-      return new Promise<boolean>((resolve, reject) => {
-        this.finishes.push({ deliveryId: record.deliveryId, values, resolve, reject });
-        this.flushFinishes();
-      });
+    if (this.finishes) {
+      return this.finishes.submit([
+        ...attemptValues(record),
+        outcome.status,
+        outcome.nextAttemptAt,
+        outcome.lastResponseStatus,
+        outcome.lastError,
+      ]);
     }
     await this.recordAttempt(record);
     const result = await this.dataSource
@@ -141,42 +159,6 @@ export class WebhookStore {
       .execute();
   }
 
-  /**
-   * Group commit of finished attempts on PostgreSQL: while one batch is being written, the attempts that finish
-   * meanwhile wait and go together in the next statement (one statement and one commit for many deliveries, and
-   * no added wait when the worker is quiet). A batch that fails is written again one attempt at a time, so one bad
-   * row (its delivery deleted meanwhile) fails only its own caller.
-   */
-  private flushFinishes(): void {
-    if (this.flushing || this.finishes.length === 0) return;
-    this.flushing = true;
-    const batch = this.finishes.splice(0, MAX_FINISH_BATCH);
-    void this.writeFinishes(batch).finally(() => {
-      this.flushing = false;
-      this.flushFinishes();
-    });
-  }
-
-  private async writeFinishes(batch: PendingFinish[]): Promise<void> {
-    const pg = this.pg!;
-    if (batch.length > 1) {
-      try {
-        const columns = batch[0].values.map((_, c) => batch.map((b) => b.values[c]));
-        const owned = new Set((await this.pgRows(pg.finishAttempts, columns)).map((r) => String(r.id)));
-        for (const b of batch) b.resolve(owned.has(b.deliveryId));
-        return;
-      } catch {
-        // One at a time below: the others are not held back by one failing row.
-      }
-    }
-    for (const b of batch) {
-      await this.pgWrite(pg.finishAttempt, b.values).then(
-        (affected) => b.resolve(affected === 1),
-        (error: Error) => b.reject(error),
-      );
-    }
-  }
-
   private async pgRows(sql: string, parameters: unknown[]): Promise<Array<Record<string, unknown>>> {
     const runner = this.dataSource.createQueryRunner();
     try {
@@ -198,15 +180,16 @@ export class WebhookStore {
   }
 }
 
-interface PendingFinish {
-  deliveryId: string;
-  values: unknown[];
-  resolve(owned: boolean): void;
-  reject(error: Error): void;
-}
+/** A claim's parameters: delivery id, attempt, lease end, now. */
+type ClaimValues = [string, number, Date, Date];
 
-/** Finished attempts written in one statement at most. */
-const MAX_FINISH_BATCH = 200;
+/** A finished attempt's parameters: the attempt columns, then the delivery's (`FINISH_PARAMETER_TYPES`). */
+type FinishValues = unknown[];
+
+/** Parameters of many rows as one array per column (for `unnest`). */
+function columnsOf(rows: ReadonlyArray<readonly unknown[]>): unknown[][] {
+  return rows[0].map((_, c) => rows.map((r) => r[c]));
+}
 
 /** The PostgreSQL array type of each `finishAttempt` parameter, in order (attempt columns, then the delivery's). */
 const FINISH_PARAMETER_TYPES = [
@@ -281,6 +264,8 @@ export function notSent(error: string): WebhookResponse {
 /** Statements built once from the entity metadata. */
 class PostgresSql {
   readonly claim: string;
+  /** `claim` for many deliveries: each parameter is an array; returns the ids and attempts claimed. */
+  readonly claims: string;
   readonly finishAttempt: string;
   /** `finishAttempt` for many attempts: each parameter is an array (one element per attempt); returns owned ids. */
   readonly finishAttempts: string;
@@ -312,7 +297,12 @@ class PostgresSql {
     ].map((p) => d(p));
     this.claim =
       `UPDATE ${this.deliveryTable} SET ${status} = 'delivering', ${attemptCount} = $2, ${nextAttemptAt} = $3, ${updatedAt} = $4 ` +
-      `WHERE ${id} = $1 AND ${status} = 'pending' AND ${attemptCount} = $5`;
+      `WHERE ${id} = $1 AND ${status} = 'pending' AND ${attemptCount} = $2 - 1`;
+    this.claims =
+      `UPDATE ${this.deliveryTable} AS d SET ${status} = 'delivering', ${attemptCount} = v.attempt, ${nextAttemptAt} = v.lease, ` +
+      `${updatedAt} = v.now FROM unnest($1::varchar[], $2::int[], $3::timestamptz[], $4::timestamptz[]) AS v(id, attempt, lease, now) ` +
+      `WHERE d.${id} = v.id AND d.${status} = 'pending' AND d.${attemptCount} = v.attempt - 1 ` +
+      `RETURNING d.${id} AS id, d.${attemptCount} AS attempt`;
     const attemptColumns = a(...ATTEMPT_COLUMNS);
     this.finishAttempt =
       `WITH logged AS (INSERT INTO ${table(dataSource, attempt)} (${attemptColumns}) ` +

@@ -1,0 +1,55 @@
+/**
+ * Group commit: callers hand in one item each and wait for its result. While one batch is being written, the items
+ * that arrive meanwhile wait and go together in the next write, so many concurrent callers share one statement
+ * (and one commit), and a lone caller waits for nothing extra. The batch size follows the load by itself: the
+ * longer a write takes, the more items the next one carries.
+ *
+ * A batch whose write fails is written again one item at a time, so one bad item fails only its own caller.
+ */
+export class GroupCommit<Item, Result> {
+  private readonly waiting: Array<{ item: Item; resolve(result: Result): void; reject(error: Error): void }> = [];
+  private writing = false;
+
+  constructor(
+    /** Writes many items in one go; answers one result per item, in order. */
+    private readonly writeMany: (items: Item[]) => Promise<Result[]>,
+    /** Writes one item (a lone item, and each item of a batch that failed as a whole). */
+    private readonly writeOne: (item: Item) => Promise<Result>,
+    private readonly maxBatch = 200,
+  ) {}
+
+  submit(item: Item): Promise<Result> {
+    return new Promise<Result>((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.writing || this.waiting.length === 0) return;
+    this.writing = true;
+    const batch = this.waiting.splice(0, this.maxBatch);
+    void this.write(batch).finally(() => {
+      this.writing = false;
+      this.flush();
+    });
+  }
+
+  private async write(batch: typeof this.waiting): Promise<void> {
+    if (batch.length > 1) {
+      try {
+        const results = await this.writeMany(batch.map((b) => b.item));
+        batch.forEach((b, i) => b.resolve(results[i]));
+        return;
+      } catch {
+        // One at a time below: the others are not held back by one failing item.
+      }
+    }
+    for (const b of batch) {
+      await this.writeOne(b.item).then(
+        (result) => b.resolve(result),
+        (error: Error) => b.reject(error),
+      );
+    }
+  }
+}
