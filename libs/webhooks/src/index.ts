@@ -26,7 +26,7 @@ export {
   type WebhookSendContext,
   type WebhookTransformerProvider,
 } from './extensions/extensions.js';
-export { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './subscriber/shaping.js';
+export { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './payload/shaping.js';
 
 // Managing endpoints and deliveries.
 export {
@@ -54,7 +54,7 @@ export { RetentionService, type RetentionResult } from './retention/retention.se
 
 // Health and events for the host.
 export { WebhooksHealthIndicator, type WebhooksHealthResult } from './health/webhooks.health.js';
-export { CRITICAL_AFTER_FAILURES, TEST_TOPIC, WEBHOOK_EVENTS, healthState, type HealthState } from './health/endpoint-health.js';
+export { CRITICAL_AFTER_FAILURES, TEST_TOPIC, WEBHOOK_EVENTS, healthState, type HealthState } from './endpoints/endpoint-health.js';
 export type { FailingEndpoint, OverviewOptions, WebhooksOverview } from './health/overview.js';
 
 // Tables and migrations.
@@ -77,10 +77,5 @@ export { OAuth2TokenError } from './delivery/oauth2.js';
 // Secrets, signing and the pluggable HTTP client.
 export { parseEncryptionKeys, type EncryptionKey } from './security/secret-cipher.js';
 export { generateSecret, sign, signatureHeaders, SECRET_PREFIX } from './signing/signing.js';
-export {
-  AxiosWebhookHttpClient,
-  WEBHOOK_HTTP_CLIENT,
-  type WebhookHttpClient,
-  type WebhookRequest,
-  type WebhookResponse,
-} from './delivery/http-client.js';
+export { AxiosWebhookHttpClient } from './http/axios-client.js';
+export { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookRequest, type WebhookResponse } from './http/exchange.js';

@@ -1,12 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { WebhookConfigurationError } from './errors/webhooks.errors.js';
-import { rateLimitProblem } from './endpoints/endpoint-input.js';
 import type { EncryptionKey } from './security/secret-cipher.js';
-import { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './subscriber/shaping.js';
+import { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './payload/shaping.js';
+import { CUSTOM_TOPIC } from './topics/topics.js';
 import type { EntityClass } from './util/entity-class.js';
-
-/** A concrete topic: two or more dot-separated segments of letters, digits, `_` and `-`. */
-export const CUSTOM_TOPIC = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
 
 /**
  * Options of `WebhooksModule.forRoot()` / `forRootAsync()`. Every option is optional; the defaults are listed
@@ -385,4 +382,15 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
   if (problems.length) {
     throw new WebhookConfigurationError(`Invalid WebhooksModule options: ${problems.join('; ')}.`);
   }
+}
+
+/** What is wrong with a rate limit (`{ max, perMs }` or null), or null when it is fine. */
+export function rateLimitProblem(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  const v = value as { max?: unknown; perMs?: unknown };
+  const ok = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
+  if (typeof value !== 'object' || Array.isArray(value) || !ok(v.max, 1_000_000) || !ok(v.perMs, 86_400_000)) {
+    return `must be null or { max, perMs } with integers max from 1 to 1000000 and perMs from 1 to 86400000 (got ${JSON.stringify(value)})`;
+  }
+  return null;
 }

@@ -5,7 +5,7 @@ import { withTimeout } from './util/timeout.js';
 import { Between, DataSource, In, LessThan, type EntityManager } from 'typeorm';
 import { OutboxService } from './outbox/outbox.service.js';
 import { webhooksSuppressed } from './context/suppression.js';
-import { jsonSafe, resolveActor } from './subscriber/shaping.js';
+import { envelope, jsonSafe, resolveActor, stringify } from './payload/envelope.js';
 import { EndpointCache } from './endpoints/endpoint-cache.js';
 import {
   HIDDEN_HEADER_VALUE,
@@ -21,12 +21,11 @@ import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from './entities/ind
 import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from './errors/webhooks.errors.js';
 import { DeliveryQueue, type DeliveryJob } from './delivery/delivery-queue.js';
 import { DeliveryWorker } from './delivery/delivery.worker.js';
-import { isTopicPattern } from './endpoints/topics.js';
-import { PayloadCache } from './outbox/payload-cache.js';
+import { isTopicPattern } from './topics/topics.js';
+import { PayloadCache } from './payload/payload-cache.js';
 import { WebhookStore } from './store/webhook-store.js';
-import { envelope, stringify } from './subscriber/payload.js';
 import { newId } from './ids.js';
-import { EndpointHealth, TEST_TOPIC, healthState, type HealthState } from './health/endpoint-health.js';
+import { EndpointHealth, TEST_TOPIC, healthState, type HealthState } from './endpoints/endpoint-health.js';
 import { readOverview, type OverviewOptions, type WebhooksOverview } from './health/overview.js';
 import { EntityRegistry } from './registry/entity-registry.js';
 import { WEBHOOKS_OPTIONS } from './webhooks.constants.js';

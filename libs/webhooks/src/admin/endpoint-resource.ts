@@ -1,7 +1,7 @@
 import { BaseProperty, BaseRecord, BaseResource, ValidationError, type Filter, type PropertyType } from 'adminjs';
 import type { FindOptionsWhere } from 'typeorm';
 import { WebhookEndpoint } from '../entities/index.js';
-import { healthStateWhere } from '../health/endpoint-health.js';
+import { healthStateWhere } from '../endpoints/endpoint-health.js';
 import { WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
 import type { EndpointInput } from '../endpoints/endpoint-input.js';
 import type { WebhooksService } from '../webhooks.service.js';

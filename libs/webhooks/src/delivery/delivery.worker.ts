@@ -2,23 +2,23 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Job } from 'bull';
 import { DataSource } from 'typeorm';
-import { PayloadCache } from '../outbox/payload-cache.js';
+import { PayloadCache } from '../payload/payload-cache.js';
 import { EndpointCache, signingKeys, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
 import { WebhookEvent } from '../entities/index.js';
-import { EndpointHealth } from '../health/endpoint-health.js';
-import { notSent, WebhookStore } from '../store/webhook-store.js';
+import { EndpointHealth } from '../endpoints/endpoint-health.js';
+import { WebhookStore } from '../store/webhook-store.js';
 import { signatureHeaders } from '../signing/signing.js';
 import { DELIVER_JOB, WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { DeliveryQueue, WAKE_JOB, type DeliveryJob } from './delivery-queue.js';
-import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from './http-client.js';
+import { notSent, WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from '../http/exchange.js';
 import { decide, MAX_RETRY_AFTER_MS, retryAfterMs, type Verdict } from './retry-policy.js';
 import { EndpointGate, type GateOutcome } from './endpoint-gate.js';
 import { OAuth2TokenError, OAuth2Tokens } from './oauth2.js';
 import { isReservedHeader } from '../endpoints/endpoint-input.js';
 import { WebhookExtensions } from '../extensions/extensions.js';
-import { jsonSafe, shapeChanges, shapeData } from '../subscriber/shaping.js';
-import { stringify, type Changes } from '../subscriber/payload.js';
+import { shapeChanges, shapeData } from '../payload/shaping.js';
+import { jsonSafe, stringify, type Changes } from '../payload/envelope.js';
 import { withTimeout } from '../util/timeout.js';
 
 export interface AttemptResult {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { EndpointAuth } from '../endpoints/endpoint-input.js';
-import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient } from './http-client.js';
+import { WEBHOOK_HTTP_CLIENT, type WebhookHttpClient } from '../http/exchange.js';
 
 interface CachedToken {
   token: string;

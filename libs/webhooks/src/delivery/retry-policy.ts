@@ -1,4 +1,4 @@
-import type { WebhookResponse } from './http-client.js';
+import type { WebhookResponse } from '../http/exchange.js';
 
 /** `Retry-After` is honoured up to this long. */
 export const MAX_RETRY_AFTER_MS = 24 * 3_600_000;

@@ -10,11 +10,11 @@ import { secretKey } from '../signing/signing.js';
 import { EndpointSecrets } from './endpoint-secrets.js';
 import { urlAllowed, type EndpointAuth } from './endpoint-input.js';
 import { compileFilters, type CompiledFilters } from './filters.js';
-import type { FieldRules } from '../subscriber/shaping.js';
+import type { FieldRules } from '../payload/shaping.js';
 import { WebhookConfigurationError } from '../errors/webhooks.errors.js';
 import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
-import { topicMatches } from './topics.js';
+import { topicMatches } from '../topics/topics.js';
 
 export interface CachedSecret {
   key: Buffer;

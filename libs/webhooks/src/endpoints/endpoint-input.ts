@@ -1,7 +1,8 @@
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
 import type { NetworkPolicy } from '../security/network-policy.js';
 import { filtersProblems, type EndpointFilters } from './filters.js';
-import { isTopicPattern, topicMatches } from './topics.js';
+import { isTopicPattern, topicMatches } from '../topics/topics.js';
+import { rateLimitProblem } from '../webhooks.options.js';
 
 export const MAX_URL_LENGTH = 2048;
 const MAX_DESCRIPTION_LENGTH = 500;
@@ -69,17 +70,6 @@ export interface EndpointRules {
   /** Registered transformer and header provider names. */
   transformers?: ReadonlySet<string>;
   headerProviders?: ReadonlySet<string>;
-}
-
-/** What is wrong with a rate limit (`{ max, perMs }` or null), or null when it is fine. */
-export function rateLimitProblem(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  const v = value as { max?: unknown; perMs?: unknown };
-  const ok = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
-  if (typeof value !== 'object' || Array.isArray(value) || !ok(v.max, 1_000_000) || !ok(v.perMs, 86_400_000)) {
-    return `must be null or { max, perMs } with integers max from 1 to 1000000 and perMs from 1 to 86400000 (got ${JSON.stringify(value)})`;
-  }
-  return null;
 }
 
 /** What a sensitive header value looks like in API answers. Not a valid header value, so it cannot be saved back. */

@@ -5,7 +5,7 @@ import { columnSql } from '../store/webhook-store.js';
 import { withTimeout } from '../util/timeout.js';
 import type { EntityClass } from '../util/entity-class.js';
 import { sqlDialect } from '../util/sql-dialect.js';
-import { healthState, healthStateSql, type HealthState } from './endpoint-health.js';
+import { healthState, healthStateSql, type HealthState } from '../endpoints/endpoint-health.js';
 
 /** What an operator needs at a glance: the AdminJS dashboard's data, usable by any other UI too. */
 export interface WebhooksOverview {

@@ -6,7 +6,7 @@ import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { WebhookEndpoint } from '../entities/index.js';
 import { withTimeout } from '../util/timeout.js';
-import { CRITICAL_AFTER_FAILURES } from './endpoint-health.js';
+import { CRITICAL_AFTER_FAILURES } from '../endpoints/endpoint-health.js';
 
 const PING_TIMEOUT_MS = 2000;
 

@@ -4,7 +4,8 @@ import { Brackets, DataSource, In, LessThanOrEqual, Not } from 'typeorm';
 import { DeliveryQueue, type DeliveryJob } from '../delivery/delivery-queue.js';
 import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { WebhookDelivery } from '../entities/index.js';
-import { notSent, WebhookStore } from '../store/webhook-store.js';
+import { WebhookStore } from '../store/webhook-store.js';
+import { notSent } from '../http/exchange.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 

@@ -4,9 +4,9 @@ import { DeliveryQueue, JOB_PAYLOAD_MAX_CHARS, type DeliveryJob } from '../deliv
 import { EndpointCache, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
 import { WebhookStore } from '../store/webhook-store.js';
 import { newId } from '../ids.js';
-import { PayloadCache } from './payload-cache.js';
+import { PayloadCache } from '../payload/payload-cache.js';
 import { passesCompiled } from '../endpoints/filters.js';
-import { envelope, type Changes } from '../subscriber/payload.js';
+import { envelope, type Changes } from '../payload/envelope.js';
 
 /** Jobs waiting for their transaction to commit, kept on the transaction's QueryRunner. */
 const PENDING = Symbol('webhooks.pendingJobs');

@@ -9,8 +9,9 @@ import {
 } from '../decorators/webhook-entity.decorator.js';
 import { WebhookEvent } from '../entities/index.js';
 import { MESSAGES, WebhookConfigurationError } from '../errors/webhooks.errors.js';
-import { CUSTOM_TOPIC, type ResolvedWebhooksOptions } from '../webhooks.options.js';
-import { isRedacted, type FieldRules } from '../subscriber/shaping.js';
+import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+import { CUSTOM_TOPIC } from '../topics/topics.js';
+import { DEFAULT_MASK, isRedacted, type FieldRules } from '../payload/shaping.js';
 import type { EntityClass } from '../util/entity-class.js';
 
 /** How a column's value is written into a payload. */
@@ -68,7 +69,7 @@ export class EntityRegistry {
       if (typeof metadata.target !== 'function') continue;
       const decorated = getWebhookEntityOptions(metadata.target);
       if (!decorated) continue;
-      const entity = describe(metadata, decorated, options.redact ?? { patterns: [], mask: '[REDACTED]' });
+      const entity = describe(metadata, decorated, options.redact ?? { patterns: [], mask: DEFAULT_MASK });
       const clash = byName.get(entity.name);
       if (clash) throw new WebhookConfigurationError(MESSAGES.duplicateEntityName(entity.name, clash, entity.className));
       byName.set(entity.name, entity.className);

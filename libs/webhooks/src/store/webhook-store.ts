@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type EntityMetadata } from 'typeorm';
-import type { WebhookResponse } from '../delivery/http-client.js';
+import type { WebhookResponse } from '../http/exchange.js';
 import { WebhookAttempt, WebhookDelivery, WebhookEvent, type AttemptTrigger, type DeliveryStatus } from '../entities/index.js';
 import { newId } from '../ids.js';
 import { GroupCommit } from '../util/group-commit.js';
@@ -254,11 +254,6 @@ function attemptValues(r: AttemptRecord): unknown[] {
   return ATTEMPT_COLUMNS.map((c) =>
     c === 'responseHeaders' ? (row.responseHeaders ? JSON.stringify(row.responseHeaders) : null) : row[c],
   );
-}
-
-/** A response-shaped value for an attempt that sent nothing (disabled endpoint, lost worker). */
-export function notSent(error: string): WebhookResponse {
-  return { status: null, headers: null, body: null, durationMs: 0, error, unsent: true };
 }
 
 /** Statements built once from the entity metadata. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envelope, stringify } from './payload.js';
+import { envelope, stringify } from './envelope.js';
 
 describe('payload helpers', () => {
   it('writes nested bigints as strings', () => {

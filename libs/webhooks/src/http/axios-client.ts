@@ -5,38 +5,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { NetworkPolicy } from '../security/network-policy.js';
-
-export interface WebhookRequest {
-  url: string;
-  method: 'POST' | 'PUT';
-  headers: Record<string, string>;
-  body: string;
-  /** Deadline for the whole exchange, connect to the end of the (capped) response body. */
-  timeoutMs: number;
-  /** Bytes of response body to read; the rest is discarded as it arrives. */
-  responseBodyLimitBytes: number;
-}
-
-export interface WebhookResponse {
-  /** HTTP status, or null when no response arrived. */
-  status: number | null;
-  headers: Record<string, string> | null;
-  body: string | null;
-  durationMs: number;
-  /** Set when no response arrived: `ETIMEDOUT: ...`, `ECONNREFUSED: ...`. */
-  error: string | null;
-  /** The network policy refused the address: nothing was sent, and retrying will not help. */
-  blocked?: boolean;
-  /** Nothing was sent for a reason on this side (endpoint disabled, a transformer failed): says nothing of the receiver. */
-  unsent?: boolean;
-}
-
-/** Sends one webhook request. Swap the implementation by providing `WEBHOOK_HTTP_CLIENT`. */
-export interface WebhookHttpClient {
-  send(request: WebhookRequest): Promise<WebhookResponse>;
-}
-
-export const WEBHOOK_HTTP_CLIENT = Symbol('WEBHOOK_HTTP_CLIENT');
+import type { WebhookHttpClient, WebhookRequest, WebhookResponse } from './exchange.js';
 
 /**
  * axios with keep-alive agents, no redirects (a 3xx is an answer, never followed), no response transform,

@@ -1,8 +1,7 @@
 import type { ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { RegisteredEntity } from '../registry/entity-registry.js';
-
-export type Changes = Record<string, { old: unknown; new: unknown }>;
+import { stringify, type Changes } from '../payload/envelope.js';
 
 /** The JSON form of one column value: dates as ISO strings, decimals and bigints as strings, bytes as base64. */
 function jsonValue(value: unknown, kind: 'plain' | 'decimal' | 'bigint', scale: number | undefined): unknown {
@@ -59,17 +58,4 @@ function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   return stringify(a) === stringify(b);
-}
-
-/** JSON.stringify that writes nested bigints as strings instead of throwing. */
-export function stringify(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-}
-
-/** The JSON body sent to endpoints: `{ id, type, timestamp, data, changes?, actor? }`. */
-export function envelope(id: string, type: string, timestamp: Date, data: unknown, changes?: Changes, actor?: unknown): string {
-  const body: Record<string, unknown> = { id, type, timestamp: timestamp.toISOString(), data };
-  if (changes) body.changes = changes;
-  if (actor !== undefined && actor !== null) body.actor = actor;
-  return stringify(body);
 }

@@ -1,4 +1,11 @@
+/**
+ * Topic grammar. A topic names what happened (`order.created`, `invoice.paid`); endpoints subscribe with patterns.
+ */
+
 const SEGMENT = /^(\*|[A-Za-z][A-Za-z0-9_-]*)$/;
+
+/** A concrete topic: two or more dot-separated segments of letters, digits, `_` and `-`. */
+export const CUSTOM_TOPIC = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
 
 /**
  * Whether a subscription pattern matches a topic. Patterns are dot-separated; `*` stands for one whole segment,

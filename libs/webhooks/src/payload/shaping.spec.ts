@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REDACTED_PATTERNS, isRedacted, jsonSafe, shapeChanges, shapeData } from './shaping.js';
+import { DEFAULT_REDACTED_PATTERNS, isRedacted, shapeChanges, shapeData } from './shaping.js';
+import { jsonSafe } from './envelope.js';
 
 describe('field shaping', () => {
   const rules = { exclude: new Set(['internal']), redact: new Set(['note']), redactPatterns: DEFAULT_REDACTED_PATTERNS, mask: '***' };
