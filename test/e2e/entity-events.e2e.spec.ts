@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebhookBulkOperationError, WebhookEvent, WebhooksService } from 'nestjs-outgoing-webhooks';
-import { DeliveryQueue } from '../../libs/webhooks/src/delivery/delivery-queue.js';
+import { DeliveryQueue } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';

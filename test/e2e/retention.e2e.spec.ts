@@ -8,7 +8,7 @@ import {
   WebhooksService,
   type DeliveryStatus,
 } from 'nestjs-outgoing-webhooks';
-import { DeliveryQueue } from '../../libs/webhooks/src/delivery/delivery-queue.js';
+import { DeliveryQueue } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
 
@@ -76,9 +76,7 @@ describe.each(databaseKinds())('retention (%s)', (kind) => {
   });
 
   it('schedules itself as one repeatable Bull job', async () => {
-    const queue = fixture.app.get(DeliveryQueue).queue;
-    const repeatable = await queue.getRepeatableJobs();
-    expect(repeatable.map((j) => [j.name, Number(j.every)])).toEqual([['retention', 3_600_000]]);
+    expect(await fixture.app.get(DeliveryQueue).repeating()).toEqual([{ name: 'retention', everyMs: 3_600_000 }]);
   });
 
   it('deletes finished history older than retentionDays and keeps the rest', async () => {

@@ -4,8 +4,6 @@ export const WEBHOOKS_QUEUE = 'webhooks';
 export const DELIVER_JOB = 'deliver';
 /** Token of the resolved options (defaults merged). */
 export const WEBHOOKS_OPTIONS = 'WEBHOOKS:RESOLVED_OPTIONS';
-/** Redis pub/sub channel (suffix) on which instances announce endpoint changes. */
-export const ENDPOINTS_CHANGED_CHANNEL = 'webhooks:endpoints-changed';
 /** Metadata key set by `@WebhookEntity()`. */
 export const WEBHOOK_ENTITY_METADATA = 'webhooks:entity';
 /** Bull job name of the (repeatable) retention run. */

@@ -5,7 +5,7 @@ import { WebhookExtensions } from './extensions/extensions.js';
 import { OAuth2Tokens } from './delivery/oauth2.js';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { DeliveryQueue } from './delivery/delivery-queue.js';
+import { DeliveryQueue } from './queue/delivery-queue.js';
 import { DeliveryWorker } from './delivery/delivery.worker.js';
 import { EndpointGate } from './delivery/endpoint-gate.js';
 import { AxiosWebhookHttpClient } from './http/axios-client.js';

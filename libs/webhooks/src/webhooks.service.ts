@@ -19,7 +19,7 @@ import { EndpointSecrets, type RotateSecretOptions, type RotatedSecret } from '.
 import { NetworkPolicy } from './security/network-policy.js';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from './entities/index.js';
 import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from './errors/webhooks.errors.js';
-import { DeliveryQueue, type DeliveryJob } from './delivery/delivery-queue.js';
+import { DeliveryQueue, type DeliveryJob } from './queue/delivery-queue.js';
 import { DeliveryWorker } from './delivery/delivery.worker.js';
 import { isTopicPattern } from './topics/topics.js';
 import { PayloadCache } from './payload/payload-cache.js';
@@ -350,7 +350,7 @@ export class WebhooksService {
    * over the last hour, and the backlog in the outbox and in the queue. Aggregate queries only.
    */
   async overview(options: OverviewOptions = {}): Promise<WebhooksOverview> {
-    return readOverview(this.dataSource, () => this.queue.queue.getJobCounts(), options);
+    return readOverview(this.dataSource, () => this.queue.counts(), options);
   }
 
   async listEndpoints(): Promise<EndpointView[]> {

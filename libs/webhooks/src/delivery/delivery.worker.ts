@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Job } from 'bull';
 import { DataSource } from 'typeorm';
 import { PayloadCache } from '../payload/payload-cache.js';
 import { EndpointCache, signingKeys, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
@@ -10,7 +9,7 @@ import { WebhookStore } from '../store/webhook-store.js';
 import { signatureHeaders } from '../signing/signing.js';
 import { DELIVER_JOB, WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
-import { DeliveryQueue, WAKE_JOB, type DeliveryJob } from './delivery-queue.js';
+import { DeliveryQueue, WAKE_JOB, type DeliveryJob } from '../queue/delivery-queue.js';
 import { notSent, WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from '../http/exchange.js';
 import { decide, MAX_RETRY_AFTER_MS, retryAfterMs, type Verdict } from './retry-policy.js';
 import { EndpointGate, type GateOutcome } from './endpoint-gate.js';
@@ -57,16 +56,8 @@ export class DeliveryWorker implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     if (!this.options.worker) return;
-    const queue = this.queue.queue;
-    void queue
-      .process(DELIVER_JOB, this.options.concurrency, (job: Job<DeliveryJob>) => this.run(job.data))
-      .catch((error?: Error) => {
-        // Bull rejects with nothing when the queue is closed on shutdown.
-        if (error) this.logger.error(`Webhook worker stopped: ${error.message}`);
-      });
-    void queue
-      .process(WAKE_JOB, 1, (job: Job<{ endpointId: string }>) => this.gate.release(job.data.endpointId, null, { kind: 'none' }))
-      .catch(() => undefined);
+    this.queue.process<DeliveryJob>(DELIVER_JOB, this.options.concurrency, (job) => this.run(job));
+    this.queue.process<{ endpointId: string }>(WAKE_JOB, 1, (job) => this.gate.release(job.endpointId, null, { kind: 'none' }));
   }
 
   /**

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
-import { DeliveryQueue, type DeliveryJob } from './delivery-queue.js';
+import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
 
 /**
  * Per-endpoint isolation across every worker process, kept in Redis next to the queue:
@@ -329,16 +329,16 @@ export class EndpointGate {
   }
 
   private keys(endpointId: string, ...parts: string[]): string[] {
-    return parts.map((p) => this.queue.queue.toKey(`gate:${endpointId}:${p}`));
+    return parts.map((p) => this.queue.key(`gate:${endpointId}:${p}`));
   }
 
   private heldIndexKey(): string {
-    return this.queue.queue.toKey('gate:held-endpoints');
+    return this.queue.key('gate:held-endpoints');
   }
 
   private redis(): GateRedis {
     if (this.redisClient) return this.redisClient;
-    const client = this.queue.queue.client as GateRedis;
+    const client = this.queue.commands() as GateRedis;
     if (typeof (client as Partial<GateRedis>).webhooksGateAcquire !== 'function') {
       client.defineCommand('webhooksGateAcquire', { numberOfKeys: 5, lua: ACQUIRE });
       client.defineCommand('webhooksGateRelease', { numberOfKeys: 4, lua: RELEASE });

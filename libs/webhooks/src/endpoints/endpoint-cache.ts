@@ -1,8 +1,5 @@
-import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Queue } from 'bull';
-import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { DataSource, IsNull, MoreThan } from 'typeorm';
 import { WebhookEndpoint, WebhookSecret } from '../entities/index.js';
@@ -12,7 +9,8 @@ import { urlAllowed, type EndpointAuth } from './endpoint-input.js';
 import { compileFilters, type CompiledFilters } from './filters.js';
 import type { FieldRules } from '../payload/shaping.js';
 import { WebhookConfigurationError } from '../errors/webhooks.errors.js';
-import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
+import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
+import { DeliveryQueue } from '../queue/delivery-queue.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { topicMatches } from '../topics/topics.js';
 
@@ -64,12 +62,12 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private loadedAt = 0;
-  private subscriber: Redis | undefined;
+  private unsubscribe: (() => Promise<void>) | undefined;
   private warnedPlaintext = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue,
+    private readonly queue: DeliveryQueue,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
     private readonly secrets: EndpointSecrets,
   ) {}
@@ -85,8 +83,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
-    this.subscriber = undefined;
+    await this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /** Resolves once the cache holds the endpoints (the first load). */
@@ -118,8 +116,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   async changed(): Promise<void> {
     // The change is committed: a failed reload here must not fail the caller (the periodic reload catches up).
     await this.reload().catch(() => undefined);
-    const channel = this.channel();
-    await this.queue.client.publish(channel, this.instanceId).catch((error: Error) => {
+    await this.queue.announceEndpointsChanged(this.instanceId).catch((error: Error) => {
       this.logger.warn(
         `Could not announce an endpoint change on Redis (${error.message}); other instances pick it up within endpointCacheRefreshMs.`,
       );
@@ -227,18 +224,10 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     this.byTopic = new Map();
   }
 
-  private channel(): string {
-    return this.queue.toKey('endpoints-changed');
-  }
-
   private listen(): void {
-    const subscriber = this.queue.client.duplicate();
-    this.subscriber = subscriber;
-    subscriber.on('error', () => undefined); // reconnects on its own; the periodic reload covers the gap
-    subscriber.on('message', (_channel: string, from: string) => {
+    this.unsubscribe = this.queue.onEndpointsChanged((from) => {
       if (from !== this.instanceId) void this.reload().catch(() => undefined);
     });
-    subscriber.subscribe(this.channel()).catch(() => undefined);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, MoreThanOrEqual } from 'typeorm';
-import { DeliveryQueue } from '../delivery/delivery-queue.js';
+import { DeliveryQueue } from '../queue/delivery-queue.js';
 import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { WebhookEndpoint } from '../entities/index.js';
@@ -38,9 +38,9 @@ export class WebhooksHealthIndicator {
     try {
       queue = await withTimeout(
         (async () => {
-          await this.queue.queue.client.ping();
+          await this.queue.ping();
           const [{ waiting, delayed, active, failed }, states] = await Promise.all([
-            this.queue.queue.getJobCounts(),
+            this.queue.counts(),
             this.gate.states(
               this.cache
                 .all()

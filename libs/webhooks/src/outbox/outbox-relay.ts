@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, In, LessThanOrEqual, Not } from 'typeorm';
-import { DeliveryQueue, type DeliveryJob } from '../delivery/delivery-queue.js';
+import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
 import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { WebhookDelivery } from '../entities/index.js';
 import { WebhookStore } from '../store/webhook-store.js';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager, QueryRunner } from 'typeorm';
-import { DeliveryQueue, JOB_PAYLOAD_MAX_CHARS, type DeliveryJob } from '../delivery/delivery-queue.js';
+import { DeliveryQueue, JOB_PAYLOAD_MAX_CHARS, type DeliveryJob } from '../queue/delivery-queue.js';
 import { EndpointCache, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
 import { WebhookStore } from '../store/webhook-store.js';
 import { newId } from '../ids.js';

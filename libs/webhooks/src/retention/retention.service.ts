@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
-import { DeliveryQueue } from '../delivery/delivery-queue.js';
+import { DeliveryQueue } from '../queue/delivery-queue.js';
 import { WebhookAttempt, WebhookDelivery, WebhookEvent } from '../entities/index.js';
 import { RETENTION_JOB, WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
@@ -31,17 +31,9 @@ export class RetentionService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.options.worker || (this.options.retentionDays === 0 && this.options.storeEvents)) return;
-    const queue = this.queue.queue;
-    void queue
-      .process(RETENTION_JOB, 1, () => this.run().catch((e: Error) => this.logger.error(`Retention run failed: ${e.message}`)))
-      .catch((error?: Error) => error && this.logger.error(`Retention processor stopped: ${error.message}`));
-    await queue
-      .add(RETENTION_JOB, {} as never, {
-        jobId: RETENTION_JOB,
-        repeat: { every: this.options.retentionIntervalMs },
-        removeOnComplete: true,
-        removeOnFail: true,
-      })
+    this.queue.process(RETENTION_JOB, 1, () => this.run().catch((e: Error) => this.logger.error(`Retention run failed: ${e.message}`)));
+    await this.queue
+      .repeat(RETENTION_JOB, this.options.retentionIntervalMs)
       .catch((e: Error) => this.logger.warn(`Could not schedule the retention job: ${e.message}`));
   }
 

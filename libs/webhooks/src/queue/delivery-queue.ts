@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import type { JobOptions, Queue } from 'bull';
+import type { Job, JobOptions, Queue } from 'bull';
+import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { AttemptTrigger } from '../entities/index.js';
 import { DELIVER_JOB, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
@@ -26,6 +27,9 @@ export interface DeliveryJob {
   payload?: string;
 }
 
+/** Pub/sub channel (under the queue's prefix) on which instances announce endpoint changes. */
+const ENDPOINTS_CHANGED = 'endpoints-changed';
+
 /** Payloads up to this many characters travel in the job; larger ones are read from the event row. */
 export const JOB_PAYLOAD_MAX_CHARS = 16_384;
 
@@ -41,12 +45,25 @@ export function deliveryJobId(job: Pick<DeliveryJob, 'deliveryId' | 'attempt' | 
   return job.released ? `${job.deliveryId}-${job.attempt}-r${randomUUID().slice(0, 8)}` : `${job.deliveryId}-${job.attempt}`;
 }
 
+/** Jobs by state, as the health indicator and the overview report them. */
+export interface QueueCounts {
+  waiting: number;
+  delayed: number;
+  active: number;
+  failed: number;
+}
+
+/**
+ * The library's only door to Bull and its Redis: delivery jobs, wake-ups, the repeatable retention job, job counts,
+ * the connection check, keys for the endpoint gate's scripts, and the channel on which instances announce endpoint
+ * changes. Nothing else holds the Bull queue.
+ */
 @Injectable()
 export class DeliveryQueue implements OnApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
   private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(@InjectQueue(WEBHOOKS_QUEUE) readonly queue: Queue<DeliveryJob>) {
+  constructor(@InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<DeliveryJob>) {
     // Bull sends CLIENT SETNAME without awaiting it each time a processor starts, and rethrows its failure: a
     // shutdown right after start-up then leaves an unhandled "Connection is closed" rejection. Keep it handled.
     const q = queue as Queue<DeliveryJob> & { setWorkerName(): Promise<unknown>; closing?: unknown };
@@ -84,6 +101,70 @@ export class DeliveryQueue implements OnApplicationShutdown {
       })
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
+  }
+
+  /**
+   * Runs `handler` for jobs named `name`, `concurrency` at a time, in this process. The handler must not throw for
+   * a job it wants to see again: a failed job keeps its id in Redis (see `jobOptions`).
+   */
+  process<T>(name: string, concurrency: number, handler: (data: T) => Promise<unknown>): void {
+    const queue = this.queue as unknown as Queue<T>;
+    void queue
+      .process(name, concurrency, (job: Job<T>) => handler(job.data))
+      .catch((error?: Error) => {
+        // Bull rejects with nothing when the queue is closed on shutdown.
+        if (error) this.logger.error(`Webhook ${name} processor stopped: ${error.message}`);
+      });
+  }
+
+  /** Schedules a repeatable job (one per name, whatever the number of instances). */
+  async repeat(name: string, everyMs: number): Promise<void> {
+    const queue = this.queue as unknown as Queue<Record<string, never>>;
+    await queue.add(name, {}, { jobId: name, repeat: { every: everyMs }, removeOnComplete: true, removeOnFail: true });
+  }
+
+  /** The repeatable jobs scheduled, by name and interval. */
+  async repeating(): Promise<Array<{ name: string; everyMs: number }>> {
+    return (await this.queue.getRepeatableJobs()).map((j) => ({ name: j.name, everyMs: Number(j.every) }));
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const { waiting, delayed, active, failed } = await this.queue.getJobCounts();
+    return { waiting, delayed, active, failed };
+  }
+
+  /** Rejects when Redis does not answer. */
+  async ping(): Promise<void> {
+    await this.queue.client.ping();
+  }
+
+  /** A Redis key under the queue's prefix, for data kept beside the queue (the endpoint gate). */
+  key(name: string): string {
+    return this.queue.toKey(name);
+  }
+
+  /** The queue's command connection, for the endpoint gate's scripts. */
+  commands(): Redis {
+    return this.queue.client as unknown as Redis;
+  }
+
+  /** Tells the other instances that endpoints changed (`from`: this instance's id, so it can ignore its own). */
+  async announceEndpointsChanged(from: string): Promise<void> {
+    await this.queue.client.publish(this.key(ENDPOINTS_CHANGED), from);
+  }
+
+  /**
+   * Calls `listener` with the announcing instance's id whenever an instance announces an endpoint change. The
+   * subscription reconnects on its own; answers a function that ends it.
+   */
+  onEndpointsChanged(listener: (from: string) => void): () => Promise<void> {
+    const subscriber = this.queue.client.duplicate();
+    subscriber.on('error', () => undefined); // reconnects on its own; the caller's periodic reload covers the gap
+    subscriber.on('message', (_channel: string, from: string) => listener(from));
+    subscriber.subscribe(this.key(ENDPOINTS_CHANGED)).catch(() => undefined);
+    return async () => {
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    };
   }
 
   /** Resolves when every background enqueue started so far has settled. */
