@@ -54,7 +54,14 @@ export { RetentionService, type RetentionResult } from './retention/retention.se
 
 // Health and events for the host.
 export { WebhooksHealthIndicator, type WebhooksHealthResult } from './health/webhooks.health.js';
-export { CRITICAL_AFTER_FAILURES, TEST_TOPIC, WEBHOOK_EVENTS, healthState, type HealthState } from './endpoints/endpoint-health.js';
+export {
+  CRITICAL_AFTER_FAILURES,
+  HEALTH_STATES,
+  TEST_TOPIC,
+  WEBHOOK_EVENTS,
+  healthState,
+  type HealthState,
+} from './endpoints/endpoint-health.js';
 export type { FailingEndpoint, OverviewOptions, WebhooksOverview } from './health/overview.js';
 
 // Tables and migrations.

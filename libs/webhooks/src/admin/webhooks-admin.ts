@@ -8,7 +8,8 @@ import {
   type AdminJSOptions,
   type ResourceWithOptions,
 } from 'adminjs';
-import { WebhookAttempt, WebhookDelivery, WebhookEvent } from '../entities/index.js';
+import { ATTEMPT_TRIGGERS, DELIVERY_STATUSES, WebhookAttempt, WebhookDelivery, WebhookEvent } from '../entities/index.js';
+import { HEALTH_STATES } from '../endpoints/endpoint-health.js';
 import { WebhooksError, WebhookValidationError } from '../errors/webhooks.errors.js';
 import { DEFAULT_GRACE_SECONDS } from '../endpoints/endpoint-secrets.js';
 import type { WebhooksService } from '../webhooks.service.js';
@@ -210,7 +211,7 @@ function endpointResource(webhooks: WebhooksService, c: Components, navigation: 
           description: 'Topics (order.created) or patterns (order.*, *).',
         },
         health: {
-          availableValues: ['healthy', 'warning', 'critical', 'untested', 'disabled'].map((v) => ({ value: v, label: v })),
+          availableValues: HEALTH_STATES.map((v) => ({ value: v, label: v })),
           components: { list: c.HealthBadge, show: c.HealthBadge },
           isSortable: false,
         },
@@ -373,7 +374,7 @@ function eventResource(webhooks: WebhooksService, c: Components, navigation: Nav
 }
 
 function deliveryResource(webhooks: WebhooksService, c: Components, navigation: Navigation): ResourceWithOptions {
-  const statuses = ['pending', 'delivering', 'succeeded', 'failed'].map((v) => ({ value: v, label: v }));
+  const statuses = DELIVERY_STATUSES.map((v) => ({ value: v, label: v }));
   return {
     resource: new BoundTypeormResource(WebhookDelivery, webhooks.dataSource, { exact: ['status'] }),
     options: {
@@ -461,7 +462,7 @@ function attemptResource(webhooks: WebhooksService, c: Components, navigation: N
         'responseBody',
       ],
       properties: {
-        trigger: { availableValues: ['scheduled', 'manual', 'test', 'recover'].map((v) => ({ value: v, label: v })) },
+        trigger: { availableValues: ATTEMPT_TRIGGERS.map((v) => ({ value: v, label: v })) },
         responseBody: { type: 'textarea', components: { show: c.JsonView } },
         responseHeaders: { type: 'mixed', components: { show: c.JsonView } },
       },

@@ -20,7 +20,9 @@ export const TEST_TOPIC = 'webhook.test';
 /** A success is written at most this often per endpoint and process (a failure in between always resets it). */
 const SUCCESS_WRITE_INTERVAL_MS = 1000;
 
-export type HealthState = 'untested' | 'healthy' | 'warning' | 'critical' | 'disabled';
+/** An endpoint's health states, from the admin's filter order: healthy first. */
+export const HEALTH_STATES = ['healthy', 'warning', 'critical', 'untested', 'disabled'] as const;
+export type HealthState = (typeof HEALTH_STATES)[number];
 
 /** Failures in a row from which an endpoint's health is `critical` (fewer: `warning`). */
 export const CRITICAL_AFTER_FAILURES = 5;

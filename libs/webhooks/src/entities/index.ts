@@ -5,8 +5,8 @@ import { WebhookEvent } from './webhook-event.entity.js';
 import { WebhookSecret } from './webhook-secret.entity.js';
 
 export { WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookSecret };
-export type { AttemptTrigger } from './webhook-attempt.entity.js';
-export type { DeliveryStatus } from './webhook-delivery.entity.js';
+export { ATTEMPT_TRIGGERS, type AttemptTrigger } from './webhook-attempt.entity.js';
+export { DELIVERY_STATUSES, type DeliveryStatus } from './webhook-delivery.entity.js';
 
 /** The library's entities, for hosts that list entities in `TypeOrmModule.forRoot({ entities })`. */
 export const WEBHOOK_ENTITIES = [WebhookEndpoint, WebhookSecret, WebhookEvent, WebhookDelivery, WebhookAttempt];

@@ -3,7 +3,9 @@ import { TimestampColumn } from './timestamp-column.js';
 import { WebhookEndpoint } from './webhook-endpoint.entity.js';
 import { WebhookEvent } from './webhook-event.entity.js';
 
-export type DeliveryStatus = 'pending' | 'delivering' | 'succeeded' | 'failed';
+/** A delivery's states: due or retrying, an attempt in flight, and the two final ones. */
+export const DELIVERY_STATUSES = ['pending', 'delivering', 'succeeded', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** One event to one endpoint. Its attempts are in `webhook_attempt`. */
 @Entity({ name: 'webhook_delivery' })
