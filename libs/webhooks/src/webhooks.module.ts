@@ -28,6 +28,10 @@ import { WEBHOOKS_OPTIONS, WEBHOOKS_QUEUE } from './webhooks.constants.js';
 import { ConfigurableModuleClass, WEBHOOKS_MODULE_OPTIONS } from './webhooks.module-definition.js';
 import { resolveOptions, type ResolvedWebhooksOptions, type WebhooksModuleOptions } from './webhooks.options.js';
 import { WebhooksService } from './webhooks.service.js';
+import { CustomEvents } from './outbox/custom-events.js';
+import { DeliveriesService } from './management/deliveries.service.js';
+import { EndpointsService } from './management/endpoints.service.js';
+import { EndpointViews } from './management/views.js';
 
 /**
  * Outgoing webhooks for TypeORM entities. The host app owns `TypeOrmModule.forRoot()` and `BullModule.forRoot()`;
@@ -83,6 +87,10 @@ import { WebhooksService } from './webhooks.service.js';
     DeliveryWorker,
     OutboxRelay,
     OAuth2Tokens,
+    CustomEvents,
+    EndpointViews,
+    EndpointsService,
+    DeliveriesService,
     WebhooksService,
     WebhooksHealthIndicator,
     EndpointHealth,

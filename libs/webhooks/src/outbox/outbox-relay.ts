@@ -118,16 +118,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    */
   private async recoverLost(row: WebhookDelivery): Promise<boolean> {
     const now = new Date();
-    const update = await this.dataSource
-      .getRepository(WebhookDelivery)
-      .createQueryBuilder()
-      .update()
-      .set({ status: 'pending', nextAttemptAt: now, lastError: LOST, updatedAt: now })
-      .where({ id: row.id, status: 'delivering', attemptCount: row.attemptCount, nextAttemptAt: row.nextAttemptAt })
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
-    if (update.affected !== 1) return false;
+    if (!(await this.store.takeBackLost(row, LOST, now))) return false;
     await this.store.recordAttempt({
       deliveryId: row.id,
       attemptNumber: row.attemptCount,

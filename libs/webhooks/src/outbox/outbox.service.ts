@@ -62,6 +62,32 @@ export class OutboxService {
     const targets = subscribed.some((e) => e.filters) ? this.filtered(subscribed, event) : subscribed;
     if (targets.length === 0) return null;
 
+    const { eventId, jobs } = await this.write(manager, event, targets);
+    const runner = (queryRunner ?? manager.queryRunner) as RunnerWithPending | undefined;
+    if (runner?.isTransactionActive) {
+      const depth = transactionDepth(runner);
+      (runner[PENDING] ??= []).push(...jobs.map((job) => ({ job, depth })));
+    } else {
+      this.queue.enqueueInBackground(jobs); // autocommit: the rows are already committed
+    }
+    return eventId;
+  }
+
+  /**
+   * Writes an event for one endpoint, whatever its subscriptions, and hands back its job instead of enqueueing it:
+   * a test send, which the caller runs at once through the worker.
+   */
+  async recordFor(manager: EntityManager, event: OutboxEvent, endpointId: string, trigger: DeliveryJob['trigger']): Promise<DeliveryJob> {
+    const { jobs } = await this.write(manager, event, [{ id: endpointId }]);
+    return { ...jobs[0], trigger };
+  }
+
+  /** The event row, one delivery row per target, the payload cached, and the jobs of their first attempts. */
+  private async write(
+    manager: EntityManager,
+    event: OutboxEvent,
+    targets: ReadonlyArray<Pick<CachedEndpoint, 'id'>>,
+  ): Promise<{ eventId: string; jobs: DeliveryJob[] }> {
     const now = new Date();
     const id = newId('evt', now.getTime());
     const payload = envelope(id, event.topic, now, event.data, event.changes, event.actor);
@@ -81,14 +107,7 @@ export class OutboxService {
       payload: carried,
     }));
     this.payloads.set(id, payload);
-    const runner = (queryRunner ?? manager.queryRunner) as RunnerWithPending | undefined;
-    if (runner?.isTransactionActive) {
-      const depth = transactionDepth(runner);
-      (runner[PENDING] ??= []).push(...jobs.map((job) => ({ job, depth })));
-    } else {
-      this.queue.enqueueInBackground(jobs); // autocommit: the rows are already committed
-    }
-    return id;
+    return { eventId: id, jobs };
   }
 
   private filtered(endpoints: readonly CachedEndpoint[], event: OutboxEvent): readonly CachedEndpoint[] {

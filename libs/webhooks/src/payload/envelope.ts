@@ -3,6 +3,9 @@
  * send, a transformer's output).
  */
 
+/** The largest payload of a test send or a custom event (`emit`), as JSON text. */
+export const MAX_EVENT_PAYLOAD_CHARS = 256 * 1024;
+
 /** `{ field: { old, new } }` of an update. */
 export type Changes = Record<string, { old: unknown; new: unknown }>;
 

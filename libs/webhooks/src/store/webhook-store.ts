@@ -34,7 +34,9 @@ export interface DeliveryOutcome {
 }
 
 /**
- * Every write on the hot paths (outbox, claim, attempt log), in as few round trips as the database allows. On
+ * Every write of the outbox and the delivery log, and every move of a delivery from one status to another: the
+ * event with its deliveries, the claim of an attempt, its outcome, a new round, a lost attempt taken back. The hot
+ * paths use as few round trips as the database allows. On
  * PostgreSQL each operation is one statement of prepared SQL (data-modifying CTEs); elsewhere they go through
  * TypeORM's QueryBuilder. Column names come from the entity metadata, so naming strategies and schemas apply.
  */
@@ -141,6 +143,46 @@ export class WebhookStore {
       .update()
       .set({ ...outcome, updatedAt: record.at })
       .where({ id: record.deliveryId, status: 'delivering', attemptCount: record.attemptNumber })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    return result.affected === 1;
+  }
+
+  /**
+   * A finished delivery back to `pending`, due now, for a new round of attempts (redeliver, recover). Only if it is
+   * still as read: false when it changed meanwhile.
+   */
+  async reopen(delivery: Pick<WebhookDelivery, 'id' | 'status' | 'attemptCount'>, now: Date): Promise<boolean> {
+    return this.moveDelivery(
+      { id: delivery.id, status: delivery.status, attemptCount: delivery.attemptCount },
+      { status: 'pending', nextAttemptAt: now, updatedAt: now },
+    );
+  }
+
+  /**
+   * An attempt in flight past its lease (its worker died) back to `pending`, due now, with the reason as its last
+   * error. Only one caller wins (the relays of several instances may find the same row).
+   */
+  async takeBackLost(
+    delivery: Pick<WebhookDelivery, 'id' | 'attemptCount' | 'nextAttemptAt'>,
+    reason: string,
+    now: Date,
+  ): Promise<boolean> {
+    return this.moveDelivery(
+      { id: delivery.id, status: 'delivering', attemptCount: delivery.attemptCount, nextAttemptAt: delivery.nextAttemptAt ?? undefined },
+      { status: 'pending', nextAttemptAt: now, lastError: reason, updatedAt: now },
+    );
+  }
+
+  /** A conditional update of one delivery row: true when it matched. */
+  private async moveDelivery(where: Partial<WebhookDelivery>, set: Partial<WebhookDelivery>): Promise<boolean> {
+    const result = await this.dataSource
+      .getRepository(WebhookDelivery)
+      .createQueryBuilder()
+      .update()
+      .set(set as never)
+      .where(where)
       .callListeners(false)
       .updateEntity(false)
       .execute();

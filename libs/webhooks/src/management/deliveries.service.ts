@@ -1,0 +1,184 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Between, DataSource, In, LessThan } from 'typeorm';
+import { DeliveryWorker } from '../delivery/delivery.worker.js';
+import { TEST_TOPIC } from '../endpoints/endpoint-health.js';
+import { WebhookAttempt, WebhookDelivery } from '../entities/index.js';
+import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
+import { OutboxService } from '../outbox/outbox.service.js';
+import { MAX_EVENT_PAYLOAD_CHARS, stringify } from '../payload/envelope.js';
+import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
+import { WebhookStore } from '../store/webhook-store.js';
+import { isTopicPattern } from '../topics/topics.js';
+import { EndpointsService } from './endpoints.service.js';
+import { deliveryViews, type DeliveryView } from './views.js';
+
+const RECOVER_BATCH = 500;
+
+export interface TestSendResult {
+  ok: boolean;
+  /** HTTP status, or null when no response arrived. */
+  status: number | null;
+  durationMs: number;
+  /** The first `responseBodyStoreLimitBytes` of the response body. */
+  responseBody: string | null;
+  /** Why it did not succeed; null when ok. */
+  error: string | null;
+  /** The test is logged like any delivery (topic `webhook.test` unless given). */
+  deliveryId: string;
+  eventId: string;
+}
+
+export interface RecoverOptions {
+  /** Failed deliveries created at or after this time (a Date or an ISO 8601 string). */
+  since: Date | string;
+  /** ...and before this time. Default: now. */
+  until?: Date | string;
+}
+
+export interface ListDeliveriesOptions {
+  /** Page size, 1 to 200. @default 50 */
+  limit?: number;
+  /** Return deliveries older than this delivery id (the last id of the previous page). */
+  before?: string;
+}
+
+/** The delivery log, and what operators do with it: test sends, redelivery, recovery of a time range. */
+@Injectable()
+export class DeliveriesService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly endpoints: EndpointsService,
+    private readonly outbox: OutboxService,
+    private readonly worker: DeliveryWorker,
+    private readonly queue: DeliveryQueue,
+    private readonly store: WebhookStore,
+  ) {}
+
+  async list(endpointId: string, options: ListDeliveriesOptions = {}): Promise<DeliveryView[]> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+      throw new WebhookValidationError(`limit must be an integer from 1 to 200 (got ${options.limit}).`);
+    }
+    await this.endpoints.find(endpointId);
+    const deliveries = await this.dataSource.getRepository(WebhookDelivery).find({
+      where: { endpointId, ...(options.before ? { id: LessThan(options.before) } : {}) },
+      order: { id: 'DESC' },
+      take: limit,
+    });
+    return this.withAttempts(deliveries);
+  }
+
+  async get(deliveryId: string): Promise<DeliveryView> {
+    const [view] = await this.withAttempts([await this.find(deliveryId)]);
+    return view;
+  }
+
+  /**
+   * A test event written through the outbox for this endpoint only, then sent at once through the worker (not the
+   * queue), so the caller sees what came back. Tried once: no retry, no effect on the endpoint's health.
+   */
+  async sendTest(endpointId: string, options: { payload?: unknown; topic?: string } = {}): Promise<TestSendResult> {
+    const endpoint = await this.endpoints.find(endpointId);
+    if (!endpoint.active) {
+      throw new WebhookConflictError(`Webhook endpoint ${JSON.stringify(endpointId)} is disabled; enable it before sending a test.`);
+    }
+    if (typeof options !== 'object' || options === null) throw new WebhookValidationError('The test request must be a JSON object.');
+    const unknown = Object.keys(options).filter((k) => k !== 'payload' && k !== 'topic');
+    if (unknown.length) throw new WebhookValidationError(`Invalid test request: unknown field ${unknown.map((k) => `"${k}"`).join(', ')}.`);
+    const topic = options.topic ?? TEST_TOPIC;
+    if (typeof topic !== 'string' || !isTopicPattern(topic) || topic.includes('*')) {
+      throw new WebhookValidationError(`Invalid test request: topic must look like "order.created" (got ${JSON.stringify(topic)}).`);
+    }
+    const data =
+      options.payload === undefined ? { message: 'A test event sent from the webhook endpoint settings.', endpointId } : options.payload;
+    if (stringify(data).length > MAX_EVENT_PAYLOAD_CHARS) {
+      throw new WebhookValidationError(`Invalid test request: payload is larger than ${MAX_EVENT_PAYLOAD_CHARS / 1024} KiB.`);
+    }
+    const job = await this.outbox.recordFor(this.dataSource.manager, { topic, entityName: null, entityId: null, data }, endpointId, 'test');
+    const result = await this.worker.attempt(job);
+    if (!result) throw new WebhookConflictError('The test delivery was taken by another worker.');
+    return {
+      ok: result.verdict.action === 'succeed',
+      status: result.response.status,
+      durationMs: result.response.durationMs,
+      responseBody: result.response.body,
+      error: result.error,
+      deliveryId: job.deliveryId,
+      eventId: job.eventId,
+    };
+  }
+
+  async redeliver(deliveryId: string): Promise<DeliveryView> {
+    const delivery = await this.find(deliveryId);
+    const endpoint = await this.endpoints.find(delivery.endpointId);
+    if (!endpoint.active) throw new WebhookConflictError(`Webhook endpoint ${endpoint.id} is disabled; enable it before redelivering.`);
+    if (delivery.status !== 'succeeded' && delivery.status !== 'failed') {
+      throw new WebhookConflictError(`Delivery ${deliveryId} is ${delivery.status}: it is already scheduled.`);
+    }
+    const [job] = await this.reschedule([delivery], 'manual');
+    if (!job) throw new WebhookConflictError(`Delivery ${deliveryId} changed while being redelivered; try again.`);
+    return this.get(deliveryId);
+  }
+
+  async recover(endpointId: string, options: RecoverOptions): Promise<{ count: number }> {
+    const since = parseDate(options?.since, 'since');
+    const until = options?.until === undefined ? new Date() : parseDate(options.until, 'until');
+    if (since.getTime() >= until.getTime()) throw new WebhookValidationError('Invalid recover request: since must be before until.');
+    const endpoint = await this.endpoints.find(endpointId);
+    if (!endpoint.active)
+      throw new WebhookConflictError(`Webhook endpoint ${endpointId} is disabled; enable it before recovering deliveries.`);
+    const repo = this.dataSource.getRepository(WebhookDelivery);
+    let count = 0;
+    for (;;) {
+      const batch = await repo.find({
+        where: { endpointId, status: 'failed', createdAt: Between(since, new Date(until.getTime() - 1)) },
+        order: { id: 'ASC' },
+        take: RECOVER_BATCH,
+      });
+      if (batch.length === 0) break;
+      count += (await this.reschedule(batch, 'recover')).length;
+      if (batch.length < RECOVER_BATCH) break;
+    }
+    return { count };
+  }
+
+  private async find(deliveryId: string): Promise<WebhookDelivery> {
+    const delivery = await this.dataSource.getRepository(WebhookDelivery).findOneBy({ id: deliveryId });
+    if (!delivery) throw new WebhookNotFoundError('Webhook delivery', deliveryId);
+    return delivery;
+  }
+
+  private async withAttempts(deliveries: WebhookDelivery[]): Promise<DeliveryView[]> {
+    if (deliveries.length === 0) return [];
+    const attempts = await this.dataSource.getRepository(WebhookAttempt).find({
+      where: { deliveryId: In(deliveries.map((d) => d.id)) },
+      order: { attemptNumber: 'ASC', createdAt: 'ASC' },
+    });
+    return deliveryViews(deliveries, attempts);
+  }
+
+  /** Puts finished deliveries back to `pending` (only those still as read) and enqueues a new round for each. */
+  private async reschedule(deliveries: WebhookDelivery[], trigger: 'manual' | 'recover'): Promise<DeliveryJob[]> {
+    const now = new Date();
+    const jobs: DeliveryJob[] = [];
+    for (const d of deliveries) {
+      if (!(await this.store.reopen(d, now))) continue;
+      const attempt = d.attemptCount + 1;
+      jobs.push({ deliveryId: d.id, eventId: d.eventId, endpointId: d.endpointId, attempt, topic: d.topic, trigger, roundStart: attempt });
+    }
+    // If Redis refuses, the rows are pending and due: the relay enqueues them.
+    this.queue.enqueueInBackground(jobs);
+    return jobs;
+  }
+}
+
+function parseDate(value: unknown, name: string): Date {
+  const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) {
+    throw new WebhookValidationError(
+      `Invalid recover request: ${name} must be a date such as "2026-11-24T00:00:00Z" (got ${JSON.stringify(value)}).`,
+    );
+  }
+  return date;
+}

@@ -1,0 +1,208 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
+import { EndpointGate } from '../delivery/endpoint-gate.js';
+import { EndpointCache } from '../endpoints/endpoint-cache.js';
+import { EndpointHealth } from '../endpoints/endpoint-health.js';
+import {
+  HIDDEN_HEADER_VALUE,
+  validateEndpointInput,
+  type EndpointAuth,
+  type EndpointInput,
+  type EndpointRules,
+} from '../endpoints/endpoint-input.js';
+import { EndpointSecrets, type RotateSecretOptions, type RotatedSecret } from '../endpoints/endpoint-secrets.js';
+import { WebhookEndpoint } from '../entities/index.js';
+import { WebhookNotFoundError } from '../errors/webhooks.errors.js';
+import { WebhookExtensions } from '../extensions/extensions.js';
+import { newId } from '../ids.js';
+import { EntityRegistry } from '../registry/entity-registry.js';
+import { NetworkPolicy } from '../security/network-policy.js';
+import { generateSecret } from '../signing/signing.js';
+import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
+import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+import { EndpointViews, type CreatedEndpoint, type EndpointView } from './views.js';
+
+const DISABLED_BY_OPERATOR = 'Disabled by an operator.';
+
+/**
+ * Endpoints: create, change, enable and disable, delete, read; their secrets. Every change is announced to the
+ * endpoint caches of all instances.
+ */
+@Injectable()
+export class EndpointsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly registry: EntityRegistry,
+    private readonly cache: EndpointCache,
+    private readonly health: EndpointHealth,
+    private readonly secrets: EndpointSecrets,
+    private readonly network: NetworkPolicy,
+    private readonly extensions: WebhookExtensions,
+    private readonly gate: EndpointGate,
+    private readonly views: EndpointViews,
+    @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
+  ) {}
+
+  async create(input: EndpointInput): Promise<CreatedEndpoint> {
+    const fields = validateEndpointInput(input, this.registry.topics(), false, this.rules());
+    const secret = generateSecret();
+    const id = newId('ep');
+    const endpoint = await this.dataSource.transaction(async (manager) => {
+      const row = manager.create(WebhookEndpoint, {
+        id,
+        url: fields.url,
+        topics: fields.topics,
+        description: fields.description ?? null,
+        active: fields.active ?? true,
+        retrySchedule: fields.retrySchedule ?? null,
+        timeoutMs: fields.timeoutMs ?? null,
+        maxInFlight: fields.maxInFlight ?? null,
+        rateLimit: fields.rateLimit ?? null,
+        headers: this.secrets.seal(id, 'headers', fields.headers),
+        filters: (fields.filters as Record<string, unknown> | undefined) ?? null,
+        method: fields.method ?? 'POST',
+        fields: fields.fields ?? null,
+        transform: fields.transform ?? null,
+        headerProvider: fields.headerProvider ?? null,
+        auth: this.secrets.seal(id, 'auth', fields.auth),
+        disabledAt: fields.active === false ? new Date() : null,
+        disabledReason: fields.active === false ? DISABLED_BY_OPERATOR : null,
+      });
+      await manager.save(row);
+      await this.secrets.insert(manager, row.id, secret, new Date());
+      return row;
+    });
+    await this.cache.changed();
+    return { ...this.views.one(endpoint, undefined, (await this.views.states([id]))?.get(id)), secret };
+  }
+
+  async rotateSecret(endpointId: string, options: RotateSecretOptions = {}): Promise<RotatedSecret> {
+    await this.find(endpointId);
+    const rotated = await this.secrets.rotate(endpointId, options);
+    await this.cache.changed();
+    return rotated;
+  }
+
+  async signingSecrets(endpointId: string): Promise<string[]> {
+    await this.find(endpointId);
+    return this.secrets.signingSecrets(endpointId);
+  }
+
+  async reencryptSecrets(): Promise<{ secrets: number; values: number }> {
+    const result = await this.secrets.reencrypt();
+    await this.cache.changed();
+    return result;
+  }
+
+  async update(id: string, patch: Partial<EndpointInput>): Promise<EndpointView> {
+    const endpoint = await this.find(id);
+    patch = this.keepStoredHeaderValues(endpoint, this.keepStoredClientSecret(endpoint, patch));
+    const { active, headers, auth, ...fields } = validateEndpointInput(patch, this.registry.topics(), true, this.rules());
+    const columns: Record<string, unknown> = { ...fields };
+    if (headers !== undefined) columns.headers = this.secrets.seal(id, 'headers', headers);
+    if (auth !== undefined) columns.auth = this.secrets.seal(id, 'auth', auth);
+    if (Object.keys(columns).length) {
+      // Only the patched columns: a concurrent auto-disable or health update must not be written back.
+      await this.dataSource.getRepository(WebhookEndpoint).update({ id }, columns as Partial<WebhookEndpoint> as never);
+      await this.cache.changed();
+    }
+    if (active === true && !endpoint.active) await this.enable(id);
+    if (active === false && endpoint.active) await this.disable(id);
+    return this.get(id);
+  }
+
+  async enable(id: string): Promise<EndpointView> {
+    await this.find(id);
+    await this.health.enable(id);
+    await this.gate.reset(id).catch(() => undefined); // a clean slate: no pause, circuit closed
+    return this.get(id);
+  }
+
+  async disable(id: string, reason = DISABLED_BY_OPERATOR): Promise<EndpointView> {
+    await this.find(id);
+    await this.health.disable(id, reason);
+    return this.get(id);
+  }
+
+  async resetHealth(id: string): Promise<EndpointView> {
+    await this.find(id);
+    await this.health.reset(id);
+    await this.gate.reset(id).catch(() => undefined); // also closes the circuit and lifts a pause
+    return this.get(id);
+  }
+
+  async delete(id: string): Promise<void> {
+    const result = await this.dataSource.getRepository(WebhookEndpoint).delete({ id });
+    if (!result.affected) throw new WebhookNotFoundError('Webhook endpoint', id);
+    await this.cache.changed();
+    await this.gate.forget(id).catch(() => undefined);
+  }
+
+  async get(id: string): Promise<EndpointView> {
+    const [view] = await this.views.of([await this.find(id)]);
+    return view;
+  }
+
+  /** The endpoints with these ids, in the order given (ids that do not exist are left out). */
+  async getMany(ids: readonly string[]): Promise<EndpointView[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.dataSource.getRepository(WebhookEndpoint).findBy({ id: In([...ids]) });
+    const byId = new Map(rows.map((e) => [e.id, e]));
+    return this.views.of(ids.flatMap((id) => byId.get(id) ?? []));
+  }
+
+  async list(): Promise<EndpointView[]> {
+    const rows = await this.dataSource.getRepository(WebhookEndpoint).find({ order: { createdAt: 'DESC', id: 'DESC' } });
+    return this.views.of(rows, { allEndpoints: true });
+  }
+
+  /** The endpoint row, or a not-found error naming the id. */
+  async find(id: string): Promise<WebhookEndpoint> {
+    const endpoint = await this.dataSource.getRepository(WebhookEndpoint).findOneBy({ id });
+    if (!endpoint) throw new WebhookNotFoundError('Webhook endpoint', id);
+    return endpoint;
+  }
+
+  private keepStoredClientSecret(endpoint: WebhookEndpoint, patch: Partial<EndpointInput>): Partial<EndpointInput> {
+    const given = (patch as { auth?: unknown } | null)?.auth;
+    if (!given || typeof given !== 'object' || Array.isArray(given)) return patch;
+    const a = given as Partial<EndpointAuth>;
+    if (a.clientSecret !== undefined && a.clientSecret !== HIDDEN_HEADER_VALUE) return patch;
+    const stored = this.secrets.openAuth(endpoint);
+    if (!stored || typeof a.tokenUrl !== 'string' || !URL.canParse(a.tokenUrl)) return patch;
+    if (new URL(a.tokenUrl).toString() !== stored.tokenUrl || a.clientId !== stored.clientId) return patch;
+    return { ...patch, auth: { ...a, clientSecret: stored.clientSecret } as EndpointAuth };
+  }
+
+  /** A header sent back with the placeholder shown for hidden values keeps its stored value (same name). */
+  private keepStoredHeaderValues(endpoint: WebhookEndpoint, patch: Partial<EndpointInput>): Partial<EndpointInput> {
+    const given = (patch as { headers?: unknown } | null)?.headers;
+    if (!given || typeof given !== 'object' || Array.isArray(given)) return patch;
+    if (!Object.values(given).includes(HIDDEN_HEADER_VALUE)) return patch;
+    const stored = new Map(Object.entries(this.secrets.openHeaders(endpoint) ?? {}).map(([n, v]) => [n.toLowerCase(), v]));
+    const headers = Object.fromEntries(
+      Object.entries(given as Record<string, unknown>).map(([name, value]) => [
+        name,
+        value === HIDDEN_HEADER_VALUE && stored.has(name.toLowerCase()) ? stored.get(name.toLowerCase()) : value,
+      ]),
+    );
+    return { ...patch, headers: headers as Record<string, string> };
+  }
+
+  private rules(): EndpointRules {
+    return {
+      maxTimeoutMs: this.options.maxRequestTimeoutMs,
+      allowHttp: this.options.allowHttp,
+      network: this.network,
+      allowedUrls: this.options.allowedUrls,
+      fieldsOf: (prefix) => {
+        const entity = this.registry.byName(prefix);
+        if (entity) return entity.visibleFields ?? undefined;
+        return this.registry.topics().some((t) => t.startsWith(`${prefix}.`)) ? undefined : null;
+      },
+      transformers: new Set(this.extensions.transformers.keys()),
+      headerProviders: new Set(this.extensions.headerProviders.keys()),
+    };
+  }
+}
