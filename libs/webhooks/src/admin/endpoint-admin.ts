@@ -1,0 +1,255 @@
+import type { ActionRequest, ActionResponse, ResourceWithOptions } from 'adminjs';
+import { HEALTH_STATES } from '../endpoints/endpoint-health.js';
+import { DEFAULT_GRACE_SECONDS } from '../endpoints/endpoint-secrets.js';
+import { WebhookValidationError } from '../errors/webhooks.errors.js';
+import type { WebhooksService } from '../webhooks.service.js';
+import { ENDPOINT_RESOURCE_ID, WebhookEndpointResource } from './endpoint-resource.js';
+import { endpointParams } from './endpoint-form.js';
+import type { Components, Navigation } from './components.js';
+import { bulkAction, isActive, operation, recordOperation, toRecordJSON } from './admin-actions.js';
+
+/** Endpoints in the admin: the list with health, the form, and the operator's actions on an endpoint. */
+
+export function endpointResource(
+  webhooks: WebhooksService,
+  c: Components,
+  navigation: Navigation,
+  recentLimit: number,
+): ResourceWithOptions {
+  const topicValues = () => {
+    const topics = webhooks.topics();
+    const prefixes = [...new Set(topics.map((t) => `${t.split('.')[0]}.*`))];
+    return ['*', ...prefixes, ...topics].map((t) => ({ value: t, label: t }));
+  };
+  const recordAction = (
+    name: string,
+    run: (id: string, request: ActionRequest) => Promise<ActionResponse>,
+    extra: Record<string, unknown> = {},
+  ) => ({
+    actionType: 'record' as const,
+    component: c.ConfirmAction,
+    handler: recordOperation(async (id, request, context) => {
+      const result = await run(id, request);
+      return { ...result, record: toRecordJSON(context, endpointParams(await webhooks.getEndpoint(id))) };
+    }),
+    ...extra,
+    name,
+  });
+
+  return {
+    resource: new WebhookEndpointResource(webhooks),
+    options: {
+      id: ENDPOINT_RESOURCE_ID,
+      navigation,
+      sort: { sortBy: 'createdAt', direction: 'desc' },
+      listProperties: ['url', 'topics', 'health', 'successRate', 'delivery', 'lastDeliveryAt'],
+      filterProperties: ['url', 'health', 'active', 'description', 'createdAt'],
+      showProperties: [
+        'id',
+        'url',
+        'description',
+        'topics',
+        'active',
+        'health',
+        'successRate',
+        'delivery',
+        'circuit',
+        'circuitRetryAt',
+        'pausedUntil',
+        'inFlight',
+        'held',
+        'consecutiveFailures',
+        'lastDeliveryAt',
+        'lastSuccessAt',
+        'lastFailureAt',
+        'failingSince',
+        'disabledAt',
+        'disabledReason',
+        'method',
+        'timeoutMs',
+        'maxInFlight',
+        'rateLimit',
+        'retrySchedule',
+        'headers',
+        'filters',
+        'fields',
+        'transform',
+        'headerProvider',
+        'auth',
+        'createdAt',
+        'updatedAt',
+        'recentDeliveries',
+      ],
+      editProperties: [
+        'url',
+        'description',
+        'topics',
+        'method',
+        'timeoutMs',
+        'maxInFlight',
+        'rateLimit',
+        'retrySchedule',
+        'headers',
+        'filters',
+        'fields',
+        'transform',
+        'headerProvider',
+        'auth',
+      ],
+      properties: {
+        id: { isVisible: { list: false, show: true, edit: false, filter: false } },
+        url: { isTitle: true, isRequired: true, description: 'Where events are sent (https; http only where allowed).' },
+        topics: {
+          isArray: true,
+          isRequired: true,
+          availableValues: topicValues(),
+          components: { list: c.TopicsList, show: c.TopicsList },
+          description: 'Topics (order.created) or patterns (order.*, *).',
+        },
+        health: {
+          availableValues: HEALTH_STATES.map((v) => ({ value: v, label: v })),
+          components: { list: c.HealthBadge, show: c.HealthBadge },
+          isSortable: false,
+        },
+        successRate: { isSortable: false, description: 'Succeeded of finished deliveries in the health window (tests excluded).' },
+        delivery: { isSortable: false, description: 'In flight, held, circuit and Retry-After pause, across all workers (from Redis).' },
+        circuit: {
+          isSortable: false,
+          description: 'open: connection errors or timeouts in a row; deliveries are held until a probe gets an answer.',
+        },
+        circuitRetryAt: { isSortable: false, description: 'When the open circuit lets its probe go.' },
+        pausedUntil: { isSortable: false, description: 'The receiver asked (429/503 with Retry-After) to wait until then.' },
+        maxInFlight: { description: 'Deliveries in flight at most, across workers; empty: the module default.' },
+        rateLimit: { description: 'JSON { "max": 10, "perMs": 1000 }: requests per window at most; empty: the module default.' },
+        method: {
+          availableValues: [
+            { value: 'POST', label: 'POST' },
+            { value: 'PUT', label: 'PUT' },
+          ],
+        },
+        timeoutMs: { description: 'Request timeout in ms; empty: the module default.' },
+        retrySchedule: { description: 'JSON list of retry delays in ms, e.g. [5000, 300000]; empty: the module default.' },
+        headers: { description: 'JSON object of extra request headers. Sensitive values show as ••••••; leave them so to keep them.' },
+        filters: { description: 'JSON conditions per entity, e.g. {"order": {"status": {"in": ["paid"]}}}; empty: every event.' },
+        fields: { description: 'JSON {"include": [...], "exclude": [...], "redact": [...]} for data and changes.' },
+        auth: {
+          description:
+            'JSON OAuth2 client credentials: {"type": "oauth2", "tokenUrl": "...", "clientId": "...", "clientSecret": "..."}. The client secret shows as ••••••; leave it so to keep it.',
+        },
+        recentDeliveries: {
+          type: 'string',
+          components: { show: c.RecentDeliveries },
+          isVisible: { list: false, show: true, edit: false, filter: false },
+        },
+      },
+      actions: {
+        new: {
+          component: c.EndpointCreate,
+          handler: operation(async (request, context) => {
+            if (request.method !== 'post') return {};
+            const params = await context.resource.create(request.payload ?? {}, context);
+            const { secret, ...rest } = params as Record<string, unknown> & { secret: string };
+            return {
+              record: toRecordJSON(context, rest),
+              secret,
+              notice: { type: 'success', message: 'Endpoint created. Copy its signing secret now: it is not shown again.' },
+            };
+          }, 'form'),
+        },
+        show: {
+          after: async (response: ActionResponse) => {
+            if (!response.record?.id) return response;
+            const deliveries = await webhooks.listDeliveries(response.record.id, { limit: recentLimit });
+            response.record.params.recentDeliveries = JSON.stringify(
+              deliveries.map(({ id, topic, status, attemptCount, lastResponseStatus, lastError, createdAt, updatedAt }) => ({
+                id,
+                topic,
+                status,
+                attemptCount,
+                lastResponseStatus,
+                lastError,
+                createdAt,
+                updatedAt,
+              })),
+            );
+            return response;
+          },
+        },
+        sendTest: recordAction(
+          'sendTest',
+          async (id) => {
+            const result = await webhooks.sendTest(id);
+            return {
+              result,
+              notice: result.ok
+                ? { type: 'success', message: `Test delivered: HTTP ${result.status} in ${result.durationMs} ms.` }
+                : { type: 'error', message: `Test failed: ${result.error ?? `HTTP ${result.status}`}` },
+            };
+          },
+          { icon: 'Send', component: c.SendTest, isVisible: isActive(true) },
+        ),
+        rotateSecret: recordAction(
+          'rotateSecret',
+          async (id, request) => {
+            const grace = request.payload?.graceSeconds;
+            const graceSeconds = grace === undefined || grace === '' ? DEFAULT_GRACE_SECONDS : Number(grace);
+            if (!Number.isInteger(graceSeconds))
+              throw new WebhookValidationError(`graceSeconds must be a whole number of seconds (got ${JSON.stringify(grace)}).`);
+            const rotated = await webhooks.rotateSecret(id, { graceSeconds });
+            return {
+              secret: rotated.secret,
+              previousSecretsExpireAt: rotated.previousSecretsExpireAt,
+              notice: { type: 'success', message: 'Secret rotated. Copy the new secret now: it is not shown again.' },
+            };
+          },
+          { icon: 'Key', component: c.RotateSecret },
+        ),
+        enable: recordAction(
+          'enable',
+          async (id) => {
+            await webhooks.enable(id);
+            return { notice: { type: 'success', message: 'Endpoint enabled; its health starts again as untested.' } };
+          },
+          { icon: 'Play', isVisible: isActive(false) },
+        ),
+        disable: recordAction(
+          'disable',
+          async (id) => {
+            await webhooks.disable(id);
+            return {
+              notice: {
+                type: 'success',
+                message: 'Endpoint disabled; its pending deliveries were marked failed (recover them after enabling).',
+              },
+            };
+          },
+          { icon: 'Pause', variant: 'danger', isVisible: isActive(true) },
+        ),
+        resetHealth: recordAction(
+          'resetHealth',
+          async (id) => {
+            await webhooks.resetHealth(id);
+            return { notice: { type: 'success', message: 'Health counters reset.' } };
+          },
+          { icon: 'RefreshCw' },
+        ),
+        recover: recordAction(
+          'recover',
+          async (id, request) => {
+            const { count } = await webhooks.recover(id, {
+              since: String(request.payload?.since ?? ''),
+              ...(request.payload?.until ? { until: String(request.payload.until) } : {}),
+            });
+            return {
+              count,
+              notice: { type: 'success', message: `${count} failed ${count === 1 ? 'delivery' : 'deliveries'} scheduled again.` },
+            };
+          },
+          { icon: 'RotateCcw', component: c.Recover, isVisible: isActive(true) },
+        ),
+        enableSelected: bulkAction(c, 'enableSelected', 'Play', (id) => webhooks.enable(id).then(() => undefined), 'enabled'),
+        disableSelected: bulkAction(c, 'disableSelected', 'Pause', (id) => webhooks.disable(id).then(() => undefined), 'disabled'),
+      },
+    },
+  };
+}
