@@ -198,6 +198,8 @@ describe.each(databaseKinds())('delivery policy (%s)', (kind) => {
     rx.fallback = 200;
     await Widget.create({ name: 'after-enable' }).save();
     await rx.waitFor(11);
+    // The control saved after enabling arrives; what was saved while disabled never does.
+    expect(rx.requests.slice(10).map((r) => JSON.parse(r.body).data.name)).toEqual(['after-enable']);
     const healthy = await waitUntil(async () => {
       const e = await service.getEndpoint(ep.id);
       return e.health.state === 'healthy' ? e : undefined;

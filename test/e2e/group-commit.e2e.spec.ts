@@ -100,6 +100,7 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('group commit of 
     expect(batches.mock.calls.length).toBeLessThanOrEqual(2);
     batches.mockRestore();
     const rows = await ds.getRepository(WebhookDelivery).findBy(ids.map((id) => ({ id })));
+    expect(rows).toHaveLength(30);
     expect(rows.every((d) => d.status === 'succeeded' && d.lastResponseStatus === 200)).toBe(true);
     const attempts = await ds.getRepository(WebhookAttempt).findBy(ids.map((deliveryId) => ({ deliveryId })));
     expect(attempts).toHaveLength(31);
