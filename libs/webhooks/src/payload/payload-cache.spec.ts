@@ -30,4 +30,14 @@ describe('PayloadCache', () => {
     for (let i = 0; i < 15; i++) cache.set(`evt_${i}`, mib); // the same ids again: still 15 MiB
     expect(cache.get('evt_same')).toBe('first');
   });
+
+  it('forgets entries after 30 s, so a long-running worker holds only recent payloads', () => {
+    const cache = new PayloadCache();
+    cache.set('evt_old', 'old', 0);
+    expect(cache.get('evt_old', 30_000)).toBe('old');
+    expect(cache.get('evt_old', 30_001)).toBeUndefined();
+    cache.set('evt_new', 'new', 40_000); // setting evicts what aged out
+    cache.set('evt_old', 'again', 40_000); // an aged-out id can be cached again
+    expect(cache.get('evt_old', 40_000)).toBe('again');
+  });
 });
