@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebhookDelivery, WebhooksService, type EndpointDeliveryState, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
+import { DeliveryQueue } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { Widget } from '../fixtures/widget.entity.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys } from '../support/example-app.js';
@@ -169,8 +170,14 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     const state = (await service().getEndpoint(slow.id)).delivery;
     expect(state).toMatchObject({ inFlight: 2, held: 18, circuit: 'closed' });
 
+    const enqueue = vi.spyOn(apps[0].app.get(DeliveryQueue), 'enqueue');
     rx.releaseHeld(hang);
     await waitUntil(async () => (await succeeded(slow.id)) === 20, 'the slow endpoint to catch up');
+    // The held deliveries went back with their payloads (a short backlog keeps them in Redis): no read-back.
+    const released = enqueue.mock.calls.flatMap(([jobs]) => jobs).filter((j) => j.released);
+    expect(released.length).toBeGreaterThanOrEqual(18);
+    expect(released.every((j) => typeof j.payload === 'string' && JSON.parse(j.payload).type === 'widget.created')).toBe(true);
+    enqueue.mockRestore();
     expect(rx.maxInFlight.get(hang)).toBe(2);
     exactlyOnce(fine, 20);
     exactlyOnce(hang, 20);
@@ -201,8 +208,9 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     await saveWidgets(9);
     await waitUntil(async () => (await succeeded(endpoint.id)) === 9, 'all 9 deliveries', 20_000);
     const times = rx.got(path).map((a) => a.at);
-    // No window of (almost) a second holds more than 3 requests (a few ms of slack between gate and receiver).
-    for (let i = 3; i < times.length; i++) expect(times[i] - times[i - 3], `requests ${i - 3} and ${i}`).toBeGreaterThan(950);
+    // No window of (almost) a second holds more than 3 requests. The gate counts a request when it admits it; the
+    // claim and the request itself come after, so the receiver may see them up to a loaded machine's delay apart.
+    for (let i = 3; i < times.length; i++) expect(times[i] - times[i - 3], `requests ${i - 3} and ${i}`).toBeGreaterThan(850);
     exactlyOnce(path, 9);
   });
 

@@ -96,7 +96,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     const lease = new Date(now.getTime() + steps * timeoutMs + LEASE_MARGIN_MS);
     // Deliveries to a live endpoint pass its gate (in-flight cap, rate limit, pause, circuit); a test send does not.
     if (!endpoint?.active || job.trigger === 'test') return this.claimAndSend(job, endpoint, timeoutMs, lease, now);
-    const admission = await this.gate.acquire(job, lease, now.getTime());
+    const admission = await this.gate.acquire(job, lease, Date.now());
     if (!admission.admitted) return null; // held: the gate puts the job back when the endpoint can take it
     // The slot is the receiver's: it is given back as soon as the response is in, not after the database writes.
     let released: Promise<void> | undefined;

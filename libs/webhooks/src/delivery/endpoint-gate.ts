@@ -64,6 +64,7 @@ const ACQUIRE = `
 local inflight, held, state, rate, heldIndex = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, token, lease, cap = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local rateMax, ratePer, member, job, released = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9] == '1'
+local payload, payloadsMax = ARGV[11], tonumber(ARGV[12])
 local function hold(wake)
   if released then
     -- Put back but not admitted: due again at once (not parked behind its in-transit mark).
@@ -72,6 +73,10 @@ local function hold(wake)
     redis.call('ZADD', held, 'NX', now, member)
   end
   redis.call('HSET', held .. ':jobs', member, job)
+  -- The first held jobs of an endpoint keep their payload (no read-back when they go); a long backlog does not.
+  if payload ~= '' and redis.call('HLEN', held .. ':payloads') < payloadsMax then
+    redis.call('HSET', held .. ':payloads', member, payload)
+  end
   redis.call('SADD', heldIndex, ARGV[10])
   return {0, wake}
 end
@@ -110,6 +115,7 @@ end
 redis.call('ZADD', inflight, lease, token)
 if inHeld and redis.call('ZREM', held, member) == 1 then
   redis.call('HDEL', held .. ':jobs', member)
+  redis.call('HDEL', held .. ':payloads', member)
   if redis.call('ZCARD', held) == 0 then redis.call('SREM', heldIndex, ARGV[10]) end
 end
 return {1, 0}
@@ -175,6 +181,7 @@ for _, m in ipairs(members) do
   local job = redis.call('HGET', held .. ':jobs', m)
   if job then
     table.insert(out, job)
+    table.insert(out, redis.call('HGET', held .. ':payloads', m) or '')
     redis.call('ZADD', held, 'XX', now + tonumber(ARGV[10]), m)
   else
     redis.call('ZREM', held, m)
@@ -199,6 +206,12 @@ type GateRedis = Redis & {
   webhooksGateRelease(...args: (string | number)[]): Promise<Array<number | string>>;
   webhooksGateStatus(...args: (string | number)[]): Promise<Array<[number, number, string, string, string, string]>>;
 };
+
+/**
+ * Held jobs of one endpoint that keep their payload in Redis (up to JOB_PAYLOAD_MAX_CHARS each): those go back
+ * without a read of the event; the rest of a longer backlog keeps no payload, so Redis stays small.
+ */
+const HELD_PAYLOADS_MAX = 200;
 
 /** How long a released job may take to be admitted before it counts as lost in transit and may be released again. */
 const TRANSIT_MS = 60_000;
@@ -238,10 +251,12 @@ export class EndpointGate {
       limits.rateLimit?.max ?? 0,
       limits.rateLimit?.perMs ?? 0,
       member,
-      // Held jobs keep no payload in Redis (a backlog stays small); the worker reads it when the job goes.
+      // The job without its payload, and the payload apart: the script keeps it for the first HELD_PAYLOADS_MAX.
       JSON.stringify({ ...job, released: undefined, payload: undefined }),
       job.released ? '1' : '0',
       job.endpointId,
+      job.payload ?? '',
+      HELD_PAYLOADS_MAX,
     );
     if (admitted === 1) return { admitted: true, token };
     if (wakeAt > 0) await this.scheduleWake(job.endpointId, wakeAt, now);
@@ -271,7 +286,12 @@ export class EndpointGate {
         TRANSIT_MS,
       );
       if (jobs.length) {
-        await this.queue.enqueue(jobs.map((j) => ({ ...(JSON.parse(String(j)) as DeliveryJob), released: true })));
+        const back: DeliveryJob[] = [];
+        for (let i = 0; i < jobs.length; i += 2) {
+          const payload = String(jobs[i + 1]);
+          back.push({ ...(JSON.parse(String(jobs[i])) as DeliveryJob), released: true, ...(payload ? { payload } : {}) });
+        }
+        await this.queue.enqueue(back);
       }
       if (Number(wakeAt) > 0) await this.scheduleWake(endpointId, Number(wakeAt), now);
     } catch (error) {
@@ -314,7 +334,7 @@ export class EndpointGate {
   /** Drops everything the gate keeps for an endpoint (it was deleted; its rows are gone). */
   async forget(endpointId: string): Promise<void> {
     const keys = this.keys(endpointId, 'inflight', 'held', 'state', 'rate');
-    await this.redis().del(...keys, `${keys[1]}:jobs`);
+    await this.redis().del(...keys, `${keys[1]}:jobs`, `${keys[1]}:payloads`);
     await this.redis().srem(this.heldIndexKey(), endpointId);
   }
 
