@@ -1,5 +1,6 @@
 import type { ActionRequest, ActionResponse, ResourceWithOptions } from 'adminjs';
 import { HEALTH_STATES } from '../endpoints/endpoint-health.js';
+import { ENDPOINT_FIELD_NAMES, ENDPOINT_FIELDS, type EndpointFieldSpec } from '../endpoints/endpoint-input.js';
 import { DEFAULT_GRACE_SECONDS } from '../endpoints/endpoint-secrets.js';
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
 import type { WebhooksService } from '../webhooks.service.js';
@@ -9,6 +10,31 @@ import type { Components, Navigation } from './components.js';
 import { bulkAction, isActive, operation, recordOperation, toRecordJSON } from './admin-actions.js';
 
 /** Endpoints in the admin: the list with health, the form, and the operator's actions on an endpoint. */
+
+type FieldAdmin = EndpointFieldSpec<unknown>['admin'];
+
+/** The endpoint fields whose admin settings pass `test`, in the table's order. */
+function fieldsWhere(test: (admin: FieldAdmin) => boolean): string[] {
+  return ENDPOINT_FIELD_NAMES.filter((name) => test(ENDPOINT_FIELDS[name].admin));
+}
+
+/** AdminJS property options of the endpoint fields: required marks, help texts, choices. */
+function fieldOptions(): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    ENDPOINT_FIELD_NAMES.map((name) => {
+      const spec: EndpointFieldSpec<unknown> = ENDPOINT_FIELDS[name];
+      const { description, values } = spec.admin;
+      return [
+        name,
+        {
+          ...(spec.required ? { isRequired: true } : {}),
+          ...(description ? { description } : {}),
+          ...(values ? { availableValues: values.map((v) => ({ value: v, label: v })) } : {}),
+        },
+      ];
+    }),
+  );
+}
 
 export function endpointResource(
   webhooks: WebhooksService,
@@ -46,10 +72,7 @@ export function endpointResource(
       filterProperties: ['url', 'health', 'active', 'description', 'createdAt'],
       showProperties: [
         'id',
-        'url',
-        'description',
-        'topics',
-        'active',
+        ...fieldsWhere((a) => a.summary === true),
         'health',
         'successRate',
         'delivery',
@@ -65,46 +88,21 @@ export function endpointResource(
         'failingSince',
         'disabledAt',
         'disabledReason',
-        'method',
-        'timeoutMs',
-        'maxInFlight',
-        'rateLimit',
-        'retrySchedule',
-        'headers',
-        'filters',
-        'fields',
-        'transform',
-        'headerProvider',
-        'auth',
+        ...fieldsWhere((a) => a.summary !== true),
         'createdAt',
         'updatedAt',
         'recentDeliveries',
       ],
-      editProperties: [
-        'url',
-        'description',
-        'topics',
-        'method',
-        'timeoutMs',
-        'maxInFlight',
-        'rateLimit',
-        'retrySchedule',
-        'headers',
-        'filters',
-        'fields',
-        'transform',
-        'headerProvider',
-        'auth',
-      ],
+      editProperties: fieldsWhere((a) => a.form !== false),
       properties: {
         id: { isVisible: { list: false, show: true, edit: false, filter: false } },
-        url: { isTitle: true, isRequired: true, description: 'Where events are sent (https; http only where allowed).' },
+        ...fieldOptions(),
+        url: { ...fieldOptions().url, isTitle: true },
         topics: {
+          ...fieldOptions().topics,
           isArray: true,
-          isRequired: true,
           availableValues: topicValues(),
           components: { list: c.TopicsList, show: c.TopicsList },
-          description: 'Topics (order.created) or patterns (order.*, *).',
         },
         health: {
           availableValues: HEALTH_STATES.map((v) => ({ value: v, label: v })),
@@ -119,23 +117,6 @@ export function endpointResource(
         },
         circuitRetryAt: { isSortable: false, description: 'When the open circuit lets its probe go.' },
         pausedUntil: { isSortable: false, description: 'The receiver asked (429/503 with Retry-After) to wait until then.' },
-        maxInFlight: { description: 'Deliveries in flight at most, across workers; empty: the module default.' },
-        rateLimit: { description: 'JSON { "max": 10, "perMs": 1000 }: requests per window at most; empty: the module default.' },
-        method: {
-          availableValues: [
-            { value: 'POST', label: 'POST' },
-            { value: 'PUT', label: 'PUT' },
-          ],
-        },
-        timeoutMs: { description: 'Request timeout in ms; empty: the module default.' },
-        retrySchedule: { description: 'JSON list of retry delays in ms, e.g. [5000, 300000]; empty: the module default.' },
-        headers: { description: 'JSON object of extra request headers. Sensitive values show as ••••••; leave them so to keep them.' },
-        filters: { description: 'JSON conditions per entity, e.g. {"order": {"status": {"in": ["paid"]}}}; empty: every event.' },
-        fields: { description: 'JSON {"include": [...], "exclude": [...], "redact": [...]} for data and changes.' },
-        auth: {
-          description:
-            'JSON OAuth2 client credentials: {"type": "oauth2", "tokenUrl": "...", "clientId": "...", "clientSecret": "..."}. The client secret shows as ••••••; leave it so to keep it.',
-        },
         recentDeliveries: {
           type: 'string',
           components: { show: c.RecentDeliveries },

@@ -1,22 +1,11 @@
-import type { EndpointInput } from '../endpoints/endpoint-input.js';
+import { ENDPOINT_FIELD_NAMES, ENDPOINT_FIELDS, type EndpointInput } from '../endpoints/endpoint-input.js';
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
 import type { EndpointView } from '../webhooks.service.js';
 
+const widget = (name: string) => ENDPOINT_FIELDS[name as keyof typeof ENDPOINT_FIELDS]?.admin.widget;
+
 /** Endpoint fields edited as JSON text in the admin form. */
-export const JSON_FIELDS = ['retrySchedule', 'rateLimit', 'headers', 'filters', 'fields', 'auth'] as const;
-/** Every field the admin form may send to the service; anything else in the form (id, health...) is ignored. */
-const INPUT_FIELDS = [
-  'url',
-  'description',
-  'topics',
-  'active',
-  'method',
-  'timeoutMs',
-  'maxInFlight',
-  'transform',
-  'headerProvider',
-  ...JSON_FIELDS,
-] as const;
+export const JSON_FIELDS = ENDPOINT_FIELD_NAMES.filter((name) => widget(name) === 'json');
 
 /**
  * The record params of an endpoint in the admin: built from the service's view, so the secret, sensitive header
@@ -26,29 +15,16 @@ export function endpointParams(view: EndpointView): Record<string, unknown> {
   const lastDeliveryAt = latest(view.health.lastSuccessAt, view.health.lastFailureAt);
   const { recent, successRate } = view.health;
   const finished = recent.succeeded + recent.failed;
+  const fields = Object.fromEntries(ENDPOINT_FIELD_NAMES.map((name) => [name, widget(name) === 'json' ? json(view[name]) : view[name]]));
   return {
     id: view.id,
-    url: view.url,
-    description: view.description,
-    topics: view.topics,
-    active: view.active,
-    method: view.method,
-    timeoutMs: view.timeoutMs,
-    maxInFlight: view.maxInFlight,
-    rateLimit: json(view.rateLimit),
+    ...fields,
     delivery: deliverySummary(view.delivery),
     inFlight: view.delivery?.inFlight ?? null,
     held: view.delivery?.held ?? null,
     circuit: view.delivery?.circuit ?? null,
     circuitRetryAt: view.delivery?.circuitRetryAt ?? null,
     pausedUntil: view.delivery?.pausedUntil ?? null,
-    transform: view.transform,
-    headerProvider: view.headerProvider,
-    retrySchedule: json(view.retrySchedule),
-    headers: json(view.headers),
-    filters: json(view.filters),
-    fields: json(view.fields),
-    auth: json(view.auth),
     health: view.health.state,
     successRate: successRate === null ? null : `${Math.round(successRate * 1000) / 10}% (${recent.succeeded}/${finished})`,
     lastDeliveryAt,
@@ -83,16 +59,17 @@ function deliverySummary(state: EndpointView['delivery']): string | null {
 export function endpointInput(payload: Record<string, unknown>, current?: Record<string, unknown>): Partial<EndpointInput> {
   const input: Record<string, unknown> = {};
   const errors: Record<string, string[]> = {};
-  const topics = collectArray(payload, 'topics');
-  for (const field of INPUT_FIELDS) {
-    if (field === 'topics') {
-      if (topics !== undefined) input.topics = topics;
+  for (const field of ENDPOINT_FIELD_NAMES) {
+    const { widget: kind } = ENDPOINT_FIELDS[field].admin;
+    if (kind === 'list') {
+      const list = collectArray(payload, field);
+      if (list !== undefined) input[field] = list;
       continue;
     }
     if (!(field in payload)) continue;
     const raw = payload[field];
     const text = typeof raw === 'string' ? raw.trim() : raw;
-    if ((JSON_FIELDS as readonly string[]).includes(field)) {
+    if (kind === 'json') {
       if (current && text === (current[field] ?? '')) continue;
       if (text === '' || text === null || text === undefined) input[field] = null;
       else if (typeof text !== 'string') input[field] = text;
@@ -103,11 +80,11 @@ export function endpointInput(payload: Record<string, unknown>, current?: Record
           (errors[field] ??= []).push(`${field} is not valid JSON (${(error as Error).message})`);
         }
       }
-    } else if (field === 'active') {
-      input.active = text === true || text === 'true' ? true : text === false || text === 'false' ? false : text;
-    } else if (field === 'timeoutMs' || field === 'maxInFlight') {
+    } else if (kind === 'boolean') {
+      input[field] = text === true || text === 'true' ? true : text === false || text === 'false' ? false : text;
+    } else if (kind === 'integer') {
       input[field] = text === '' || text === null ? null : /^\d+$/.test(String(text)) ? Number(text) : text;
-    } else if (field === 'url' || field === 'method') {
+    } else if (ENDPOINT_FIELDS[field].required || kind === 'select') {
       input[field] = text;
     } else {
       input[field] = text === '' ? null : text;

@@ -3,40 +3,39 @@ import type { FindOptionsWhere } from 'typeorm';
 import { WebhookEndpoint } from '../entities/index.js';
 import { healthStateWhere } from '../endpoints/endpoint-health.js';
 import { WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
-import type { EndpointInput } from '../endpoints/endpoint-input.js';
+import { ENDPOINT_FIELD_NAMES, ENDPOINT_FIELDS, type AdminWidget, type EndpointInput } from '../endpoints/endpoint-input.js';
 import type { WebhooksService } from '../webhooks.service.js';
 import { whereOf } from './bound-resource.js';
 import { endpointInput, endpointParams } from './endpoint-form.js';
 
 export const ENDPOINT_RESOURCE_ID = 'WebhookEndpoint';
 
-/** [path, type, sortable column?] */
+const PROPERTY_TYPES: Record<AdminWidget, PropertyType> = {
+  text: 'string',
+  textarea: 'textarea',
+  list: 'string',
+  boolean: 'boolean',
+  integer: 'number',
+  json: 'textarea',
+  select: 'string',
+};
+
+/** [path, type, sortable column?]: the endpoint fields (from their table), then what the view adds. */
 const PROPERTIES: [string, PropertyType, boolean][] = [
   ['id', 'string', true],
-  ['url', 'string', true],
-  ['description', 'string', false],
-  ['topics', 'string', false],
-  ['active', 'boolean', true],
+  ...ENDPOINT_FIELD_NAMES.map((name): [string, PropertyType, boolean] => {
+    const { widget, sortable } = ENDPOINT_FIELDS[name].admin as { widget: AdminWidget; sortable?: boolean };
+    return [name, PROPERTY_TYPES[widget], sortable ?? false];
+  }),
   ['health', 'string', false],
   ['successRate', 'string', false],
   ['lastDeliveryAt', 'datetime', false],
-  ['method', 'string', false],
-  ['timeoutMs', 'number', false],
-  ['maxInFlight', 'number', false],
-  ['rateLimit', 'textarea', false],
   ['delivery', 'string', false],
   ['inFlight', 'number', false],
   ['held', 'number', false],
   ['circuit', 'string', false],
   ['circuitRetryAt', 'datetime', false],
   ['pausedUntil', 'datetime', false],
-  ['retrySchedule', 'textarea', false],
-  ['headers', 'textarea', false],
-  ['filters', 'textarea', false],
-  ['fields', 'textarea', false],
-  ['transform', 'string', false],
-  ['headerProvider', 'string', false],
-  ['auth', 'textarea', false],
   ['consecutiveFailures', 'number', true],
   ['lastSuccessAt', 'datetime', true],
   ['lastFailureAt', 'datetime', true],

@@ -1,129 +1,256 @@
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
-import type { NetworkPolicy } from '../security/network-policy.js';
-import { filtersProblems, type EndpointFilters } from './filters.js';
-import { isTopicPattern, topicMatches } from '../topics/topics.js';
 import { rateLimitProblem } from '../webhooks.options.js';
+import {
+  authProblem,
+  DEFAULT_RULES,
+  fieldsProblem,
+  headersProblem,
+  HIDDEN_HEADER_VALUE,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_IN_FLIGHT,
+  MAX_RETRIES,
+  MAX_RETRY_DELAY_MS,
+  topicsProblem,
+  urlProblem,
+  type EndpointAuth,
+  type EndpointFields,
+  type EndpointRules,
+} from './endpoint-checks.js';
+import { filtersProblems, type EndpointFilters } from './filters.js';
 
-export const MAX_URL_LENGTH = 2048;
-const MAX_DESCRIPTION_LENGTH = 500;
-const MAX_TOPICS = 100;
-const MAX_IN_FLIGHT = 1000;
+export {
+  HIDDEN_HEADER_VALUE,
+  isReservedHeader,
+  MAX_URL_LENGTH,
+  urlAllowed,
+  type EndpointAuth,
+  type EndpointFields,
+  type EndpointRules,
+} from './endpoint-checks.js';
 
-/** Fields a caller may set on an endpoint. */
-export interface EndpointInput {
-  url: string;
-  topics: string[];
-  description?: string | null;
-  active?: boolean;
-  /** Retry delays in ms for this endpoint (null: the module's schedule). */
-  retrySchedule?: number[] | null;
-  /** Request timeout in ms for this endpoint (null: the module's), at most `maxRequestTimeoutMs`. */
-  timeoutMs?: number | null;
-  /** Deliveries in flight to this endpoint at most, across all workers (null: the module's `maxInFlightPerEndpoint`). */
-  maxInFlight?: number | null;
-  /** At most `max` requests per `perMs` milliseconds to this endpoint (null: the module's `rateLimit`). */
-  rateLimit?: { max: number; perMs: number } | null;
-  /** Extra request headers (e.g. a static `authorization` the receiver expects). Stored encrypted. */
-  headers?: Record<string, string> | null;
-  /** Only events passing these conditions, keyed by entity name: `{ "order": { "bucket": "eu" } }`. */
-  filters?: EndpointFilters | null;
+/** How the admin shows and edits a field. */
+export type AdminWidget = 'text' | 'textarea' | 'list' | 'boolean' | 'integer' | 'json' | 'select';
+
+/** What the table says of one endpoint field. */
+export interface EndpointFieldSpec<T> {
+  /** Must be given on create. */
+  required: boolean;
+  /** The value stored when created without it. */
+  default: T;
+  /** Checks a given value (never `undefined`) and answers it normalised, or its problems. */
+  check(value: unknown, context: FieldContext): { value: T } | { problems: string[] };
+  /** Stored encrypted at rest (`EndpointSecrets.seal`); views show `mask(value)`. */
+  sealed?: { mask(value: NonNullable<T>): T };
+  admin: {
+    widget: AdminWidget;
+    /** Help text under the field. */
+    description?: string;
+    /** The list of the admin sorts by it (a plain column). */
+    sortable?: boolean;
+    /** On the endpoint page above the health block (else below it, with the delivery settings). */
+    summary?: boolean;
+    /** In the create and edit form (`active` is changed by the enable and disable actions). @default true */
+    form?: boolean;
+    /** The choices of a `select`. */
+    values?: readonly string[];
+  };
+}
+
+export interface FieldContext {
+  partial: boolean;
+  knownTopics: readonly string[];
+  rules: EndpointRules;
+}
+
+const ok = <T>(value: T) => ({ value });
+const bad = (...problems: string[]) => ({ problems });
+
+function required<T>(spec: Omit<EndpointFieldSpec<T>, 'required' | 'default'>): EndpointFieldSpec<T> & { required: true } {
+  return { ...spec, required: true, default: undefined as T };
+}
+function optional<T>(spec: Omit<EndpointFieldSpec<T>, 'required'>): EndpointFieldSpec<T> & { required: false } {
+  return { ...spec, required: false };
+}
+
+/** `null`, or an integer from 1 to `max`. */
+function limit(name: string, max: () => number, hint = '') {
+  return (v: unknown) =>
+    v === null
+      ? ok(null)
+      : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max()
+        ? ok(v as number)
+        : bad(`${name} must be null or an integer from 1 to ${max()}${hint}`);
+}
+
+/** A registered extension's name, or null. */
+function registered(key: 'transform' | 'headerProvider', what: string, names: (rules: EndpointRules) => ReadonlySet<string> | undefined) {
+  return (v: unknown, { rules }: FieldContext) => {
+    if (v === null) return ok(null);
+    const known = names(rules);
+    if (typeof v === 'string' && known?.has(v)) return ok<string | null>(v);
+    return bad(`${key} ${JSON.stringify(v)} is not a registered ${what}() name (registered: ${[...(known ?? [])].join(', ') || 'none'})`);
+  };
+}
+
+const SENSITIVE_HEADER = /auth|cookie|token|secret|key|pass|signature|session|credential|jwt|hmac|sas|bearer|private|sig/i;
+
+/**
+ * Every field a caller may set on an endpoint, in one table: its check, its default, whether it is stored
+ * encrypted, how the admin shows it. `EndpointInput` and the field part of `EndpointView` are derived from it, and
+ * so are input validation, the created row, views, and the admin's form, list and record. A new endpoint field is a
+ * column on the entity, an entry here and a migration.
+ */
+export const ENDPOINT_FIELDS = {
+  /** Where events are sent: an absolute http(s) URL (https only unless `allowHttp`), normalised. */
+  url: required<string>({
+    check: (v, { rules }) => {
+      const problem = urlProblem(v, rules);
+      return problem ? bad(problem) : ok(new URL(v as string).toString());
+    },
+    admin: { widget: 'text', sortable: true, summary: true, description: 'Where events are sent (https; http only where allowed).' },
+  }),
+  description: optional<string | null>({
+    default: null,
+    check: (v) =>
+      v !== null && typeof v !== 'string'
+        ? bad('description must be a string')
+        : typeof v === 'string' && v.length > MAX_DESCRIPTION_LENGTH
+          ? bad(`description is longer than ${MAX_DESCRIPTION_LENGTH} characters`)
+          : ok(v as string | null),
+    admin: { widget: 'text', summary: true },
+  }),
+  /** Topics (`order.created`) or patterns (`order.*`, `*`); each must match a known topic. */
+  topics: required<string[]>({
+    check: (v, { knownTopics }) => {
+      const problem = topicsProblem(v, knownTopics);
+      return problem ? bad(problem) : ok([...new Set(v as string[])]);
+    },
+    admin: { widget: 'list', summary: true, description: 'Topics (order.created) or patterns (order.*, *).' },
+  }),
+  /** @default true */
+  active: optional<boolean>({
+    default: true,
+    check: (v) => (typeof v === 'boolean' ? ok(v) : bad('active must be true or false')),
+    admin: { widget: 'boolean', sortable: true, summary: true, form: false },
+  }),
   /** HTTP method. @default 'POST' */
-  method?: 'POST' | 'PUT';
+  method: optional<'POST' | 'PUT'>({
+    default: 'POST',
+    check: (v) => (v === 'POST' || v === 'PUT' ? ok(v) : bad(`method must be "POST" or "PUT" (got ${JSON.stringify(v)})`)),
+    admin: { widget: 'select', values: ['POST', 'PUT'] },
+  }),
+  /** Request timeout in ms for this endpoint (null: the module's), at most `maxRequestTimeoutMs`. */
+  timeoutMs: optional<number | null>({
+    default: null,
+    check: (v, { rules }) => limit('timeoutMs', () => rules.maxTimeoutMs, ' (maxRequestTimeoutMs)')(v),
+    admin: { widget: 'integer', description: 'Request timeout in ms; empty: the module default.' },
+  }),
+  /** Deliveries in flight to this endpoint at most, across all workers (null: the module's `maxInFlightPerEndpoint`). */
+  maxInFlight: optional<number | null>({
+    default: null,
+    check: limit('maxInFlight', () => MAX_IN_FLIGHT),
+    admin: { widget: 'integer', description: 'Deliveries in flight at most, across workers; empty: the module default.' },
+  }),
+  /** At most `max` requests per `perMs` milliseconds to this endpoint (null: the module's `rateLimit`). */
+  rateLimit: optional<{ max: number; perMs: number } | null>({
+    default: null,
+    check: (v) => {
+      const problem = rateLimitProblem(v);
+      return problem ? bad(`rateLimit ${problem}`) : ok((v as { max: number; perMs: number } | null) ?? null);
+    },
+    admin: { widget: 'json', description: 'JSON { "max": 10, "perMs": 1000 }: requests per window at most; empty: the module default.' },
+  }),
+  /** Retry delays in ms for this endpoint (null: the module's schedule). */
+  retrySchedule: optional<number[] | null>({
+    default: null,
+    check: (v) =>
+      v === null
+        ? ok(null)
+        : !Array.isArray(v) || v.length > MAX_RETRIES || v.some((d) => !Number.isInteger(d) || d < 0 || d > MAX_RETRY_DELAY_MS)
+          ? bad(
+              `retrySchedule must be null or a list of at most ${MAX_RETRIES} delays in milliseconds, each from 0 to ${MAX_RETRY_DELAY_MS} (7 days)`,
+            )
+          : ok(v as number[]),
+    admin: { widget: 'json', description: 'JSON list of retry delays in ms, e.g. [5000, 300000]; empty: the module default.' },
+  }),
+  /** Extra request headers (e.g. a static `authorization` the receiver expects). Stored encrypted. */
+  headers: optional<Record<string, string> | null>({
+    default: null,
+    check: (v) => {
+      const result = headersProblem(v);
+      return typeof result === 'string' ? bad(result) : ok(result);
+    },
+    // Values of sensitive headers (authorization, *token*, *key*...) show as HIDDEN_HEADER_VALUE.
+    sealed: {
+      mask: (headers) =>
+        Object.fromEntries(Object.entries(headers).map(([n, v]) => [n, SENSITIVE_HEADER.test(n) ? HIDDEN_HEADER_VALUE : v])),
+    },
+    admin: {
+      widget: 'json',
+      description: 'JSON object of extra request headers. Sensitive values show as ••••••; leave them so to keep them.',
+    },
+  }),
+  /** Only events passing these conditions, keyed by entity name: `{ "order": { "bucket": "eu" } }`. */
+  filters: optional<EndpointFilters | null>({
+    default: null,
+    check: (v, { rules }) => {
+      const problems = filtersProblems(v, rules.fieldsOf ?? (() => undefined));
+      return problems.length ? bad(...problems) : ok(v as EndpointFilters | null);
+    },
+    admin: { widget: 'json', description: 'JSON conditions per entity, e.g. {"order": {"status": {"in": ["paid"]}}}; empty: every event.' },
+  }),
   /** Which top-level fields of `data` and `changes` this endpoint gets. */
-  fields?: EndpointFields | null;
+  fields: optional<EndpointFields | null>({
+    default: null,
+    check: (v) => {
+      const result = fieldsProblem(v);
+      return typeof result === 'string' ? bad(result) : ok(result);
+    },
+    admin: { widget: 'json', description: 'JSON {"include": [...], "exclude": [...], "redact": [...]} for data and changes.' },
+  }),
   /** Name of a `@WebhookTransformer()` that reshapes the body for this endpoint. */
-  transform?: string | null;
+  transform: optional<string | null>({
+    default: null,
+    check: registered('transform', '@WebhookTransformer', (r) => r.transformers),
+    admin: { widget: 'text' },
+  }),
   /** Name of a `@WebhookHeaderProvider()` that adds headers at send time. */
-  headerProvider?: string | null;
+  headerProvider: optional<string | null>({
+    default: null,
+    check: registered('headerProvider', '@WebhookHeaderProvider', (r) => r.headerProviders),
+    admin: { widget: 'text' },
+  }),
   /** OAuth2 client credentials: a bearer token is fetched, cached until it expires, and sent. Stored encrypted. */
-  auth?: EndpointAuth | null;
-}
+  auth: optional<EndpointAuth | null>({
+    default: null,
+    check: (v, { rules }) => {
+      const result = authProblem(v, rules);
+      return typeof result === 'string' ? bad(result) : ok(result);
+    },
+    // The client secret shows as HIDDEN_HEADER_VALUE.
+    sealed: { mask: (auth) => ({ ...auth, clientSecret: HIDDEN_HEADER_VALUE }) },
+    admin: {
+      widget: 'json',
+      description:
+        'JSON OAuth2 client credentials: {"type": "oauth2", "tokenUrl": "...", "clientId": "...", "clientSecret": "..."}. The client secret shows as ••••••; leave it so to keep it.',
+    },
+  }),
+};
 
-export interface EndpointFields {
-  include?: string[];
-  exclude?: string[];
-  redact?: string[];
-}
+type Fields = typeof ENDPOINT_FIELDS;
+export type EndpointFieldName = keyof Fields;
+type ValueOf<K extends EndpointFieldName> = Fields[K] extends EndpointFieldSpec<infer T> ? T : never;
 
-export interface EndpointAuth {
-  type: 'oauth2';
-  tokenUrl: string;
-  clientId: string;
-  clientSecret: string;
-  scope?: string;
-  audience?: string;
-  /** How the client authenticates at the token URL. @default 'basic' (HTTP Basic, RFC 6749 2.3.1) */
-  clientAuth?: 'basic' | 'body';
-}
+/** The field names, in the table's order. */
+export const ENDPOINT_FIELD_NAMES = Object.keys(ENDPOINT_FIELDS) as EndpointFieldName[];
 
-/** What the module's options allow an endpoint to be. */
-export interface EndpointRules {
-  maxTimeoutMs: number;
-  /** Accept http:// URLs (else https only). */
-  allowHttp: boolean;
-  /** Refuses URLs whose host is a non-public IP literal or a loopback name. */
-  network?: NetworkPolicy;
-  /** If set, the URL must match one of these (RegExp, or prefix with an optional `*.` host wildcard). */
-  allowedUrls?: ReadonlyArray<string | RegExp>;
-  /** Fields of an entity by name (filters); undefined for a custom topic prefix, null when unknown. */
-  fieldsOf?: (prefix: string) => readonly string[] | undefined | null;
-  /** Registered transformer and header provider names. */
-  transformers?: ReadonlySet<string>;
-  headerProviders?: ReadonlySet<string>;
-}
+/** Fields a caller may set on an endpoint (`url` and `topics` required). */
+export type EndpointInput = { [K in EndpointFieldName as Fields[K]['required'] extends true ? K : never]: ValueOf<K> } & {
+  [K in EndpointFieldName as Fields[K]['required'] extends true ? never : K]?: ValueOf<K>;
+};
 
-/** What a sensitive header value looks like in API answers. Not a valid header value, so it cannot be saved back. */
-export const HIDDEN_HEADER_VALUE = '••••••';
-
-const DEFAULT_RULES: EndpointRules = { maxTimeoutMs: 30_000, allowHttp: true };
-
-const FIELDS = new Set([
-  'url',
-  'topics',
-  'description',
-  'active',
-  'retrySchedule',
-  'timeoutMs',
-  'maxInFlight',
-  'rateLimit',
-  'headers',
-  'filters',
-  'method',
-  'fields',
-  'transform',
-  'headerProvider',
-  'auth',
-]);
-const MAX_FIELD_NAMES = 100;
-const MAX_HEADERS = 20;
-const MAX_HEADER_VALUE_LENGTH = 4096;
-/** All custom headers together: well under the 16 KiB many servers accept (Node's default). */
-const MAX_HEADERS_TOTAL = 8192;
-/** RFC 9110 token characters. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
-/** Headers the library sets, or that would break the request if a caller set them. */
-const RESERVED_HEADERS = new Set([
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-  'content-type',
-  'content-length',
-  'content-encoding',
-  'accept-encoding',
-  'transfer-encoding',
-  'host',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-]);
-const MAX_RETRIES = 50;
-const MAX_RETRY_DELAY_MS = 7 * 86_400_000;
+/** Every field's value as stored and shown (sealed ones opened, and masked in views). */
+export type EndpointFieldValues = { [K in EndpointFieldName]: ValueOf<K> };
 
 /**
  * Checks and normalises endpoint fields, all problems in one message. `partial` allows missing fields (PATCH).
@@ -152,239 +279,16 @@ export function validateEndpointInput(
     problems.push(...messages);
     (byField[field] ??= []).push(...messages);
   };
-  const out: Partial<EndpointInput> = {};
-  for (const key of Object.keys(body)) if (!FIELDS.has(key)) problem(key, `unknown field "${key}"`);
-
-  if (body.url !== undefined || !partial) {
-    const found = urlProblem(body.url, rules);
-    if (found) problem('url', found);
-    else out.url = new URL(body.url as string).toString();
-  }
-  if (body.topics !== undefined || !partial) {
-    const found = topicsProblem(body.topics, knownTopics);
-    if (found) problem('topics', found);
-    else out.topics = [...new Set(body.topics as string[])];
-  }
-  if (body.description !== undefined) {
-    if (body.description !== null && typeof body.description !== 'string') problem('description', 'description must be a string');
-    else if (typeof body.description === 'string' && body.description.length > MAX_DESCRIPTION_LENGTH) {
-      problem('description', `description is longer than ${MAX_DESCRIPTION_LENGTH} characters`);
-    } else out.description = body.description;
-  }
-  if (body.active !== undefined) {
-    if (typeof body.active !== 'boolean') problem('active', 'active must be true or false');
-    else out.active = body.active;
-  }
-  if (body.retrySchedule !== undefined) {
-    const v = body.retrySchedule;
-    if (v === null) out.retrySchedule = null;
-    else if (!Array.isArray(v) || v.length > MAX_RETRIES || v.some((d) => !Number.isInteger(d) || d < 0 || d > MAX_RETRY_DELAY_MS)) {
-      problem(
-        'retrySchedule',
-        `retrySchedule must be null or a list of at most ${MAX_RETRIES} delays in milliseconds, each from 0 to ${MAX_RETRY_DELAY_MS} (7 days)`,
-      );
-    } else out.retrySchedule = v as number[];
-  }
-  if (body.timeoutMs !== undefined) {
-    const v = body.timeoutMs;
-    if (v === null) out.timeoutMs = null;
-    else if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > rules.maxTimeoutMs) {
-      problem('timeoutMs', `timeoutMs must be null or an integer from 1 to ${rules.maxTimeoutMs} (maxRequestTimeoutMs)`);
-    } else out.timeoutMs = v as number;
-  }
-  if (body.maxInFlight !== undefined) {
-    const v = body.maxInFlight;
-    if (v === null) out.maxInFlight = null;
-    else if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_IN_FLIGHT) {
-      problem('maxInFlight', `maxInFlight must be null or an integer from 1 to ${MAX_IN_FLIGHT}`);
-    } else out.maxInFlight = v as number;
-  }
-  if (body.rateLimit !== undefined) {
-    const found = rateLimitProblem(body.rateLimit);
-    if (found) problem('rateLimit', `rateLimit ${found}`);
-    else out.rateLimit = (body.rateLimit as { max: number; perMs: number } | null) ?? null;
-  }
-  if (body.headers !== undefined) {
-    const result = headersProblem(body.headers);
-    if (typeof result === 'string') problem('headers', result);
-    else out.headers = result;
-  }
-  if (body.filters !== undefined) {
-    const found = filtersProblems(body.filters, rules.fieldsOf ?? (() => undefined));
-    if (found.length) problem('filters', ...found);
-    else out.filters = body.filters as EndpointFilters | null;
-  }
-  if (body.method !== undefined) {
-    if (body.method !== 'POST' && body.method !== 'PUT')
-      problem('method', `method must be "POST" or "PUT" (got ${JSON.stringify(body.method)})`);
-    else out.method = body.method;
-  }
-  if (body.fields !== undefined) {
-    const result = fieldsProblem(body.fields);
-    if (typeof result === 'string') problem('fields', result);
-    else out.fields = result;
-  }
-  for (const [key, names, what] of [
-    ['transform', rules.transformers, '@WebhookTransformer'],
-    ['headerProvider', rules.headerProviders, '@WebhookHeaderProvider'],
-  ] as const) {
-    const v = body[key];
-    if (v === undefined) continue;
-    if (v === null) out[key] = null;
-    else if (typeof v !== 'string' || !names?.has(v)) {
-      const known = [...(names ?? [])];
-      problem(key, `${key} ${JSON.stringify(v)} is not a registered ${what}() name (registered: ${known.join(', ') || 'none'})`);
-    } else out[key] = v;
-  }
-  if (body.auth !== undefined) {
-    const result = authProblem(body.auth, rules);
-    if (typeof result === 'string') problem('auth', result);
-    else out.auth = result;
+  for (const key of Object.keys(body)) if (!Object.hasOwn(ENDPOINT_FIELDS, key)) problem(key, `unknown field "${key}"`);
+  const out: Record<string, unknown> = {};
+  const context: FieldContext = { partial, knownTopics, rules };
+  for (const name of ENDPOINT_FIELD_NAMES) {
+    const spec: EndpointFieldSpec<unknown> = ENDPOINT_FIELDS[name];
+    if (body[name] === undefined && (partial || !spec.required)) continue;
+    const result = spec.check(body[name], context);
+    if ('problems' in result) problem(name, ...result.problems);
+    else out[name] = result.value;
   }
   if (problems.length) throw new WebhookValidationError(`Invalid endpoint: ${problems.join('; ')}.`, byField);
-  return out;
-}
-
-function urlProblem(value: unknown, rules: EndpointRules): string | undefined {
-  if (typeof value !== 'string' || value.trim() === '') return 'url is required (an http or https URL)';
-  if (value.length > MAX_URL_LENGTH) return `url is longer than ${MAX_URL_LENGTH} characters`;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `url ${JSON.stringify(value)} is not a valid absolute URL`;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `url must use http or https, not ${url.protocol.slice(0, -1)}`;
-  if (url.username || url.password) return 'url must not contain credentials (user:password@); use signing instead';
-  if (url.hash) return 'url must not contain a #fragment';
-  if (url.protocol === 'http:' && !rules.allowHttp) return 'url must use https (http is off; the allowHttp option turns it on)';
-  const network = rules.network?.urlProblem(url);
-  if (network) return `url host ${network}`;
-  if (rules.allowedUrls && !rules.allowedUrls.some((pattern) => urlAllowed(url, pattern))) {
-    return `url ${url.toString()} matches none of the allowedUrls patterns`;
-  }
-  return undefined;
-}
-
-/**
- * A RegExp must match the whole URL (as if anchored). A string is a URL prefix that ends at a path segment
- * (`https://a.example/in` admits `/in` and `/in/x`, not `/inbox`), whose host may start with `*.` (any subdomain).
- */
-export function urlAllowed(url: URL, pattern: string | RegExp): boolean {
-  const href = url.toString();
-  if (pattern instanceof RegExp) {
-    const match = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')).exec(href);
-    return match !== null && match.index === 0 && match[0].length === href.length;
-  }
-  const wildcard = /^(https?:\/\/)\*\.(.+)$/.exec(pattern);
-  const base = new URL(wildcard ? `${wildcard[1]}${wildcard[2]}` : pattern);
-  if (url.protocol !== base.protocol || url.port !== base.port) return false;
-  const hostMatches = wildcard ? url.hostname.endsWith(`.${base.hostname}`) : url.hostname === base.hostname;
-  if (!hostMatches) return false;
-  const prefix = base.pathname + base.search;
-  const rest = url.pathname + url.search;
-  if (!rest.startsWith(prefix)) return false;
-  return prefix.endsWith('/') || rest.length === prefix.length || '/?'.includes(rest[prefix.length]!);
-}
-
-/** Whether a header is set by the library or the connection (so neither stored headers nor providers may set it). */
-export function isReservedHeader(lower: string): boolean {
-  return RESERVED_HEADERS.has(lower) || /^(webhook|svix|proxy)-/.test(lower);
-}
-
-function fieldsProblem(value: unknown): EndpointFields | null | string {
-  if (value === null) return null;
-  const usage = 'fields must be an object with include, exclude and/or redact lists of field names, or null';
-  if (typeof value !== 'object' || Array.isArray(value)) return usage;
-  const out: EndpointFields = {};
-  for (const [key, list] of Object.entries(value as Record<string, unknown>)) {
-    if (key !== 'include' && key !== 'exclude' && key !== 'redact') return `${usage} (unknown key "${key}")`;
-    if (!Array.isArray(list) || list.length > MAX_FIELD_NAMES || list.some((f) => typeof f !== 'string' || !f)) {
-      return `fields.${key} must be a list of up to ${MAX_FIELD_NAMES} field names`;
-    }
-    out[key] = [...new Set(list as string[])];
-  }
-  return Object.keys(out).length ? out : null;
-}
-
-function authProblem(value: unknown, rules: EndpointRules): EndpointAuth | null | string {
-  if (value === null) return null;
-  const usage = 'auth must be {"type": "oauth2", "tokenUrl", "clientId", "clientSecret", "scope"?, "audience"?, "clientAuth"?} or null';
-  if (typeof value !== 'object' || Array.isArray(value)) return usage;
-  const a = value as Record<string, unknown>;
-  const bad: string[] = [];
-  const unknown = Object.keys(a).filter(
-    (k) => !['type', 'tokenUrl', 'clientId', 'clientSecret', 'scope', 'audience', 'clientAuth'].includes(k),
-  );
-  if (unknown.length) bad.push(`auth has unknown field ${unknown.map((k) => `"${k}"`).join(', ')}`);
-  if (a.type !== 'oauth2') bad.push('auth.type must be "oauth2" (client credentials)');
-  const tokenUrl = urlProblem(a.tokenUrl, rules);
-  if (tokenUrl) bad.push(`auth.tokenUrl: ${tokenUrl.replace(/^url /, '')}`);
-  for (const key of ['clientId', 'clientSecret'] as const) {
-    const v = a[key];
-    if (typeof v !== 'string' || !v || v.length > 1024 || /[\r\n\0]/.test(v))
-      bad.push(`auth.${key} must be a non-empty string of at most 1024 characters`);
-    else if (v === HIDDEN_HEADER_VALUE) bad.push(`auth.${key} holds the placeholder shown for hidden values; send the real value`);
-  }
-  for (const key of ['scope', 'audience'] as const) {
-    const v = a[key];
-    if (v !== undefined && (typeof v !== 'string' || v.length > 1024 || /[\r\n\0]/.test(v))) bad.push(`auth.${key} must be a string`);
-  }
-  if (a.clientAuth !== undefined && a.clientAuth !== 'basic' && a.clientAuth !== 'body')
-    bad.push('auth.clientAuth must be "basic" or "body"');
-  if (bad.length) return bad.join('; ');
-  return {
-    type: 'oauth2',
-    tokenUrl: new URL(a.tokenUrl as string).toString(),
-    clientId: a.clientId as string,
-    clientSecret: a.clientSecret as string,
-    ...(a.scope ? { scope: a.scope as string } : {}),
-    ...(a.audience ? { audience: a.audience as string } : {}),
-    ...(a.clientAuth ? { clientAuth: a.clientAuth as 'basic' | 'body' } : {}),
-  };
-}
-
-function headersProblem(value: unknown): Record<string, string> | null | string {
-  if (value === null) return null;
-  if (typeof value !== 'object' || Array.isArray(value)) return 'headers must be an object of header names to string values, or null';
-  const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length > MAX_HEADERS) return `headers has more than ${MAX_HEADERS} entries`;
-  const out: Record<string, string> = {};
-  const bad: string[] = [];
-  let total = 0;
-  for (const [name, v] of entries) {
-    const lower = name.toLowerCase();
-    if (!HEADER_NAME.test(name)) bad.push(`header name ${JSON.stringify(name)} is not a valid HTTP header name`);
-    else if (isReservedHeader(lower)) {
-      bad.push(`header ${JSON.stringify(name)} is set by the library or the HTTP connection and cannot be overridden`);
-    } else if (typeof v !== 'string') bad.push(`header ${JSON.stringify(name)} must have a string value`);
-    else if (v === HIDDEN_HEADER_VALUE)
-      bad.push(`header ${JSON.stringify(name)} holds the placeholder shown for hidden values; send the real value`);
-    else if (/[\r\n\0]/.test(v)) bad.push(`header ${JSON.stringify(name)} must not contain CR, LF or NUL characters`);
-    // Printable ASCII and Latin-1 (RFC 9110 field-vchar / obs-text), plus spaces and tabs inside.
-    else if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(v))
-      bad.push(`header ${JSON.stringify(name)} has characters that cannot be sent in a header`);
-    else if (v.length > MAX_HEADER_VALUE_LENGTH)
-      bad.push(`header ${JSON.stringify(name)} is longer than ${MAX_HEADER_VALUE_LENGTH} characters`);
-    else if (Object.hasOwn(out, lower)) bad.push(`header ${JSON.stringify(name)} is given twice`);
-    else {
-      out[lower] = v;
-      total += name.length + v.length + 4;
-    }
-  }
-  if (total > MAX_HEADERS_TOTAL) bad.push(`headers add up to more than ${MAX_HEADERS_TOTAL} bytes`);
-  return bad.length ? bad.join('; ') : out;
-}
-
-function topicsProblem(value: unknown, knownTopics: readonly string[]): string | undefined {
-  if (!Array.isArray(value) || value.length === 0) return 'topics must be a non-empty list, e.g. ["order.created"]';
-  if (value.length > MAX_TOPICS) return `topics has more than ${MAX_TOPICS} entries`;
-  const bad = value.filter((t) => typeof t !== 'string' || !isTopicPattern(t));
-  if (bad.length)
-    return `topics ${bad.map((t) => JSON.stringify(t)).join(', ')} are not topics like "order.created" or patterns like "order.*"`;
-  const unknown = (value as string[]).filter((t) => !knownTopics.some((k) => topicMatches(t, k)));
-  if (unknown.length) {
-    return `topics ${unknown.map((t) => JSON.stringify(t)).join(', ')} match no known topic (known: ${knownTopics.join(', ') || 'none'})`;
-  }
-  return undefined;
+  return out as Partial<EndpointInput>;
 }

@@ -74,7 +74,8 @@ export class EndpointSecrets {
     return this.open(endpoint.id, 'auth', endpoint.auth) as EndpointAuth | null;
   }
 
-  private open(endpointId: string, column: SealedColumn, stored: string | null): unknown {
+  /** The value of an encrypted JSON column (null when empty). */
+  open(endpointId: string, column: SealedColumn, stored: string | null): unknown {
     return stored ? JSON.parse(this.cipher.decrypt(stored, columnContext(column, endpointId))) : null;
   }
 

@@ -5,8 +5,12 @@ import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { EndpointHealth } from '../endpoints/endpoint-health.js';
 import {
+  ENDPOINT_FIELD_NAMES,
+  ENDPOINT_FIELDS,
   HIDDEN_HEADER_VALUE,
   validateEndpointInput,
+  type EndpointFieldName,
+  type EndpointFieldSpec,
   type EndpointAuth,
   type EndpointInput,
   type EndpointRules,
@@ -49,23 +53,16 @@ export class EndpointsService {
     const secret = generateSecret();
     const id = newId('ep');
     const endpoint = await this.dataSource.transaction(async (manager) => {
+      // Each field as given, else its default; encrypted ones sealed.
+      const values: Record<string, unknown> = {};
+      for (const name of ENDPOINT_FIELD_NAMES) {
+        const spec: EndpointFieldSpec<unknown> = ENDPOINT_FIELDS[name];
+        const value = (fields as Record<string, unknown>)[name] ?? spec.default;
+        values[name] = spec.sealed ? this.secrets.seal(id, name as 'headers' | 'auth', value as object | null) : value;
+      }
       const row = manager.create(WebhookEndpoint, {
+        ...(values as Partial<WebhookEndpoint>),
         id,
-        url: fields.url,
-        topics: fields.topics,
-        description: fields.description ?? null,
-        active: fields.active ?? true,
-        retrySchedule: fields.retrySchedule ?? null,
-        timeoutMs: fields.timeoutMs ?? null,
-        maxInFlight: fields.maxInFlight ?? null,
-        rateLimit: fields.rateLimit ?? null,
-        headers: this.secrets.seal(id, 'headers', fields.headers),
-        filters: (fields.filters as Record<string, unknown> | undefined) ?? null,
-        method: fields.method ?? 'POST',
-        fields: fields.fields ?? null,
-        transform: fields.transform ?? null,
-        headerProvider: fields.headerProvider ?? null,
-        auth: this.secrets.seal(id, 'auth', fields.auth),
         disabledAt: fields.active === false ? new Date() : null,
         disabledReason: fields.active === false ? DISABLED_BY_OPERATOR : null,
       });
@@ -98,10 +95,12 @@ export class EndpointsService {
   async update(id: string, patch: Partial<EndpointInput>): Promise<EndpointView> {
     const endpoint = await this.find(id);
     patch = this.keepStoredHeaderValues(endpoint, this.keepStoredClientSecret(endpoint, patch));
-    const { active, headers, auth, ...fields } = validateEndpointInput(patch, this.registry.topics(), true, this.rules());
-    const columns: Record<string, unknown> = { ...fields };
-    if (headers !== undefined) columns.headers = this.secrets.seal(id, 'headers', headers);
-    if (auth !== undefined) columns.auth = this.secrets.seal(id, 'auth', auth);
+    const { active, ...fields } = validateEndpointInput(patch, this.registry.topics(), true, this.rules());
+    const columns: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(fields)) {
+      const spec: EndpointFieldSpec<unknown> = ENDPOINT_FIELDS[name as EndpointFieldName];
+      columns[name] = spec.sealed ? this.secrets.seal(id, name as 'headers' | 'auth', value as object | null) : value;
+    }
     if (Object.keys(columns).length) {
       // Only the patched columns: a concurrent auto-disable or health update must not be written back.
       await this.dataSource.getRepository(WebhookEndpoint).update({ id }, columns as Partial<WebhookEndpoint> as never);

@@ -36,7 +36,7 @@ function endpointRow(overrides: Partial<WebhookEndpoint> = {}): WebhookEndpoint 
 
 describe('endpointView', () => {
   it('computes the success rate over recent outcomes, null when none finished', () => {
-    const opened = { headers: null, auth: null };
+    const opened = () => null;
     expect(endpointView(endpointRow(), opened, { succeeded: 3, failed: 1 }).health).toMatchObject({
       state: 'healthy',
       successRate: 0.75,
@@ -45,17 +45,20 @@ describe('endpointView', () => {
     expect(endpointView(endpointRow(), opened).health).toMatchObject({ successRate: null, recent: { succeeded: 0, failed: 0 } });
   });
 
-  it('shows the opened (masked) headers and auth it is given, never the stored columns', () => {
-    const row = endpointRow({ headers: 'enc:v1:stored' as never, auth: 'enc:v1:stored' as never });
-    const view = endpointView(row, { headers: { 'x-api-key': '••••••' }, auth: null });
-    expect(view.headers).toEqual({ 'x-api-key': '••••••' });
-    expect(view.auth).toBeNull();
+  it('opens the encrypted fields and masks sensitive header values and the client secret', () => {
+    const row = endpointRow({ headers: 'enc:v1:headers' as never, auth: 'enc:v1:auth' as never });
+    const auth = { type: 'oauth2' as const, tokenUrl: 'https://auth.example/token', clientId: 'id', clientSecret: 'very secret' };
+    const opened: Record<string, unknown> = { 'enc:v1:headers': { 'x-api-key': 'k', 'x-region': 'eu' }, 'enc:v1:auth': auth };
+    const view = endpointView(row, (_field, stored) => opened[stored as string]);
+    expect(view.headers).toEqual({ 'x-api-key': '••••••', 'x-region': 'eu' });
+    expect(view.auth).toEqual({ ...auth, clientSecret: '••••••' });
     expect(view.delivery).toBeNull(); // Redis did not answer: the view still loads
+    expect(JSON.stringify(view)).not.toContain('very secret');
   });
 
   it('a disabled endpoint is disabled whatever its counters', () => {
     const row = endpointRow({ active: false, disabledAt: at, disabledReason: 'Disabled by an operator.' });
-    expect(endpointView(row, { headers: null, auth: null }).health).toMatchObject({
+    expect(endpointView(row, () => null).health).toMatchObject({
       state: 'disabled',
       disabledReason: 'Disabled by an operator.',
     });

@@ -1,33 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { EndpointGate, type EndpointDeliveryState } from '../delivery/endpoint-gate.js';
 import { EndpointHealth, healthState, type HealthState } from '../endpoints/endpoint-health.js';
-import { HIDDEN_HEADER_VALUE, type EndpointAuth } from '../endpoints/endpoint-input.js';
+import { ENDPOINT_FIELD_NAMES, ENDPOINT_FIELDS, type EndpointFieldSpec, type EndpointFieldValues } from '../endpoints/endpoint-input.js';
 import { EndpointSecrets } from '../endpoints/endpoint-secrets.js';
 import type { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
 import { withTimeout } from '../util/timeout.js';
 
-/** An endpoint as shown to API callers: never its secrets. */
-export interface EndpointView {
+/**
+ * An endpoint as shown to API callers: every field of `ENDPOINT_FIELDS` (the encrypted ones masked: sensitive header
+ * values and the OAuth2 client secret show as `HIDDEN_HEADER_VALUE`), its health and its delivery state. Never its
+ * secrets.
+ */
+export interface EndpointView extends EndpointFieldValues {
   id: string;
-  url: string;
-  description: string | null;
-  topics: string[];
-  active: boolean;
-  retrySchedule: number[] | null;
-  timeoutMs: number | null;
-  /** Deliveries in flight at most (null: the module's `maxInFlightPerEndpoint`). */
-  maxInFlight: number | null;
-  /** Requests per window at most (null: the module's `rateLimit`). */
-  rateLimit: { max: number; perMs: number } | null;
-  /** Custom request headers; values of sensitive ones (authorization, *token*, *key*...) show as `HIDDEN_HEADER_VALUE`. */
-  headers: Record<string, string> | null;
-  filters: Record<string, unknown> | null;
-  method: 'POST' | 'PUT';
-  fields: { include?: string[]; exclude?: string[]; redact?: string[] } | null;
-  transform: string | null;
-  headerProvider: string | null;
-  /** OAuth2 settings with `clientSecret` shown as `HIDDEN_HEADER_VALUE`. */
-  auth: (Omit<EndpointAuth, 'clientSecret'> & { clientSecret: string }) | null;
   health: {
     state: HealthState;
     consecutiveFailures: number;
@@ -87,8 +72,6 @@ export interface DeliveryView {
 /** How long views wait for the isolation state in Redis. */
 const STATE_TIMEOUT_MS = 1000;
 
-const SENSITIVE_HEADER = /auth|cookie|token|secret|key|pass|signature|session|credential|jwt|hmac|sas|bearer|private|sig/i;
-
 /**
  * Endpoint rows as API callers see them: encrypted columns opened with sensitive values masked, the health counters
  * with the recent success rate, and the delivery engine's state from Redis (which may be missing: views still load
@@ -113,15 +96,9 @@ export class EndpointViews {
 
   /** The view of one row from what is already known (a new endpoint has no outcomes yet). */
   one(e: WebhookEndpoint, recent?: { succeeded: number; failed: number }, delivery?: EndpointDeliveryState): EndpointView {
-    const headers = this.secrets.openHeaders(e);
-    const auth = this.secrets.openAuth(e);
     return endpointView(
       e,
-      {
-        headers:
-          headers && Object.fromEntries(Object.entries(headers).map(([n, v]) => [n, SENSITIVE_HEADER.test(n) ? HIDDEN_HEADER_VALUE : v])),
-        auth: auth && { ...auth, clientSecret: HIDDEN_HEADER_VALUE },
-      },
+      (name, stored) => this.secrets.open(e.id, name as 'headers' | 'auth', stored as string | null),
       recent,
       delivery,
     );
@@ -133,30 +110,30 @@ export class EndpointViews {
   }
 }
 
+/**
+ * The view of an endpoint row: each field as stored, sealed ones opened with `open` and masked; the health counters
+ * with the recent success rate; the delivery state (null when unknown).
+ */
 export function endpointView(
   e: WebhookEndpoint,
-  { headers, auth }: Pick<EndpointView, 'headers' | 'auth'>,
+  open: (field: string, stored: unknown) => unknown,
   recent = { succeeded: 0, failed: 0 },
   delivery: EndpointDeliveryState | null = null,
 ): EndpointView {
+  const fields: Record<string, unknown> = {};
+  for (const name of ENDPOINT_FIELD_NAMES) {
+    const spec: EndpointFieldSpec<unknown> = ENDPOINT_FIELDS[name];
+    const stored = (e as unknown as Record<string, unknown>)[name];
+    if (!spec.sealed) fields[name] = stored;
+    else {
+      const opened = open(name, stored);
+      fields[name] = opened === null || opened === undefined ? null : spec.sealed.mask(opened);
+    }
+  }
   const finished = recent.succeeded + recent.failed;
   return {
     id: e.id,
-    url: e.url,
-    description: e.description,
-    topics: e.topics,
-    active: e.active,
-    retrySchedule: e.retrySchedule,
-    timeoutMs: e.timeoutMs,
-    maxInFlight: e.maxInFlight,
-    rateLimit: e.rateLimit,
-    headers,
-    filters: e.filters,
-    method: e.method,
-    fields: e.fields,
-    transform: e.transform,
-    headerProvider: e.headerProvider,
-    auth,
+    ...(fields as EndpointFieldValues),
     health: {
       state: healthState(e),
       consecutiveFailures: e.consecutiveFailures,
