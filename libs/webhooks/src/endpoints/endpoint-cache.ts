@@ -5,7 +5,7 @@ import { DataSource, IsNull, MoreThan } from 'typeorm';
 import { WebhookEndpoint, WebhookSecret } from '../entities/index.js';
 import { secretKey } from '../signing/signing.js';
 import { EndpointSecrets } from './endpoint-secrets.js';
-import { urlAllowed, type EndpointAuth } from './endpoint-input.js';
+import { ENDPOINT_FIELD_NAMES, ENDPOINT_FIELDS, urlAllowed, type EndpointFieldValues } from './endpoint-input.js';
 import { compileFilters, type CompiledFilters } from './filters.js';
 import type { FieldRules } from '../payload/shaping.js';
 import { WebhookConfigurationError } from '../errors/webhooks.errors.js';
@@ -20,31 +20,22 @@ export interface CachedSecret {
   expiresAt: number | null;
 }
 
-/** What the hot paths need of an endpoint, kept in memory. */
-export interface CachedEndpoint {
+/**
+ * An endpoint as the hot paths see it, kept in memory: every field of `ENDPOINT_FIELDS` (encrypted ones opened),
+ * plus what is worked out once per load: signing keys, compiled filters, field rules, whether this instance can sign
+ * and whether the URL still passes `allowedUrls`.
+ */
+export interface CachedEndpoint extends Readonly<EndpointFieldValues> {
   id: string;
-  url: string;
-  active: boolean;
-  topics: readonly string[];
   secrets: readonly CachedSecret[];
-  retrySchedule: readonly number[] | null;
-  timeoutMs: number | null;
-  /** Isolation overrides (null: the module's defaults). */
-  maxInFlight: number | null;
-  rateLimit: { max: number; perMs: number } | null;
-  /** Custom request headers (decrypted). */
-  headers: Readonly<Record<string, string>> | null;
   /** Why this instance cannot sign for the endpoint (a value under an encryption key it lacks); null normally. */
   unreadable: string | null;
   /** The URL no longer matches `allowedUrls` (the option changed after the endpoint was saved). */
   urlRefused: boolean;
-  filters: CompiledFilters | null;
-  method: 'POST' | 'PUT';
+  /** `filters`, compiled; null when there are none. */
+  compiledFilters: CompiledFilters | null;
   /** The endpoint's include/exclude/redact, ready to apply; undefined when it has none. */
   fieldRules: FieldRules | undefined;
-  transform: string | null;
-  headerProvider: string | null;
-  auth: EndpointAuth | null;
 }
 
 /**
@@ -174,32 +165,27 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     const byId = new Map<string, CachedEndpoint>();
     const allowedUrls = this.options.allowedUrls;
     for (const e of endpoints) {
-      const headers = open(e.id, () => this.secrets.openHeaders(e), null);
-      const auth = open(e.id, () => this.secrets.openAuth(e), null);
+      const fields: Record<string, unknown> = {};
+      for (const name of ENDPOINT_FIELD_NAMES) {
+        const stored = (e as unknown as Record<string, unknown>)[name];
+        fields[name] = ENDPOINT_FIELDS[name].sealed
+          ? open(e.id, () => this.secrets.open(e.id, name as 'headers' | 'auth', stored as string | null), null)
+          : stored;
+      }
       const compiled = compileFilters(e.filters);
       if (compiled && 'broken' in compiled) {
         this.logger.error(`Webhook endpoint ${e.id} has invalid filters and receives no events until they are fixed: ${compiled.broken}.`);
       }
       const reason = unreadable.get(e.id) ?? null;
       byId.set(e.id, {
+        ...(fields as EndpointFieldValues),
         id: e.id,
-        url: e.url,
-        active: e.active,
-        topics: e.topics,
+        method: e.method === 'PUT' ? 'PUT' : 'POST',
         secrets: reason ? [] : (secretsOf.get(e.id) ?? []),
-        retrySchedule: e.retrySchedule,
-        timeoutMs: e.timeoutMs,
-        maxInFlight: e.maxInFlight,
-        rateLimit: e.rateLimit,
-        headers,
         unreadable: reason,
         urlRefused: allowedUrls !== undefined && !allowedUrls.some((p) => urlAllowed(new URL(e.url), p)),
-        filters: compiled,
-        method: e.method === 'PUT' ? 'PUT' : 'POST',
+        compiledFilters: compiled,
         fieldRules: fieldRules(e.fields, this.options.redact.mask),
-        transform: e.transform,
-        headerProvider: e.headerProvider,
-        auth,
       });
     }
     const plaintext =

@@ -59,7 +59,7 @@ export class OutboxService {
     await this.endpoints.ready();
     const subscribed = this.endpoints.matching(event.topic);
     if (subscribed.length === 0) return null;
-    const targets = subscribed.some((e) => e.filters) ? this.filtered(subscribed, event) : subscribed;
+    const targets = subscribed.some((e) => e.compiledFilters) ? this.filtered(subscribed, event) : subscribed;
     if (targets.length === 0) return null;
 
     const { eventId, jobs } = await this.write(manager, event, targets);
@@ -117,7 +117,7 @@ export class OutboxService {
       data: event.data,
       idsOnly: event.customOfEntity === true,
     };
-    return endpoints.filter((e) => passesCompiled(e.filters, subject));
+    return endpoints.filter((e) => passesCompiled(e.compiledFilters, subject));
   }
 
   /** After a commit: enqueue once the outermost transaction has committed (a savepoint release is not enough). */
