@@ -34,7 +34,7 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('group commit of 
     const ids = Array.from({ length: count }, () => newId('dlv', now.getTime()));
     await store.insertEvent(
       ds.manager,
-      { id: eventId, topic: 'widget.created', entityName: 'widget', entityId: '1', payload: '{}', createdAt: now },
+      { id: eventId, topic: 'widget.created', entityName: 'widget', entityId: '1', ownerId: null, payload: '{}', createdAt: now },
       ids.map((id) => ({ id, endpointId })),
     );
     return ids;

@@ -30,8 +30,10 @@ export { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './payload/shaping.js';
 
 // Managing endpoints and deliveries.
 export {
+  OwnerScope,
   WebhooksService,
   type AttemptView,
+  type EmitOptions,
   type CreatedEndpoint,
   type DeliveryView,
   type EndpointView,
@@ -71,6 +73,7 @@ export { WEBHOOK_MIGRATIONS } from './migrations/index.js';
 // Errors.
 export {
   WebhookBulkOperationError,
+  WebhookOwnerError,
   WebhookConfigurationError,
   WebhookConflictError,
   WebhookNotFoundError,

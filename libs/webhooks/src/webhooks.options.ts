@@ -29,6 +29,12 @@ export interface WebhooksModuleOptions {
    */
   maxInFlightPerEndpoint?: number;
   /**
+   * Endpoints one owner (tenant) may have at most; creating one more is refused with a conflict error that names
+   * the limit. Ownerless (operator) endpoints are not counted.
+   * @default 20
+   */
+  maxEndpointsPerOwner?: number;
+  /**
    * Requests per endpoint at most `max` per `perMs` milliseconds, across all worker processes; deliveries over it
    * wait (held, not failed) for the window. An endpoint's `rateLimit` overrides it. `null`: no limit.
    * @default null
@@ -264,6 +270,7 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     worker: options.worker ?? true,
     concurrency: options.concurrency ?? 20,
     maxInFlightPerEndpoint: options.maxInFlightPerEndpoint ?? Math.ceil((options.concurrency ?? 20) / 2),
+    maxEndpointsPerOwner: options.maxEndpointsPerOwner ?? 20,
     rateLimit: options.rateLimit ?? null,
     circuitBreaker:
       options.circuitBreaker === false ? false : { failures: 5, openMs: 30_000, maxOpenMs: 600_000, ...options.circuitBreaker },
@@ -323,6 +330,7 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
   };
   positiveInt('concurrency', o.concurrency);
   positiveInt('maxInFlightPerEndpoint', o.maxInFlightPerEndpoint);
+  positiveInt('maxEndpointsPerOwner', o.maxEndpointsPerOwner);
   const rate = rateLimitProblem(o.rateLimit);
   if (rate) problems.push(`rateLimit ${rate}`);
   if (o.circuitBreaker) {

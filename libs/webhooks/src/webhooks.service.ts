@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { EndpointInput } from './endpoints/endpoint-input.js';
 import type { RotateSecretOptions, RotatedSecret } from './endpoints/endpoint-secrets.js';
 import { readOverview, type OverviewOptions, type WebhooksOverview } from './health/overview.js';
@@ -11,12 +11,17 @@ import {
   type TestSendResult,
 } from './management/deliveries.service.js';
 import { EndpointsService } from './management/endpoints.service.js';
+import { OwnerScope } from './management/owner-scope.js';
+import { MAX_OWNER_LENGTH } from './endpoints/endpoint-input.js';
+import { WebhookValidationError } from './errors/webhooks.errors.js';
 import type { CreatedEndpoint, DeliveryView, EndpointView } from './management/views.js';
-import { CustomEvents } from './outbox/custom-events.js';
+import { CustomEvents, type EmitOptions } from './outbox/custom-events.js';
 import { DeliveryQueue } from './queue/delivery-queue.js';
 import { EntityRegistry } from './registry/entity-registry.js';
 
 export type { AttemptView, CreatedEndpoint, DeliveryView, EndpointView } from './management/views.js';
+export type { EmitOptions } from './outbox/custom-events.js';
+export { OwnerScope } from './management/owner-scope.js';
 export type { ListDeliveriesOptions, RecoverOptions, TestSendResult } from './management/deliveries.service.js';
 
 /**
@@ -41,8 +46,20 @@ export class WebhooksService {
    * commit; without, it is written and queued at once. The topic must be declared (module option `topics` or
    * `@WebhookEntity({ topics })`). Returns the event id, or null when no endpoint gets it (nothing is stored).
    */
-  emit(topic: string, data: unknown, options: { manager?: EntityManager; entityId?: string | number } = {}): Promise<string | null> {
+  emit(topic: string, data: unknown, options: EmitOptions = {}): Promise<string | null> {
     return this.events.emit(topic, data, options);
+  }
+
+  /**
+   * The operations of one owner (tenant): its endpoints and their deliveries only. Another owner's ids are "not
+   * found", never "forbidden". For an API your customers call themselves, with the owner taken from the request's
+   * authentication, never from its body.
+   */
+  forOwner(ownerId: string): OwnerScope {
+    if (typeof ownerId !== 'string' || ownerId.length === 0 || ownerId.length > MAX_OWNER_LENGTH) {
+      throw new WebhookValidationError(`ownerId must be a string of 1 to ${MAX_OWNER_LENGTH} characters (got ${JSON.stringify(ownerId)}).`);
+    }
+    return new OwnerScope(ownerId, this.endpoints, this.deliveries, () => this.topics());
   }
 
   /** Every topic endpoints can subscribe to. */
@@ -116,8 +133,9 @@ export class WebhooksService {
     return this.endpoints.getMany(ids);
   }
 
-  listEndpoints(): Promise<EndpointView[]> {
-    return this.endpoints.list();
+  /** Every endpoint, newest first; with `ownerId`, only that owner's (null: only the ownerless ones). */
+  listEndpoints(options: { ownerId?: string | null } = {}): Promise<EndpointView[]> {
+    return this.endpoints.list(options);
   }
 
   /**

@@ -68,8 +68,8 @@ export function endpointResource(
       id: ENDPOINT_RESOURCE_ID,
       navigation,
       sort: { sortBy: 'createdAt', direction: 'desc' },
-      listProperties: ['url', 'topics', 'health', 'successRate', 'delivery', 'lastDeliveryAt'],
-      filterProperties: ['url', 'health', 'active', 'description', 'createdAt'],
+      listProperties: ['url', 'ownerId', 'topics', 'health', 'successRate', 'delivery', 'lastDeliveryAt'],
+      filterProperties: ['url', 'ownerId', 'health', 'active', 'description', 'createdAt'],
       showProperties: [
         'id',
         ...fieldsWhere((a) => a.summary === true),

@@ -137,7 +137,7 @@ export class WebhookEndpointResource extends BaseResource {
 
   /** Column filters, and the health filter as the conditions of `healthState()` (computed properties are not columns). */
   private where(filter: Filter): FindOptionsWhere<WebhookEndpoint> | FindOptionsWhere<WebhookEndpoint>[] {
-    const where = whereOf(filter, ['method']) as Record<string, unknown>;
+    const where = whereOf(filter, ['method', 'ownerId']) as Record<string, unknown>;
     const health = filter?.filters?.health?.value;
     delete where.health;
     delete where.successRate;

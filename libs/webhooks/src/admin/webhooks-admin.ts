@@ -93,6 +93,7 @@ const TRANSLATIONS = {
     redeliverSelected: 'Redeliver',
   },
   properties: {
+    ownerId: 'Owner',
     topics: 'Topics',
     status: 'Status',
     attempts: 'Attempts',

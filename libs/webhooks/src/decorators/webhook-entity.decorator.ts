@@ -42,6 +42,14 @@ export interface WebhookEntityOptions {
    * Custom topics of this entity for `WebhooksService.emit()`: `['shipped']` declares `order.shipped`.
    */
   topics?: string[];
+  /**
+   * The owner of each event (a tenant: your customer's id), as a string. Owned events go to the endpoints of that
+   * owner and to ownerless (operator) endpoints; `null` or `undefined`: the event has no owner and goes to ownerless
+   * endpoints only. Runs inside the transaction with the row as it is now (as it was, for a delete); a resolver that
+   * throws or answers anything else fails the save, so an event is never sent to the wrong owner.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- users annotate the parameter with their entity class
+  owner?: (entity: any) => string | null | undefined;
 }
 
 /**

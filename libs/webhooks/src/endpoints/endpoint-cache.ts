@@ -48,7 +48,10 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
   private readonly instanceId = randomUUID();
   private byId = new Map<string, CachedEndpoint>();
+  /** Ownerless endpoints by topic (lists built on first use). */
   private byTopic = new Map<string, CachedEndpoint[]>();
+  /** Endpoints by owner; null: the ownerless ones. */
+  private byOwner = new Map<string | null, CachedEndpoint[]>();
   private loaded: Promise<void> | undefined;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -84,14 +87,27 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     return this.loaded;
   }
 
-  /** Active endpoints subscribed to a topic. Call after `ready()`. */
-  matching(topic: string): readonly CachedEndpoint[] {
-    let list = this.byTopic.get(topic);
-    if (!list) {
-      list = [...this.byId.values()].filter((e) => e.active && e.topics.some((p) => topicMatches(p, topic)));
-      this.byTopic.set(topic, list);
+  /**
+   * Active endpoints that get an event of `topic` owned by `owner`: the ownerless endpoints subscribed to it and, for
+   * an owned event, that owner's. The cost follows the endpoints of that owner and the ownerless ones, not all
+   * endpoints. Call after `ready()`.
+   */
+  matching(topic: string, owner: string | null = null): readonly CachedEndpoint[] {
+    let shared = this.byTopic.get(topic);
+    if (!shared) {
+      shared = (this.byOwner.get(null) ?? []).filter((e) => e.active && e.topics.some((p) => topicMatches(p, topic)));
+      this.byTopic.set(topic, shared);
     }
-    return list;
+    if (owner === null) return shared;
+    const own = this.byOwner.get(owner);
+    if (!own) return shared;
+    const mine = own.filter((e) => e.active && e.topics.some((p) => topicMatches(p, topic)));
+    return mine.length ? [...shared, ...mine] : shared;
+  }
+
+  /** Every endpoint of an owner (null: the ownerless ones), active or not. Call after `ready()`. */
+  ownedBy(owner: string | null): readonly CachedEndpoint[] {
+    return this.byOwner.get(owner) ?? [];
   }
 
   get(id: string): CachedEndpoint | undefined {
@@ -205,7 +221,14 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
           `updated; their deliveries are retried. ${[...unreadable.values()][0]}`,
       );
     }
+    const byOwner = new Map<string | null, CachedEndpoint[]>();
+    for (const e of byId.values()) {
+      const list = byOwner.get(e.ownerId);
+      if (list) list.push(e);
+      else byOwner.set(e.ownerId, [e]);
+    }
     this.byId = byId;
+    this.byOwner = byOwner;
     this.loadedAt = Date.now();
     this.byTopic = new Map();
   }

@@ -62,6 +62,11 @@ export interface FieldContext {
   rules: EndpointRules;
 }
 
+/** The longest owner id (the column's length). */
+export const MAX_OWNER_LENGTH = 200;
+
+const hasControlCharacters = (text: string) => [...text].some((c) => c.charCodeAt(0) < 0x20);
+
 const ok = <T>(value: T) => ({ value });
 const bad = (...problems: string[]) => ({ problems });
 
@@ -126,6 +131,18 @@ export const ENDPOINT_FIELDS = {
       return problem ? bad(problem) : ok([...new Set(v as string[])]);
     },
     admin: { widget: 'list', summary: true, description: 'Topics (order.created) or patterns (order.*, *).' },
+  }),
+  /**
+   * The tenant (your customer's id) that owns the endpoint: it receives only that owner's events. Null: an operator
+   * endpoint, which receives every event of its topics, whoever owns it.
+   */
+  ownerId: optional<string | null>({
+    default: null,
+    check: (v) =>
+      v === null || (typeof v === 'string' && v.length >= 1 && v.length <= MAX_OWNER_LENGTH && !hasControlCharacters(v))
+        ? ok(v as string | null)
+        : bad(`ownerId must be null or a string of 1 to ${MAX_OWNER_LENGTH} characters (got ${JSON.stringify(v)})`),
+    admin: { widget: 'text', summary: true, description: "The owner's id; empty: an operator endpoint that gets every owner's events." },
   }),
   /** @default true */
   active: optional<boolean>({

@@ -1,11 +1,16 @@
-import { BaseEntity, Column, Entity, PrimaryColumn } from 'typeorm';
+import { BaseEntity, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { TimestampColumn } from './timestamp-column.js';
 
 /** A receiver: a URL subscribed to topics. Its signing secrets live in `webhook_secret`. */
 @Entity({ name: 'webhook_endpoint' })
+@Index(['ownerId'])
 export class WebhookEndpoint extends BaseEntity {
   @PrimaryColumn({ type: 'varchar', length: 32 })
   id: string;
+
+  /** The tenant (your customer) that owns it; null: an operator endpoint, which receives every owner's events. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  ownerId: string | null;
 
   @Column({ type: 'varchar', length: 2048 })
   url: string;

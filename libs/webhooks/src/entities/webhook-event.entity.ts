@@ -21,6 +21,10 @@ export class WebhookEvent extends BaseEntity {
   @Column({ type: 'varchar', length: 100, nullable: true })
   entityId: string | null;
 
+  /** The tenant the event belongs to (`@WebhookEntity({ owner })`, `emit(..., { owner })`); null: no owner. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  ownerId: string | null;
+
   @Column({ type: 'text' })
   payload: string;
 

@@ -36,7 +36,17 @@ export class WebhookConfigurationError extends WebhooksError {}
  */
 export class WebhookBulkOperationError extends WebhooksError {}
 
+/** An event's owner could not be worked out (the entity's `owner` resolver threw or answered a non-string). */
+export class WebhookOwnerError extends WebhooksError {}
+
 export const MESSAGES = {
+  ownerThrew: (entity: string, message: string) =>
+    `The owner resolver of @WebhookEntity ${entity} threw (${message}); the change was not saved, so that no event ` +
+    `goes to the wrong owner.`,
+  badOwner: (entity: string, owner: unknown) =>
+    `The owner resolver of @WebhookEntity ${entity} answered ${JSON.stringify(owner) ?? String(owner)}; it must answer ` +
+    `a string of 1 to 200 characters, or null for an event without an owner (String(row.customerId), say). The ` +
+    `change was not saved.`,
   bulkOperation: (entity: string, op: string) =>
     `${entity} is a @WebhookEntity, and a bulk ${op}() by criteria would change rows without webhooks: TypeORM ` +
     `does not report which rows it touches, so no event can be sent. Load the rows and use save()/remove(), ` +

@@ -95,7 +95,12 @@ export class DeliveriesService {
     if (stringify(data).length > MAX_EVENT_PAYLOAD_CHARS) {
       throw new WebhookValidationError(`Invalid test request: payload is larger than ${MAX_EVENT_PAYLOAD_CHARS / 1024} KiB.`);
     }
-    const job = await this.outbox.recordFor(this.dataSource.manager, { topic, entityName: null, entityId: null, data }, endpointId, 'test');
+    const job = await this.outbox.recordFor(
+      this.dataSource.manager,
+      { topic, entityName: null, entityId: null, owner: endpoint.ownerId, data },
+      endpointId,
+      'test',
+    );
     const result = await this.worker.attempt(job);
     if (!result) throw new WebhookConflictError('The test delivery was taken by another worker.');
     return {
@@ -141,6 +146,11 @@ export class DeliveriesService {
       if (batch.length < RECOVER_BATCH) break;
     }
     return { count };
+  }
+
+  /** The endpoint a delivery belongs to (not-found when the delivery does not exist). */
+  async endpointIdOf(deliveryId: string): Promise<string> {
+    return (await this.find(deliveryId)).endpointId;
   }
 
   private async find(deliveryId: string): Promise<WebhookDelivery> {

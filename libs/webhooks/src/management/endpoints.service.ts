@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
+import { DataSource, In, IsNull, type EntityManager } from 'typeorm';
 import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { EndpointHealth } from '../endpoints/endpoint-health.js';
@@ -17,7 +17,7 @@ import {
 } from '../endpoints/endpoint-input.js';
 import { EndpointSecrets, type RotateSecretOptions, type RotatedSecret } from '../endpoints/endpoint-secrets.js';
 import { WebhookEndpoint } from '../entities/index.js';
-import { WebhookNotFoundError } from '../errors/webhooks.errors.js';
+import { WebhookConflictError, WebhookNotFoundError } from '../errors/webhooks.errors.js';
 import { WebhookExtensions } from '../extensions/extensions.js';
 import { newId } from '../ids.js';
 import { EntityRegistry } from '../registry/entity-registry.js';
@@ -53,6 +53,7 @@ export class EndpointsService {
     const secret = generateSecret();
     const id = newId('ep');
     const endpoint = await this.dataSource.transaction(async (manager) => {
+      if (fields.ownerId) await this.checkOwnerLimit(manager, fields.ownerId);
       // Each field as given, else its default; encrypted ones sealed.
       const values: Record<string, unknown> = {};
       for (const name of ENDPOINT_FIELD_NAMES) {
@@ -101,6 +102,7 @@ export class EndpointsService {
       const spec: EndpointFieldSpec<unknown> = ENDPOINT_FIELDS[name as EndpointFieldName];
       columns[name] = spec.sealed ? this.secrets.seal(id, name as 'headers' | 'auth', value as object | null) : value;
     }
+    if (fields.ownerId && fields.ownerId !== endpoint.ownerId) await this.checkOwnerLimit(this.dataSource.manager, fields.ownerId);
     if (Object.keys(columns).length) {
       // Only the patched columns: a concurrent auto-disable or health update must not be written back.
       await this.dataSource.getRepository(WebhookEndpoint).update({ id }, columns as Partial<WebhookEndpoint> as never);
@@ -151,9 +153,25 @@ export class EndpointsService {
     return this.views.of(ids.flatMap((id) => byId.get(id) ?? []));
   }
 
-  async list(): Promise<EndpointView[]> {
-    const rows = await this.dataSource.getRepository(WebhookEndpoint).find({ order: { createdAt: 'DESC', id: 'DESC' } });
-    return this.views.of(rows, { allEndpoints: true });
+  /** Every endpoint, newest first; with `ownerId`, only that owner's (null: only the ownerless ones). */
+  async list(options: { ownerId?: string | null } = {}): Promise<EndpointView[]> {
+    const owned = options.ownerId !== undefined;
+    const rows = await this.dataSource.getRepository(WebhookEndpoint).find({
+      where: owned ? { ownerId: options.ownerId === null ? IsNull() : options.ownerId } : {},
+      order: { createdAt: 'DESC', id: 'DESC' },
+    });
+    return this.views.of(rows, { allEndpoints: !owned });
+  }
+
+  /** Refuses one more endpoint for an owner at `maxEndpointsPerOwner`. */
+  private async checkOwnerLimit(manager: EntityManager, ownerId: string): Promise<void> {
+    const max = this.options.maxEndpointsPerOwner;
+    const count = await manager.getRepository(WebhookEndpoint).countBy({ ownerId });
+    if (count >= max) {
+      throw new WebhookConflictError(
+        `Owner ${JSON.stringify(ownerId)} has ${count} webhook endpoints, the most maxEndpointsPerOwner (${max}) allows; delete one first.`,
+      );
+    }
   }
 
   /** The endpoint row, or a not-found error naming the id. */

@@ -2,8 +2,9 @@ import type { MigrationInterface } from 'typeorm';
 import { WebhooksSchema1764000000000 } from './1764000000000-webhooks-schema.js';
 import { WebhooksTimestamps1764600000000 } from './1764600000000-webhooks-timestamps.js';
 import { WebhooksIsolation1764800000000 } from './1764800000000-webhooks-isolation.js';
+import { WebhooksOwners1765000000000 } from './1765000000000-webhooks-owners.js';
 
-export { WebhooksIsolation1764800000000, WebhooksSchema1764000000000, WebhooksTimestamps1764600000000 };
+export { WebhooksIsolation1764800000000, WebhooksOwners1765000000000, WebhooksSchema1764000000000, WebhooksTimestamps1764600000000 };
 
 /**
  * The library's migrations, in order, for PostgreSQL, MySQL/MariaDB and SQLite:
@@ -14,4 +15,5 @@ export const WEBHOOK_MIGRATIONS: ReadonlyArray<new () => MigrationInterface> = [
   WebhooksSchema1764000000000,
   WebhooksTimestamps1764600000000,
   WebhooksIsolation1764800000000,
+  WebhooksOwners1765000000000,
 ];

@@ -8,6 +8,16 @@ import { EntityRegistry } from '../registry/entity-registry.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { OutboxService } from './outbox.service.js';
+import { MAX_OWNER_LENGTH } from '../endpoints/endpoint-input.js';
+
+export interface EmitOptions {
+  /** From a transaction: the event commits or rolls back with it. */
+  manager?: EntityManager;
+  /** The id of the entity the event is about (for `ids` filters). */
+  entityId?: string | number;
+  /** The tenant the event belongs to: it goes to that owner's endpoints and the ownerless ones. */
+  owner?: string | null;
+}
 
 /** Custom events (`emit`): declared topics, any JSON-safe data, through the same outbox as entity events. */
 @Injectable()
@@ -21,7 +31,7 @@ export class CustomEvents {
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
-  async emit(topic: string, data: unknown, options: { manager?: EntityManager; entityId?: string | number } = {}): Promise<string | null> {
+  async emit(topic: string, data: unknown, options: EmitOptions = {}): Promise<string | null> {
     if (typeof topic !== 'string' || !this.registry.isCustomTopic(topic)) {
       const declared = this.registry.topics().filter((t) => this.registry.isCustomTopic(t));
       throw new WebhookValidationError(
@@ -29,8 +39,14 @@ export class CustomEvents {
           `topics (or @WebhookEntity({ topics })); declared: ${declared.join(', ') || 'none'}.`,
       );
     }
+    const owner = options.owner ?? null;
+    if (owner !== null && (typeof owner !== 'string' || owner.length === 0 || owner.length > MAX_OWNER_LENGTH)) {
+      throw new WebhookValidationError(
+        `Cannot emit ${topic}: owner must be a string of 1 to ${MAX_OWNER_LENGTH} characters, or null (got ${JSON.stringify(owner)}).`,
+      );
+    }
     if (!this.options.enabled || webhooksSuppressed()) return null;
-    if (!(await this.outbox.routed(topic))) return null; // nobody subscribes: no work
+    if (!(await this.outbox.routed(topic, owner))) return null; // nobody subscribes: no work
     const safe = jsonSafe(data);
     if (stringify(safe ?? null).length > MAX_EVENT_PAYLOAD_CHARS) {
       throw new WebhookValidationError(`Cannot emit ${topic}: the payload is larger than ${MAX_EVENT_PAYLOAD_CHARS / 1024} KiB.`);
@@ -41,6 +57,7 @@ export class CustomEvents {
       topic,
       entityName: null,
       entityId,
+      owner,
       data: safe ?? null,
       actor: resolveActor(this.options.actor, (m) => this.logger.warn(m)),
       customOfEntity: this.registry.byName(topic.slice(0, topic.indexOf('.'))) !== undefined,

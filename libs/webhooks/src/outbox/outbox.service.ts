@@ -27,6 +27,8 @@ export interface OutboxEvent {
   data: unknown;
   changes?: Changes;
   actor?: unknown;
+  /** The tenant the event belongs to: it goes to that owner's endpoints and the ownerless ones. Null: no owner. */
+  owner?: string | null;
   /** An `emit()` topic under an entity's prefix: its data is not the row, so only `ids` filters apply. */
   customOfEntity?: boolean;
 }
@@ -46,9 +48,9 @@ export class OutboxService {
   ) {}
 
   /** Whether any active endpoint subscribes to a topic (lets callers skip building a payload nobody gets). */
-  async routed(topic: string): Promise<boolean> {
+  async routed(topic: string, owner: string | null = null): Promise<boolean> {
     await this.endpoints.ready();
-    return this.endpoints.matching(topic).length > 0;
+    return this.endpoints.matching(topic, owner).length > 0;
   }
 
   /**
@@ -57,7 +59,7 @@ export class OutboxService {
    */
   async record(manager: EntityManager, queryRunner: QueryRunner | undefined, event: OutboxEvent): Promise<string | null> {
     await this.endpoints.ready();
-    const subscribed = this.endpoints.matching(event.topic);
+    const subscribed = this.endpoints.matching(event.topic, event.owner ?? null);
     if (subscribed.length === 0) return null;
     const targets = subscribed.some((e) => e.compiledFilters) ? this.filtered(subscribed, event) : subscribed;
     if (targets.length === 0) return null;
@@ -94,7 +96,15 @@ export class OutboxService {
     const deliveries = targets.map((endpoint) => ({ id: newId('dlv', now.getTime()), endpointId: endpoint.id }));
     await this.store.insertEvent(
       manager,
-      { id, topic: event.topic, entityName: event.entityName, entityId: event.entityId, payload, createdAt: now },
+      {
+        id,
+        topic: event.topic,
+        entityName: event.entityName,
+        entityId: event.entityId,
+        ownerId: event.owner ?? null,
+        payload,
+        createdAt: now,
+      },
       deliveries,
     );
     const carried = payload.length <= JOB_PAYLOAD_MAX_CHARS ? payload : undefined;

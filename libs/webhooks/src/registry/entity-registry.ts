@@ -42,6 +42,7 @@ export interface RegisteredEntity {
   watch: ReadonlySet<string> | null;
   shouldSend: WebhookEntityOptions['shouldSend'];
   serialize: WebhookEntityOptions['serialize'];
+  owner: WebhookEntityOptions['owner'];
   /** include/exclude/redact of the decorator plus the module's redaction patterns. */
   rules: FieldRules;
   /** Fields sent as they are (not excluded, not masked): what endpoint filters may test. Null with a serializer. */
@@ -166,6 +167,7 @@ function describe(
   const redact = fieldList('redact');
   if (options.shouldSend !== undefined && typeof options.shouldSend !== 'function') problems.push('shouldSend must be a function');
   if (options.serialize !== undefined && typeof options.serialize !== 'function') problems.push('serialize must be a function');
+  if (options.owner !== undefined && typeof options.owner !== 'function') problems.push('owner must be a function (row) => string | null');
   const customTopics: string[] = [];
   for (const t of options.topics ?? []) {
     const topic = `${name}.${t}`;
@@ -196,6 +198,7 @@ function describe(
     watch: watch ?? null,
     shouldSend: options.shouldSend,
     serialize: options.serialize,
+    owner: options.owner,
     rules,
     visibleFields,
   };

@@ -11,6 +11,7 @@ export interface EventRow {
   topic: string;
   entityName: string | null;
   entityId: string | null;
+  ownerId: string | null;
   payload: string;
   createdAt: Date;
 }
@@ -77,6 +78,7 @@ export class WebhookStore {
         event.entityId,
         event.payload,
         event.createdAt,
+        event.ownerId,
         ...deliveries.flatMap((d) => [d.id, d.endpointId]),
       ]);
       return;
@@ -319,8 +321,8 @@ class PostgresSql {
     const d = columns(dataSource, delivery);
     const a = columns(dataSource, attempt);
     this.eventInsert =
-      `INSERT INTO ${table(dataSource, event)} (${e('id', 'topic', 'entityName', 'entityId', 'payload', 'createdAt')}) ` +
-      `VALUES ($1, $2, $3, $4, $5, $6)`;
+      `INSERT INTO ${table(dataSource, event)} (${e('id', 'topic', 'entityName', 'entityId', 'payload', 'createdAt', 'ownerId')}) ` +
+      `VALUES ($1, $2, $3, $4, $5, $6, $7)`;
     this.deliveryTable = table(dataSource, delivery);
     this.deliveryColumns = d('id', 'eventId', 'endpointId', 'topic', 'status', 'attemptCount', 'nextAttemptAt', 'createdAt', 'updatedAt');
     const [id, status, attemptCount, nextAttemptAt, updatedAt, lastResponseStatus, lastError] = [
@@ -358,11 +360,11 @@ class PostgresSql {
       `FROM v WHERE d.${id} = ${v(2)} AND d.${status} = 'delivering' AND d.${attemptCount} = ${v(3)} RETURNING d.${id} AS id`;
   }
 
-  /** Event plus `count` deliveries in one statement; delivery i takes parameters 7 + 2i (id) and 8 + 2i (endpoint). */
+  /** Event plus `count` deliveries in one statement; delivery i takes parameters 8 + 2i (id) and 9 + 2i (endpoint). */
   insertEvent(count: number): string {
     let sql = this.insertEventCache.get(count);
     if (!sql) {
-      const rows = Array.from({ length: count }, (_, i) => `($${7 + 2 * i}, $1, $${8 + 2 * i}, $2, 'pending', 0, $6, $6, $6)`);
+      const rows = Array.from({ length: count }, (_, i) => `($${8 + 2 * i}, $1, $${9 + 2 * i}, $2, 'pending', 0, $6, $6, $6)`);
       sql = `WITH event AS (${this.eventInsert}) INSERT INTO ${this.deliveryTable} (${this.deliveryColumns}) VALUES ${rows.join(', ')}`;
       if (this.insertEventCache.size < 64) this.insertEventCache.set(count, sql);
     }

@@ -11,7 +11,8 @@ import type {
   UpdateEvent,
 } from 'typeorm';
 import { DataSource } from 'typeorm';
-import { MESSAGES, WebhookBulkOperationError } from '../errors/webhooks.errors.js';
+import { MESSAGES, WebhookBulkOperationError, WebhookOwnerError } from '../errors/webhooks.errors.js';
+import { MAX_OWNER_LENGTH } from '../endpoints/endpoint-input.js';
 import { OutboxService } from '../outbox/outbox.service.js';
 import { EntityRegistry, type RegisteredEntity } from '../registry/entity-registry.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
@@ -45,10 +46,11 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     if (!this.active()) return;
     const entity = this.registry.get(event.metadata.target);
     if (!entity?.events.has('created') || !event.entity) return;
-    if (!(await this.outbox.routed(entity.topics.created))) return;
     const row = event.entity;
+    const owner = ownerOf(entity, row);
+    if (!(await this.outbox.routed(entity.topics.created, owner))) return;
     if (!sends(entity, 'created', row)) return;
-    await this.record(event, entity, 'created', id(entity, row), this.data(entity, row));
+    await this.record(event, entity, 'created', id(entity, row), owner, this.data(entity, row));
   }
 
   beforeUpdate(event: UpdateEvent<ObjectLiteral>): void {
@@ -60,20 +62,22 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     const entity = this.registry.get(event.metadata.target);
     const before = event.databaseEntity;
     if (!entity?.events.has('updated') || !before || !event.entity) return;
-    if (!(await this.outbox.routed(entity.topics.updated))) return;
     const after = event.entity;
+    // A partial save holds only some columns: the owner, callbacks, the serializer and `data` see the whole row as
+    // it now is.
+    const whole = updatedRow(entity, before, after, event.updatedColumns);
+    const owner = ownerOf(entity, whole);
+    if (!(await this.outbox.routed(entity.topics.updated, owner))) return;
     const changes = entityChanges(entity, event.updatedColumns, before, after);
     const changed = Object.keys(changes);
     if (changed.length === 0) return; // only automatic columns changed
     if (entity.watch && !changed.some((k) => entity.watch!.has(k))) return; // none of the watched fields changed
-    // A partial save holds only some columns: callbacks and the serializer see the whole row as it now is.
-    const row = entity.shouldSend || entity.serialize ? merged(entity, before, after) : after;
-    if (!sends(entity, 'updated', row, changes)) return;
-    const data = entity.serialize ? this.data(entity, row) : this.data(entity, after, before);
+    if (!sends(entity, 'updated', whole, changes)) return;
+    const data = this.data(entity, whole);
     let shaped = hasRules(entity.rules) ? shapeChanges(changes, entity.rules) : changes;
     // With a serializer, `changes` lists only fields the serializer sends (it decides what is public).
     if (entity.serialize) shaped = Object.fromEntries(Object.entries(shaped).filter(([k]) => k in data));
-    await this.record(event, entity, 'updated', id(entity, after) ?? id(entity, before), data, shaped);
+    await this.record(event, entity, 'updated', id(entity, after) ?? id(entity, before), owner, data, shaped);
   }
 
   beforeRemove(event: RemoveEvent<ObjectLiteral>): void {
@@ -106,7 +110,8 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     if (!entity?.events.has('deleted') || !event.entity) return;
     // remove() strips the id from the entity; the row as loaded still has it.
     const before = event.databaseEntity;
-    if (!(await this.outbox.routed(entity.topics.deleted))) return;
+    const owner = entity.owner ? ownerOf(entity, merged(entity, before, event.entity)) : null;
+    if (!(await this.outbox.routed(entity.topics.deleted, owner))) return;
     const entityId = id(entity, event.entity) ?? (before && id(entity, before)) ?? idOf(entity, event.entityId);
     let data: Record<string, unknown>;
     if (entity.shouldSend || entity.serialize) {
@@ -121,7 +126,7 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
       raw[entity.primaryColumn.propertyPath] ??= entityId;
       data = hasRules(entity.rules) ? shapeData(raw, entity.rules) : raw;
     }
-    await this.record(event, entity, 'deleted', entityId, data);
+    await this.record(event, entity, 'deleted', entityId, owner, data);
   }
 
   /** Off globally, or inside `runWithoutWebhooks()`. */
@@ -148,6 +153,7 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     entity: RegisteredEntity,
     action: 'created' | 'updated' | 'deleted',
     entityId: string | null,
+    owner: string | null,
     data: Record<string, unknown>,
     changes?: Changes,
   ): Promise<void> {
@@ -155,6 +161,7 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
       topic: entity.topics[action],
       entityName: entity.name,
       entityId,
+      owner,
       data,
       changes,
       actor: this.actor(),
@@ -174,6 +181,25 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
   }
 }
 
+/**
+ * The owner of an event of this row (`@WebhookEntity({ owner })`), null without a resolver. A resolver that throws
+ * or answers something else than a string (or null) fails the change: an event must not go to the wrong owner.
+ */
+function ownerOf(entity: RegisteredEntity, row: ObjectLiteral): string | null {
+  if (!entity.owner) return null;
+  let owner: unknown;
+  try {
+    owner = entity.owner(row);
+  } catch (error) {
+    throw new WebhookOwnerError(MESSAGES.ownerThrew(entity.className, (error as Error).message));
+  }
+  if (owner === null || owner === undefined) return null;
+  if (typeof owner !== 'string' || owner.length === 0 || owner.length > MAX_OWNER_LENGTH) {
+    throw new WebhookOwnerError(MESSAGES.badOwner(entity.className, owner));
+  }
+  return owner;
+}
+
 /** Whether the entity's `shouldSend` (if any) lets this change through. */
 function sends(entity: RegisteredEntity, action: WebhookAction, row: ObjectLiteral, changes?: Changes): boolean {
   return !entity.shouldSend || entity.shouldSend(row, action, changes ? { changes } : {}) !== false;
@@ -187,6 +213,26 @@ function merged(entity: RegisteredEntity, before: ObjectLiteral | undefined, aft
   if (!before) return after;
   const row = Object.assign(Object.create(Object.getPrototypeOf(before) as object) as ObjectLiteral, before);
   for (const c of entity.columns) {
+    const value = c.column.getEntityValue(after);
+    if (value !== undefined) c.column.setEntityValue(row, value);
+  }
+  return row;
+}
+
+/**
+ * The row as an update left it: the loaded row with the updated columns (and those TypeORM maintains) taken from the
+ * saved entity. Not just the saved entity's defined values: after a partial save, TypeORM sets the nullable columns
+ * the save did not name to null on the entity, though the database keeps their values.
+ */
+function updatedRow(
+  entity: RegisteredEntity,
+  before: ObjectLiteral,
+  after: ObjectLiteral,
+  updated: ReadonlyArray<UpdateEvent<ObjectLiteral>['updatedColumns'][number]>,
+): ObjectLiteral {
+  const row = Object.assign(Object.create(Object.getPrototypeOf(before) as object) as ObjectLiteral, before);
+  for (const c of entity.columns) {
+    if (!c.automatic && !updated.includes(c.column)) continue;
     const value = c.column.getEntityValue(after);
     if (value !== undefined) c.column.setEntityValue(row, value);
   }

@@ -1,0 +1,112 @@
+import type { EndpointInput } from '../endpoints/endpoint-input.js';
+import type { RotateSecretOptions, RotatedSecret } from '../endpoints/endpoint-secrets.js';
+import { WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
+import type { DeliveriesService, ListDeliveriesOptions, RecoverOptions, TestSendResult } from './deliveries.service.js';
+import type { EndpointsService } from './endpoints.service.js';
+import type { CreatedEndpoint, DeliveryView, EndpointView } from './views.js';
+
+/**
+ * The endpoint and delivery operations of one owner (tenant), for an API the owner calls itself. Every id of
+ * another owner's endpoint or delivery is "not found", exactly as an id that does not exist: the scope never tells
+ * whether something exists elsewhere. Endpoints created here belong to the owner; `ownerId` cannot be changed.
+ */
+export class OwnerScope {
+  constructor(
+    readonly ownerId: string,
+    private readonly endpoints: EndpointsService,
+    private readonly deliveries: DeliveriesService,
+    private readonly allTopics: () => string[],
+  ) {}
+
+  /** The topics this owner may subscribe to. */
+  topics(): string[] {
+    return this.allTopics();
+  }
+
+  async createEndpoint(input: EndpointInput): Promise<CreatedEndpoint> {
+    return this.endpoints.create({ ...this.withoutOwner(input), ownerId: this.ownerId } as EndpointInput);
+  }
+
+  listEndpoints(): Promise<EndpointView[]> {
+    return this.endpoints.list({ ownerId: this.ownerId });
+  }
+
+  async getEndpoint(id: string): Promise<EndpointView> {
+    await this.own(id);
+    return this.endpoints.get(id);
+  }
+
+  async updateEndpoint(id: string, patch: Partial<EndpointInput>): Promise<EndpointView> {
+    await this.own(id);
+    return this.endpoints.update(id, this.withoutOwner(patch));
+  }
+
+  async deleteEndpoint(id: string): Promise<void> {
+    await this.own(id);
+    await this.endpoints.delete(id);
+  }
+
+  async enable(id: string): Promise<EndpointView> {
+    await this.own(id);
+    return this.endpoints.enable(id);
+  }
+
+  async disable(id: string): Promise<EndpointView> {
+    await this.own(id);
+    return this.endpoints.disable(id, 'Disabled by its owner.');
+  }
+
+  async rotateSecret(id: string, options: RotateSecretOptions = {}): Promise<RotatedSecret> {
+    await this.own(id);
+    return this.endpoints.rotateSecret(id, options);
+  }
+
+  async sendTest(id: string, options: { payload?: unknown; topic?: string } = {}): Promise<TestSendResult> {
+    await this.own(id);
+    return this.deliveries.sendTest(id, options);
+  }
+
+  async listDeliveries(endpointId: string, options: ListDeliveriesOptions = {}): Promise<DeliveryView[]> {
+    await this.own(endpointId);
+    return this.deliveries.list(endpointId, options);
+  }
+
+  async getDelivery(deliveryId: string): Promise<DeliveryView> {
+    await this.ownDelivery(deliveryId);
+    return this.deliveries.get(deliveryId);
+  }
+
+  async redeliver(deliveryId: string): Promise<DeliveryView> {
+    await this.ownDelivery(deliveryId);
+    return this.deliveries.redeliver(deliveryId);
+  }
+
+  async recover(endpointId: string, options: RecoverOptions): Promise<{ count: number }> {
+    await this.own(endpointId);
+    return this.deliveries.recover(endpointId, options);
+  }
+
+  /** The owner's endpoint, or the same not-found error as for an id that does not exist. */
+  private async own(id: string): Promise<void> {
+    const endpoint = typeof id === 'string' ? await this.endpoints.find(id) : undefined;
+    if (endpoint?.ownerId !== this.ownerId) throw new WebhookNotFoundError('Webhook endpoint', String(id));
+  }
+
+  private async ownDelivery(deliveryId: string): Promise<void> {
+    const endpointId = await this.deliveries.endpointIdOf(deliveryId);
+    const endpoint = await this.endpoints.find(endpointId).catch(() => undefined);
+    if (endpoint?.ownerId !== this.ownerId) throw new WebhookNotFoundError('Webhook delivery', deliveryId);
+  }
+
+  /** Input without `ownerId`: refused when it names anyone but this owner. */
+  private withoutOwner<T extends Partial<EndpointInput>>(input: T): T {
+    if (typeof input !== 'object' || input === null || !('ownerId' in input)) return input;
+    const { ownerId, ...rest } = input as T & { ownerId?: unknown };
+    if (ownerId !== undefined && ownerId !== this.ownerId) {
+      throw new WebhookValidationError('Invalid endpoint: ownerId is set by the owner scope and cannot be changed.', {
+        ownerId: ['ownerId is set by the owner scope and cannot be changed'],
+      });
+    }
+    return rest as T;
+  }
+}

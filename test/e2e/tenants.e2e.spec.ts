@@ -1,0 +1,158 @@
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  WebhookConflictError,
+  WebhookEvent,
+  WebhookNotFoundError,
+  WebhookOwnerError,
+  WebhooksService,
+  WebhookValidationError,
+} from 'nestjs-outgoing-webhooks';
+import { Invoice, Receipt } from '../fixtures/tenant.entities.js';
+import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
+import { startFixture, type FixtureApp } from '../support/fixture-app.js';
+import { Receiver } from '../support/receiver.js';
+import { sleep, waitUntil } from '../support/wait.js';
+
+describe.each(databaseKinds())('tenants: owned endpoints get only their owner’s events (%s)', (kind) => {
+  let db: TestDatabase;
+  let fixture: FixtureApp;
+  let webhooks: WebhooksService;
+  const receivers: Record<'a' | 'b' | 'c' | 'operator', Receiver> = {} as never;
+
+  beforeAll(async () => {
+    db = await createDatabase(kind);
+    fixture = await startFixture(db, { entities: [Invoice, Receipt], webhooksOptions: { maxEndpointsPerOwner: 3 } });
+    webhooks = fixture.app.get(WebhooksService);
+    for (const name of ['a', 'b', 'c', 'operator'] as const) receivers[name] = await Receiver.start();
+  });
+  afterAll(async () => {
+    await fixture?.close();
+    for (const r of Object.values(receivers)) await r.close();
+    await db?.drop();
+  });
+
+  /** What a receiver got, as `type:tenant` (the tenant from the data), sorted. */
+  const got = (r: Receiver) =>
+    r.requests
+      .map((q) => JSON.parse(q.body))
+      .map((p) => `${p.type}:${p.data.tenant ?? 'none'}`)
+      .sort();
+
+  it('routes each event to its owner’s endpoints and to the ownerless ones, never to another owner', async () => {
+    await webhooks.forOwner('a').createEndpoint({ url: receivers.a.url, topics: ['invoice.*'] });
+    await webhooks.createEndpoint({ url: receivers.b.url, topics: ['invoice.created', 'invoice.deleted'], ownerId: 'b' });
+    await webhooks.forOwner('c').createEndpoint({ url: receivers.c.url, topics: ['*'] });
+    const operator = await webhooks.createEndpoint({ url: receivers.operator.url, topics: ['invoice.*'] });
+    expect(operator.ownerId).toBeNull();
+
+    const repo = fixture.app.get(DataSource).getRepository(Invoice);
+    const [a, b] = [await repo.save({ tenant: 'a', label: 'a1' }), await repo.save({ tenant: 'b', label: 'b1' })];
+    await repo.save({ tenant: 'c', label: 'c1' });
+    await repo.save({ tenant: null, label: 'nobody' });
+    await repo.save({ id: a.id, label: 'a1 changed' }); // a partial save: the owner comes from the row as it is now
+    await repo.remove(await repo.findOneByOrFail({ id: b.id }));
+    await webhooks.emit('invoice.paid', { tenant: 'c' }, { owner: 'c' });
+    await webhooks.emit('invoice.paid', { tenant: 'z' }, { owner: 'z' }); // an owner without endpoints
+
+    await receivers.operator.waitFor(8);
+    await receivers.a.waitFor(2);
+    await receivers.b.waitFor(2);
+    await receivers.c.waitFor(2);
+    await sleep(300); // and nothing more follows
+    expect(got(receivers.a)).toEqual(['invoice.created:a', 'invoice.updated:a']);
+    expect(got(receivers.b)).toEqual(['invoice.created:b', 'invoice.deleted:b']);
+    expect(got(receivers.c)).toEqual(['invoice.created:c', 'invoice.paid:c']);
+    expect(got(receivers.operator)).toEqual([
+      'invoice.created:a',
+      'invoice.created:b',
+      'invoice.created:c',
+      'invoice.created:none',
+      'invoice.deleted:b',
+      'invoice.paid:c',
+      'invoice.paid:z',
+      'invoice.updated:a',
+    ]);
+    // The owner is recorded on each event.
+    const events = await fixture.app.get(DataSource).getRepository(WebhookEvent).find();
+    expect(
+      events
+        .filter((e) => e.topic === 'invoice.paid')
+        .map((e) => e.ownerId)
+        .sort(),
+    ).toEqual(['c', 'z']);
+  });
+
+  it('an owner scope sees and changes only its own endpoints and deliveries: other ids are not found', async () => {
+    const a = webhooks.forOwner('a');
+    const b = webhooks.forOwner('b');
+    const [mine] = await a.listEndpoints();
+    expect(mine.ownerId).toBe('a');
+    expect((await a.listEndpoints()).every((e) => e.ownerId === 'a')).toBe(true);
+    const [theirs] = await b.listEndpoints();
+    expect(theirs.ownerId).toBe('b');
+
+    // Another owner's endpoint answers exactly like one that does not exist.
+    const missing = await b.getEndpoint('ep_nothing_here').catch((e: Error) => e);
+    expect(missing).toBeInstanceOf(WebhookNotFoundError);
+    for (const call of [
+      () => b.getEndpoint(mine.id),
+      () => b.updateEndpoint(mine.id, { description: 'mine now' }),
+      () => b.deleteEndpoint(mine.id),
+      () => b.disable(mine.id),
+      () => b.rotateSecret(mine.id),
+      () => b.sendTest(mine.id),
+      () => b.listDeliveries(mine.id),
+      () => b.recover(mine.id, { since: '2026-01-01T00:00:00Z' }),
+    ]) {
+      const error = await call().catch((e: Error) => e);
+      expect(error).toBeInstanceOf(WebhookNotFoundError);
+      expect((error as Error).message).toBe((missing as Error).message.replace('ep_nothing_here', mine.id));
+    }
+    const [delivery] = await a.listDeliveries(mine.id);
+    expect(delivery).toBeDefined();
+    await expect(b.getDelivery(delivery.id)).rejects.toBeInstanceOf(WebhookNotFoundError);
+    await expect(b.redeliver(delivery.id)).rejects.toBeInstanceOf(WebhookNotFoundError);
+    expect((await a.getDelivery(delivery.id)).id).toBe(delivery.id);
+    expect(await a.getEndpoint(mine.id)).toMatchObject({ id: mine.id, description: null, active: true });
+
+    // An owner cannot hand its endpoint to someone else, nor create one for someone else.
+    await expect(a.updateEndpoint(mine.id, { ownerId: 'b' })).rejects.toBeInstanceOf(WebhookValidationError);
+    await expect(a.createEndpoint({ url: receivers.a.url, topics: ['invoice.*'], ownerId: 'b' })).rejects.toBeInstanceOf(
+      WebhookValidationError,
+    );
+    expect((await webhooks.listEndpoints({ ownerId: 'b' })).map((e) => e.id)).toEqual([theirs.id]);
+    expect((await webhooks.listEndpoints({ ownerId: null })).every((e) => e.ownerId === null)).toBe(true);
+    expect(() => webhooks.forOwner('' as string)).toThrow(WebhookValidationError);
+  });
+
+  it('refuses an owner’s endpoint beyond maxEndpointsPerOwner with a conflict naming the limit', async () => {
+    const c = webhooks.forOwner('c');
+    expect(await c.listEndpoints()).toHaveLength(1);
+    await c.createEndpoint({ url: receivers.c.url, topics: ['invoice.created'] });
+    await c.createEndpoint({ url: receivers.c.url, topics: ['invoice.created'] });
+    const refused = await c.createEndpoint({ url: receivers.c.url, topics: ['invoice.created'] }).catch((e: Error) => e);
+    expect(refused).toBeInstanceOf(WebhookConflictError);
+    expect((refused as Error).message).toContain('maxEndpointsPerOwner (3)');
+    expect(await c.listEndpoints()).toHaveLength(3);
+    // Ownerless endpoints do not count against anyone.
+    await webhooks.createEndpoint({ url: receivers.operator.url, topics: ['receipt.created'] });
+  });
+
+  it('an owner resolver that throws or answers a non-string fails the save: nothing is written or sent', async () => {
+    const repo = fixture.app.get(DataSource).getRepository(Receipt);
+    const events = () => fixture.app.get(DataSource).getRepository(WebhookEvent).countBy({ topic: 'receipt.created' });
+    const before = await events();
+    const threw = await repo.save({ label: 'throw' }).catch((e: Error) => e);
+    expect(threw).toBeInstanceOf(WebhookOwnerError);
+    expect((threw as Error).message).toContain('no tenant on this row');
+    const number = await repo.save({ label: 'number' }).catch((e: Error) => e);
+    expect(number).toBeInstanceOf(WebhookOwnerError);
+    expect((number as Error).message).toContain('answered 42');
+    expect(await repo.count()).toBe(0);
+    expect(await events()).toBe(before);
+    // Control: a receipt whose resolver answers a string is saved and sent.
+    await repo.save({ label: 'fine' });
+    await waitUntil(async () => ((await events()) === before + 1 ? true : undefined), 'the control receipt event');
+  });
+});
