@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebhookDelivery, WebhooksService, type EndpointDeliveryState, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
 import { DeliveryQueue } from '../../libs/webhooks/src/queue/delivery-queue.js';
+import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js';
 import { Widget } from '../fixtures/widget.entity.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys } from '../support/example-app.js';
@@ -182,6 +183,26 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     exactlyOnce(fine, 20);
     exactlyOnce(hang, 20);
     expect((await service().getEndpoint(slow.id)).delivery).toMatchObject({ inFlight: 0, held: 0 });
+  });
+
+  it('drops the held deliveries of an endpoint disabled meanwhile from Redis; they fail as disabled', async () => {
+    await start(1, { concurrency: 4, maxInFlightPerEndpoint: 1 });
+    const path = `disable-${kind}`;
+    rx.set(path, { kind: 'hold' });
+    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
+    await saveWidgets(3);
+    await gateState(endpoint.id, (s) => s.inFlight === 1 && s.held === 2, 'one in flight, two held');
+    await service().disable(endpoint.id);
+    rx.releaseHeld(path); // the one in flight finishes; its slot frees and puts the held ones back
+    await waitUntil(async () => {
+      const list = await deliveries(endpoint.id);
+      return list.filter((d) => d.status === 'failed').length === 2 ? true : undefined;
+    }, 'the two held deliveries to fail as disabled');
+    const state = await gateState(endpoint.id, (s) => s.held === 0, 'nothing held');
+    expect(state).toMatchObject({ inFlight: 0, held: 0 });
+    const gate = apps[0].app.get(EndpointGate);
+    expect(await gate.heldEndpoints()).not.toContain(endpoint.id);
+    expect(rx.got(path)).toHaveLength(1);
   });
 
   // Several worker processes need a server database (on SQLite, TypeORM keeps one connection per process).

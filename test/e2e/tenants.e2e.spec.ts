@@ -126,6 +126,30 @@ describe.each(databaseKinds())('tenants: owned endpoints get only their owner’
     expect(() => webhooks.forOwner('' as string)).toThrow(WebhookValidationError);
   });
 
+  it('an endpoint given to an owner later keeps its earlier deliveries from that owner’s view', async () => {
+    const rx = await Receiver.start();
+    try {
+      const shared = await webhooks.createEndpoint({ url: rx.url, topics: ['invoice.created'] });
+      await fixture.app.get(DataSource).getRepository(Invoice).save({ tenant: 'a', label: 'secret of a' });
+      await rx.waitFor(1);
+      const [ofA] = await waitUntil(async () => {
+        const list = await webhooks.listDeliveries(shared.id);
+        return list.length === 1 && list[0].status === 'succeeded' ? list : undefined;
+      }, 'the delivery of a’s event');
+      await webhooks.updateEndpoint(shared.id, { ownerId: 'b' });
+      const b = webhooks.forOwner('b');
+      expect((await b.getEndpoint(shared.id)).ownerId).toBe('b'); // the endpoint is b's now...
+      expect(await b.listDeliveries(shared.id)).toEqual([]); // ...but not what it received for a
+      await expect(b.getDelivery(ofA.id)).rejects.toBeInstanceOf(WebhookNotFoundError);
+      await expect(b.redeliver(ofA.id)).rejects.toBeInstanceOf(WebhookNotFoundError);
+      expect(await b.recover(shared.id, { since: '2020-01-01T00:00:00Z' })).toEqual({ count: 0 });
+      await expect(b.getDelivery(undefined as unknown as string)).rejects.toBeInstanceOf(WebhookNotFoundError);
+      await webhooks.deleteEndpoint(shared.id);
+    } finally {
+      await rx.close();
+    }
+  });
+
   it('refuses an owner’s endpoint beyond maxEndpointsPerOwner with a conflict naming the limit', async () => {
     const c = webhooks.forOwner('c');
     expect(await c.listEndpoints()).toHaveLength(1);

@@ -12,7 +12,7 @@ import {
 } from './management/deliveries.service.js';
 import { EndpointsService } from './management/endpoints.service.js';
 import { OwnerScope } from './management/owner-scope.js';
-import { MAX_OWNER_LENGTH } from './endpoints/endpoint-input.js';
+import { isOwnerId, MAX_OWNER_LENGTH } from './endpoints/endpoint-input.js';
 import { WebhookValidationError } from './errors/webhooks.errors.js';
 import type { CreatedEndpoint, DeliveryView, EndpointView } from './management/views.js';
 import { CustomEvents, type EmitOptions } from './outbox/custom-events.js';
@@ -56,7 +56,7 @@ export class WebhooksService {
    * authentication, never from its body.
    */
   forOwner(ownerId: string): OwnerScope {
-    if (typeof ownerId !== 'string' || ownerId.length === 0 || ownerId.length > MAX_OWNER_LENGTH) {
+    if (!isOwnerId(ownerId)) {
       throw new WebhookValidationError(`ownerId must be a string of 1 to ${MAX_OWNER_LENGTH} characters (got ${JSON.stringify(ownerId)}).`);
     }
     return new OwnerScope(ownerId, this.endpoints, this.deliveries, () => this.topics());

@@ -95,7 +95,15 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     const steps = 1 + (endpoint?.transform || endpoint?.headerProvider ? 1 : 0) + (endpoint?.auth ? 3 : 0);
     const lease = new Date(now.getTime() + steps * timeoutMs + LEASE_MARGIN_MS);
     // Deliveries to a live endpoint pass its gate (in-flight cap, rate limit, pause, circuit); a test send does not.
-    if (!endpoint?.active || job.trigger === 'test') return this.claimAndSend(job, endpoint, timeoutMs, lease, now);
+    if (!endpoint?.active || job.trigger === 'test') {
+      // A held job of an endpoint disabled meanwhile: out of the held set, or the relay would put it back forever.
+      // The next held ones follow (each put back runs without the gate, so no completion would release them).
+      if (endpoint && job.released) {
+        await this.gate.discard(job).catch(() => undefined);
+        await this.gate.release(job.endpointId, null, { kind: 'none' });
+      }
+      return this.claimAndSend(job, endpoint, timeoutMs, lease, now);
+    }
     const admission = await this.gate.acquire(job, lease, Date.now());
     if (!admission.admitted) return null; // held: the gate puts the job back when the endpoint can take it
     // The slot is the receiver's: it is given back as soon as the response is in, not after the database writes.

@@ -185,9 +185,20 @@ for _, m in ipairs(members) do
     redis.call('ZADD', held, 'XX', now + tonumber(ARGV[10]), m)
   else
     redis.call('ZREM', held, m)
+    redis.call('HDEL', held .. ':payloads', m)
   end
 end
 return out
+`;
+
+// A held job that will not pass the gate (its endpoint was disabled): out of the held set, its data with it.
+const DISCARD = `
+local held, heldIndex = KEYS[1], KEYS[2]
+redis.call('ZREM', held, ARGV[1])
+redis.call('HDEL', held .. ':jobs', ARGV[1])
+redis.call('HDEL', held .. ':payloads', ARGV[1])
+if redis.call('ZCARD', held) == 0 then redis.call('SREM', heldIndex, ARGV[2]) end
+return 1
 `;
 
 const STATUS = `
@@ -205,6 +216,7 @@ type GateRedis = Redis & {
   webhooksGateAcquire(...args: (string | number)[]): Promise<[number, number]>;
   webhooksGateRelease(...args: (string | number)[]): Promise<Array<number | string>>;
   webhooksGateStatus(...args: (string | number)[]): Promise<Array<[number, number, string, string, string, string]>>;
+  webhooksGateDiscard(...args: (string | number)[]): Promise<number>;
 };
 
 /**
@@ -299,6 +311,19 @@ export class EndpointGate {
     }
   }
 
+  /**
+   * Takes a job the gate put back out of its endpoint's held set without admitting it: its endpoint was disabled, so
+   * the job is run (and fails) without the gate, and nothing of it may stay in Redis.
+   */
+  async discard(job: Pick<DeliveryJob, 'endpointId' | 'deliveryId' | 'attempt'>): Promise<void> {
+    await this.redis().webhooksGateDiscard(
+      this.keys(job.endpointId, 'held')[0],
+      this.heldIndexKey(),
+      `${job.deliveryId}:${job.attempt}`,
+      job.endpointId,
+    );
+  }
+
   /** Endpoints that hold deliveries (the relay leaves their rows to the gate, and releases them). */
   async heldEndpoints(): Promise<string[]> {
     return this.redis().smembers(this.heldIndexKey());
@@ -363,6 +388,7 @@ export class EndpointGate {
       client.defineCommand('webhooksGateAcquire', { numberOfKeys: 5, lua: ACQUIRE });
       client.defineCommand('webhooksGateRelease', { numberOfKeys: 4, lua: RELEASE });
       client.defineCommand('webhooksGateStatus', { lua: STATUS });
+      client.defineCommand('webhooksGateDiscard', { numberOfKeys: 2, lua: DISCARD });
     }
     this.redisClient = client;
     return client;

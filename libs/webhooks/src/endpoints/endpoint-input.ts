@@ -67,6 +67,11 @@ export const MAX_OWNER_LENGTH = 200;
 
 const hasControlCharacters = (text: string) => [...text].some((c) => c.charCodeAt(0) < 0x20);
 
+/** Whether a value is an owner id: a string of 1 to MAX_OWNER_LENGTH characters, no control characters. */
+export function isOwnerId(value: unknown): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= MAX_OWNER_LENGTH && !hasControlCharacters(value);
+}
+
 const ok = <T>(value: T) => ({ value });
 const bad = (...problems: string[]) => ({ problems });
 
@@ -139,7 +144,7 @@ export const ENDPOINT_FIELDS = {
   ownerId: optional<string | null>({
     default: null,
     check: (v) =>
-      v === null || (typeof v === 'string' && v.length >= 1 && v.length <= MAX_OWNER_LENGTH && !hasControlCharacters(v))
+      v === null || isOwnerId(v)
         ? ok(v as string | null)
         : bad(`ownerId must be null or a string of 1 to ${MAX_OWNER_LENGTH} characters (got ${JSON.stringify(v)})`),
     admin: { widget: 'text', summary: true, description: "The owner's id; empty: an operator endpoint that gets every owner's events." },

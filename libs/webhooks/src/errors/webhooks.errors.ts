@@ -45,7 +45,7 @@ export const MESSAGES = {
     `goes to the wrong owner.`,
   badOwner: (entity: string, owner: unknown) =>
     `The owner resolver of @WebhookEntity ${entity} answered ${JSON.stringify(owner) ?? String(owner)}; it must answer ` +
-    `a string of 1 to 200 characters, or null for an event without an owner (String(row.customerId), say). The ` +
+    `a string of 1 to 200 characters without control characters, or null for an event without an owner (String(row.customerId), say). The ` +
     `change was not saved.`,
   bulkOperation: (entity: string, op: string) =>
     `${entity} is a @WebhookEntity, and a bulk ${op}() by criteria would change rows without webhooks: TypeORM ` +

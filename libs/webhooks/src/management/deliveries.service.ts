@@ -55,14 +55,22 @@ export class DeliveriesService {
     private readonly store: WebhookStore,
   ) {}
 
-  async list(endpointId: string, options: ListDeliveriesOptions = {}): Promise<DeliveryView[]> {
+  /**
+   * `eventOwner` (an owner scope): only deliveries of that owner's events. An endpoint that changed owners keeps its
+   * earlier deliveries, and those belong to the events' owners, not to the endpoint's new one.
+   */
+  async list(endpointId: string, options: ListDeliveriesOptions = {}, eventOwner?: string): Promise<DeliveryView[]> {
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
       throw new WebhookValidationError(`limit must be an integer from 1 to 200 (got ${options.limit}).`);
     }
     await this.endpoints.find(endpointId);
     const deliveries = await this.dataSource.getRepository(WebhookDelivery).find({
-      where: { endpointId, ...(options.before ? { id: LessThan(options.before) } : {}) },
+      where: {
+        endpointId,
+        ...(options.before ? { id: LessThan(options.before) } : {}),
+        ...(eventOwner !== undefined ? { event: { ownerId: eventOwner } } : {}),
+      },
       order: { id: 'DESC' },
       take: limit,
     });
@@ -126,7 +134,8 @@ export class DeliveriesService {
     return this.get(deliveryId);
   }
 
-  async recover(endpointId: string, options: RecoverOptions): Promise<{ count: number }> {
+  /** `eventOwner` (an owner scope): only deliveries of that owner's events (see `list`). */
+  async recover(endpointId: string, options: RecoverOptions, eventOwner?: string): Promise<{ count: number }> {
     const since = parseDate(options?.since, 'since');
     const until = options?.until === undefined ? new Date() : parseDate(options.until, 'until');
     if (since.getTime() >= until.getTime()) throw new WebhookValidationError('Invalid recover request: since must be before until.');
@@ -137,7 +146,12 @@ export class DeliveriesService {
     let count = 0;
     for (;;) {
       const batch = await repo.find({
-        where: { endpointId, status: 'failed', createdAt: Between(since, new Date(until.getTime() - 1)) },
+        where: {
+          endpointId,
+          status: 'failed',
+          createdAt: Between(since, new Date(until.getTime() - 1)),
+          ...(eventOwner !== undefined ? { event: { ownerId: eventOwner } } : {}),
+        },
         order: { id: 'ASC' },
         take: RECOVER_BATCH,
       });
@@ -148,12 +162,20 @@ export class DeliveriesService {
     return { count };
   }
 
-  /** The endpoint a delivery belongs to (not-found when the delivery does not exist). */
-  async endpointIdOf(deliveryId: string): Promise<string> {
-    return (await this.find(deliveryId)).endpointId;
+  /** Who a delivery belongs to: its endpoint and its event's owner (not-found when the delivery does not exist). */
+  async ownershipOf(deliveryId: string): Promise<{ endpointId: string; eventOwner: string | null }> {
+    const delivery = await this.dataSource.getRepository(WebhookDelivery).findOne({
+      where: { id: deliveryId },
+      relations: { event: true },
+      select: { id: true, endpointId: true, event: { id: true, ownerId: true } },
+    });
+    if (!delivery) throw new WebhookNotFoundError('Webhook delivery', deliveryId);
+    return { endpointId: delivery.endpointId, eventOwner: delivery.event?.ownerId ?? null };
   }
 
   private async find(deliveryId: string): Promise<WebhookDelivery> {
+    // findOneBy({ id: undefined }) would match any row.
+    if (typeof deliveryId !== 'string') throw new WebhookNotFoundError('Webhook delivery', String(deliveryId));
     const delivery = await this.dataSource.getRepository(WebhookDelivery).findOneBy({ id: deliveryId });
     if (!delivery) throw new WebhookNotFoundError('Webhook delivery', deliveryId);
     return delivery;

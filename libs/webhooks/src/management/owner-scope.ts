@@ -68,7 +68,7 @@ export class OwnerScope {
 
   async listDeliveries(endpointId: string, options: ListDeliveriesOptions = {}): Promise<DeliveryView[]> {
     await this.own(endpointId);
-    return this.deliveries.list(endpointId, options);
+    return this.deliveries.list(endpointId, options, this.ownerId);
   }
 
   async getDelivery(deliveryId: string): Promise<DeliveryView> {
@@ -83,7 +83,7 @@ export class OwnerScope {
 
   async recover(endpointId: string, options: RecoverOptions): Promise<{ count: number }> {
     await this.own(endpointId);
-    return this.deliveries.recover(endpointId, options);
+    return this.deliveries.recover(endpointId, options, this.ownerId);
   }
 
   /** The owner's endpoint, or the same not-found error as for an id that does not exist. */
@@ -92,10 +92,16 @@ export class OwnerScope {
     if (endpoint?.ownerId !== this.ownerId) throw new WebhookNotFoundError('Webhook endpoint', String(id));
   }
 
+  /**
+   * A delivery of one of the owner's endpoints, for one of the owner's events: an endpoint given to this owner later
+   * keeps deliveries of other owners' events, and those stay theirs.
+   */
   private async ownDelivery(deliveryId: string): Promise<void> {
-    const endpointId = await this.deliveries.endpointIdOf(deliveryId);
+    const notFound = new WebhookNotFoundError('Webhook delivery', String(deliveryId));
+    if (typeof deliveryId !== 'string') throw notFound;
+    const { endpointId, eventOwner } = await this.deliveries.ownershipOf(deliveryId);
     const endpoint = await this.endpoints.find(endpointId).catch(() => undefined);
-    if (endpoint?.ownerId !== this.ownerId) throw new WebhookNotFoundError('Webhook delivery', deliveryId);
+    if (endpoint?.ownerId !== this.ownerId || eventOwner !== this.ownerId) throw notFound;
   }
 
   /** Input without `ownerId`: refused when it names anyone but this owner. */

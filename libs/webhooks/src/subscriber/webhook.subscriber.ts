@@ -12,7 +12,7 @@ import type {
 } from 'typeorm';
 import { DataSource } from 'typeorm';
 import { MESSAGES, WebhookBulkOperationError, WebhookOwnerError } from '../errors/webhooks.errors.js';
-import { MAX_OWNER_LENGTH } from '../endpoints/endpoint-input.js';
+import { isOwnerId } from '../endpoints/endpoint-input.js';
 import { OutboxService } from '../outbox/outbox.service.js';
 import { EntityRegistry, type RegisteredEntity } from '../registry/entity-registry.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
@@ -110,7 +110,8 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     if (!entity?.events.has('deleted') || !event.entity) return;
     // remove() strips the id from the entity; the row as loaded still has it.
     const before = event.databaseEntity;
-    const owner = entity.owner ? ownerOf(entity, merged(entity, before, event.entity)) : null;
+    // The owner of the row as stored, not as the entity object may have been changed in memory before the removal.
+    const owner = entity.owner ? ownerOf(entity, before ?? event.entity) : null;
     if (!(await this.outbox.routed(entity.topics.deleted, owner))) return;
     const entityId = id(entity, event.entity) ?? (before && id(entity, before)) ?? idOf(entity, event.entityId);
     let data: Record<string, unknown>;
@@ -194,7 +195,7 @@ function ownerOf(entity: RegisteredEntity, row: ObjectLiteral): string | null {
     throw new WebhookOwnerError(MESSAGES.ownerThrew(entity.className, (error as Error).message));
   }
   if (owner === null || owner === undefined) return null;
-  if (typeof owner !== 'string' || owner.length === 0 || owner.length > MAX_OWNER_LENGTH) {
+  if (!isOwnerId(owner)) {
     throw new WebhookOwnerError(MESSAGES.badOwner(entity.className, owner));
   }
   return owner;
