@@ -128,13 +128,14 @@ describe.each(databaseKinds())('tenants: owned endpoints get only their owner’
 
   it('an endpoint given to an owner later keeps its earlier deliveries from that owner’s view', async () => {
     const rx = await Receiver.start();
+    rx.fallback = 400; // a final failure at once: recover has something to find
     try {
       const shared = await webhooks.createEndpoint({ url: rx.url, topics: ['invoice.created'] });
       await fixture.app.get(DataSource).getRepository(Invoice).save({ tenant: 'a', label: 'secret of a' });
       await rx.waitFor(1);
       const [ofA] = await waitUntil(async () => {
         const list = await webhooks.listDeliveries(shared.id);
-        return list.length === 1 && list[0].status === 'succeeded' ? list : undefined;
+        return list.length === 1 && list[0].status === 'failed' ? list : undefined;
       }, 'the delivery of a’s event');
       await webhooks.updateEndpoint(shared.id, { ownerId: 'b' });
       const b = webhooks.forOwner('b');
@@ -144,6 +145,9 @@ describe.each(databaseKinds())('tenants: owned endpoints get only their owner’
       await expect(b.redeliver(ofA.id)).rejects.toBeInstanceOf(WebhookNotFoundError);
       expect(await b.recover(shared.id, { since: '2020-01-01T00:00:00Z' })).toEqual({ count: 0 });
       await expect(b.getDelivery(undefined as unknown as string)).rejects.toBeInstanceOf(WebhookNotFoundError);
+      await expect(b.getEndpoint(undefined as unknown as string)).rejects.toBeInstanceOf(WebhookNotFoundError);
+      // Control: the operator sees the failed delivery and recovers it.
+      expect(await webhooks.recover(shared.id, { since: '2020-01-01T00:00:00Z' })).toEqual({ count: 1 });
       await webhooks.deleteEndpoint(shared.id);
     } finally {
       await rx.close();

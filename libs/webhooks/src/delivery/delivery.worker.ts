@@ -96,12 +96,9 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     const lease = new Date(now.getTime() + steps * timeoutMs + LEASE_MARGIN_MS);
     // Deliveries to a live endpoint pass its gate (in-flight cap, rate limit, pause, circuit); a test send does not.
     if (!endpoint?.active || job.trigger === 'test') {
-      // A held job of an endpoint disabled meanwhile: out of the held set, or the relay would put it back forever.
-      // The next held ones follow (each put back runs without the gate, so no completion would release them).
-      if (endpoint && job.released) {
-        await this.gate.discard(job).catch(() => undefined);
-        await this.gate.release(job.endpointId, null, { kind: 'none' });
-      }
+      // A held job of an endpoint disabled meanwhile leaves the held set (or the relay would put it back forever),
+      // and the next held ones follow: each runs without the gate, so no completion would release them.
+      if (endpoint && job.released) await this.gate.release(job.endpointId, null, { kind: 'none' }, Date.now(), job);
       return this.claimAndSend(job, endpoint, timeoutMs, lease, now);
     }
     const admission = await this.gate.acquire(job, lease, Date.now());

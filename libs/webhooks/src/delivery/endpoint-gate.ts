@@ -126,6 +126,13 @@ local inflight, held, state, heldIndex = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, token, kind, pauseUntil = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
 local cap, threshold, baseMs, maxMs = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 if token ~= '' then redis.call('ZREM', inflight, token) end
+-- A held job that will not pass the gate (its endpoint was disabled) leaves the held set, its data with it.
+local dropped = ARGV[11]
+if dropped ~= '' then
+  redis.call('ZREM', held, dropped)
+  redis.call('HDEL', held .. ':jobs', dropped)
+  redis.call('HDEL', held .. ':payloads', dropped)
+end
 local s = redis.call('HMGET', state, 'circuit', 'probe', 'unreachable', 'pausedUntil', 'backoff', 'retryAt')
 local circuit, unreachable, paused = s[1], tonumber(s[3] or '0'), tonumber(s[4] or '0')
 local isProbe = token ~= '' and s[2] == token
@@ -191,16 +198,6 @@ end
 return out
 `;
 
-// A held job that will not pass the gate (its endpoint was disabled): out of the held set, its data with it.
-const DISCARD = `
-local held, heldIndex = KEYS[1], KEYS[2]
-redis.call('ZREM', held, ARGV[1])
-redis.call('HDEL', held .. ':jobs', ARGV[1])
-redis.call('HDEL', held .. ':payloads', ARGV[1])
-if redis.call('ZCARD', held) == 0 then redis.call('SREM', heldIndex, ARGV[2]) end
-return 1
-`;
-
 const STATUS = `
 local out = {}
 local now = tonumber(ARGV[1])
@@ -216,7 +213,6 @@ type GateRedis = Redis & {
   webhooksGateAcquire(...args: (string | number)[]): Promise<[number, number]>;
   webhooksGateRelease(...args: (string | number)[]): Promise<Array<number | string>>;
   webhooksGateStatus(...args: (string | number)[]): Promise<Array<[number, number, string, string, string, string]>>;
-  webhooksGateDiscard(...args: (string | number)[]): Promise<number>;
 };
 
 /**
@@ -279,7 +275,14 @@ export class EndpointGate {
    * Frees an attempt's slot, applies what it told about the endpoint, and puts back in the queue what the endpoint
    * can take now. Never throws: a failure here is repaired by the lease and by the relay.
    */
-  async release(endpointId: string, token: string | null, outcome: GateOutcome, now = Date.now()): Promise<void> {
+  async release(
+    endpointId: string,
+    token: string | null,
+    outcome: GateOutcome,
+    now = Date.now(),
+    /** A held job put back that will not pass the gate (its endpoint was disabled): it leaves the held set. */
+    dropped?: Pick<DeliveryJob, 'deliveryId' | 'attempt'>,
+  ): Promise<void> {
     try {
       const limits = this.limits(endpointId);
       const circuit = this.options.circuitBreaker;
@@ -296,6 +299,7 @@ export class EndpointGate {
         circuit ? circuit.maxOpenMs : 0,
         endpointId,
         TRANSIT_MS,
+        dropped ? `${dropped.deliveryId}:${dropped.attempt}` : '',
       );
       if (jobs.length) {
         const back: DeliveryJob[] = [];
@@ -309,19 +313,6 @@ export class EndpointGate {
     } catch (error) {
       this.logger.warn(`Could not release webhook endpoint ${endpointId}'s slot (${(error as Error).message}); its lease frees it.`);
     }
-  }
-
-  /**
-   * Takes a job the gate put back out of its endpoint's held set without admitting it: its endpoint was disabled, so
-   * the job is run (and fails) without the gate, and nothing of it may stay in Redis.
-   */
-  async discard(job: Pick<DeliveryJob, 'endpointId' | 'deliveryId' | 'attempt'>): Promise<void> {
-    await this.redis().webhooksGateDiscard(
-      this.keys(job.endpointId, 'held')[0],
-      this.heldIndexKey(),
-      `${job.deliveryId}:${job.attempt}`,
-      job.endpointId,
-    );
   }
 
   /** Endpoints that hold deliveries (the relay leaves their rows to the gate, and releases them). */
@@ -388,7 +379,6 @@ export class EndpointGate {
       client.defineCommand('webhooksGateAcquire', { numberOfKeys: 5, lua: ACQUIRE });
       client.defineCommand('webhooksGateRelease', { numberOfKeys: 4, lua: RELEASE });
       client.defineCommand('webhooksGateStatus', { lua: STATUS });
-      client.defineCommand('webhooksGateDiscard', { numberOfKeys: 2, lua: DISCARD });
     }
     this.redisClient = client;
     return client;

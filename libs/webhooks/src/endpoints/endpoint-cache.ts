@@ -105,11 +105,6 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     return mine.length ? [...shared, ...mine] : shared;
   }
 
-  /** Every endpoint of an owner (null: the ownerless ones), active or not. Call after `ready()`. */
-  ownedBy(owner: string | null): readonly CachedEndpoint[] {
-    return this.byOwner.get(owner) ?? [];
-  }
-
   get(id: string): CachedEndpoint | undefined {
     return this.byId.get(id);
   }

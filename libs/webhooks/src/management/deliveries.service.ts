@@ -164,19 +164,18 @@ export class DeliveriesService {
 
   /** Who a delivery belongs to: its endpoint and its event's owner (not-found when the delivery does not exist). */
   async ownershipOf(deliveryId: string): Promise<{ endpointId: string; eventOwner: string | null }> {
-    const delivery = await this.dataSource.getRepository(WebhookDelivery).findOne({
-      where: { id: deliveryId },
-      relations: { event: true },
-      select: { id: true, endpointId: true, event: { id: true, ownerId: true } },
-    });
-    if (!delivery) throw new WebhookNotFoundError('Webhook delivery', deliveryId);
+    const delivery = await this.find(deliveryId, true);
     return { endpointId: delivery.endpointId, eventOwner: delivery.event?.ownerId ?? null };
   }
 
-  private async find(deliveryId: string): Promise<WebhookDelivery> {
+  /** The delivery row (with its event's id and owner when `withEvent`), or a not-found error naming the id. */
+  private async find(deliveryId: string, withEvent = false): Promise<WebhookDelivery> {
     // findOneBy({ id: undefined }) would match any row.
     if (typeof deliveryId !== 'string') throw new WebhookNotFoundError('Webhook delivery', String(deliveryId));
-    const delivery = await this.dataSource.getRepository(WebhookDelivery).findOneBy({ id: deliveryId });
+    const delivery = await this.dataSource.getRepository(WebhookDelivery).findOne({
+      where: { id: deliveryId },
+      ...(withEvent ? { relations: { event: true }, select: { id: true, endpointId: true, event: { id: true, ownerId: true } } } : {}),
+    });
     if (!delivery) throw new WebhookNotFoundError('Webhook delivery', deliveryId);
     return delivery;
   }

@@ -88,8 +88,8 @@ export class OwnerScope {
 
   /** The owner's endpoint, or the same not-found error as for an id that does not exist. */
   private async own(id: string): Promise<void> {
-    const endpoint = typeof id === 'string' ? await this.endpoints.find(id) : undefined;
-    if (endpoint?.ownerId !== this.ownerId) throw new WebhookNotFoundError('Webhook endpoint', String(id));
+    const endpoint = await this.endpoints.find(id);
+    if (endpoint.ownerId !== this.ownerId) throw new WebhookNotFoundError('Webhook endpoint', String(id));
   }
 
   /**
@@ -97,11 +97,9 @@ export class OwnerScope {
    * keeps deliveries of other owners' events, and those stay theirs.
    */
   private async ownDelivery(deliveryId: string): Promise<void> {
-    const notFound = new WebhookNotFoundError('Webhook delivery', String(deliveryId));
-    if (typeof deliveryId !== 'string') throw notFound;
     const { endpointId, eventOwner } = await this.deliveries.ownershipOf(deliveryId);
     const endpoint = await this.endpoints.find(endpointId).catch(() => undefined);
-    if (endpoint?.ownerId !== this.ownerId || eventOwner !== this.ownerId) throw notFound;
+    if (endpoint?.ownerId !== this.ownerId || eventOwner !== this.ownerId) throw new WebhookNotFoundError('Webhook delivery', deliveryId);
   }
 
   /** Input without `ownerId`: refused when it names anyone but this owner. */

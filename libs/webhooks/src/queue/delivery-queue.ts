@@ -22,7 +22,8 @@ export interface DeliveryJob {
   released?: boolean;
   /**
    * The event's payload, carried by jobs the outbox enqueues (up to `JOB_PAYLOAD_MAX_CHARS`), so a worker in another
-   * process sends without reading it back. Absent on jobs from the relay and the gate: the worker reads the event.
+   * process sends without reading it back, and by the first held jobs the gate puts back. Absent on retries and on
+   * jobs from the relay: the worker reads the event.
    */
   payload?: string;
 }

@@ -64,14 +64,15 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     if (!entity?.events.has('updated') || !before || !event.entity) return;
     const after = event.entity;
     // A partial save holds only some columns: the owner, callbacks, the serializer and `data` see the whole row as
-    // it now is.
-    const whole = updatedRow(entity, before, after, event.updatedColumns);
-    const owner = ownerOf(entity, whole);
+    // it now is (built before routing only when the owner needs it).
+    let whole = entity.owner ? updatedRow(entity, before, after, event.updatedColumns) : undefined;
+    const owner = whole ? ownerOf(entity, whole) : null;
     if (!(await this.outbox.routed(entity.topics.updated, owner))) return;
     const changes = entityChanges(entity, event.updatedColumns, before, after);
     const changed = Object.keys(changes);
     if (changed.length === 0) return; // only automatic columns changed
     if (entity.watch && !changed.some((k) => entity.watch!.has(k))) return; // none of the watched fields changed
+    whole ??= updatedRow(entity, before, after, event.updatedColumns);
     if (!sends(entity, 'updated', whole, changes)) return;
     const data = this.data(entity, whole);
     let shaped = hasRules(entity.rules) ? shapeChanges(changes, entity.rules) : changes;
@@ -111,7 +112,7 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     // remove() strips the id from the entity; the row as loaded still has it.
     const before = event.databaseEntity;
     // The owner of the row as stored, not as the entity object may have been changed in memory before the removal.
-    const owner = entity.owner ? ownerOf(entity, before ?? event.entity) : null;
+    const owner = ownerOf(entity, before ?? event.entity);
     if (!(await this.outbox.routed(entity.topics.deleted, owner))) return;
     const entityId = id(entity, event.entity) ?? (before && id(entity, before)) ?? idOf(entity, event.entityId);
     let data: Record<string, unknown>;
@@ -207,37 +208,41 @@ function sends(entity: RegisteredEntity, action: WebhookAction, row: ObjectLiter
 }
 
 /**
- * The row as it now is: a copy of the loaded row (same class, so getters and methods work) with the defined
- * values of the saved entity on top. A partial save (`save({ id, status })`) holds only some columns.
+ * The row as it now is: a copy of the loaded row (same class, so getters and methods work) with the saved entity's
+ * defined values on top, for the columns `take` names. A partial save holds only some columns.
  */
-function merged(entity: RegisteredEntity, before: ObjectLiteral | undefined, after: ObjectLiteral): ObjectLiteral {
-  if (!before) return after;
+function overlay(
+  entity: RegisteredEntity,
+  before: ObjectLiteral,
+  after: ObjectLiteral,
+  take: (c: RegisteredEntity['columns'][number]) => boolean = () => true,
+): ObjectLiteral {
   const row = Object.assign(Object.create(Object.getPrototypeOf(before) as object) as ObjectLiteral, before);
   for (const c of entity.columns) {
+    if (!take(c)) continue;
     const value = c.column.getEntityValue(after);
     if (value !== undefined) c.column.setEntityValue(row, value);
   }
   return row;
 }
 
+/** The row before a removal, with what the removed entity still holds on top. */
+function merged(entity: RegisteredEntity, before: ObjectLiteral | undefined, after: ObjectLiteral): ObjectLiteral {
+  return before ? overlay(entity, before, after) : after;
+}
+
 /**
- * The row as an update left it: the loaded row with the updated columns (and those TypeORM maintains) taken from the
- * saved entity. Not just the saved entity's defined values: after a partial save, TypeORM sets the nullable columns
- * the save did not name to null on the entity, though the database keeps their values.
+ * The row as an update left it: the updated columns (and those TypeORM maintains) from the saved entity. Not all its
+ * defined values: after a partial save, TypeORM sets the nullable columns the save did not name to null on the
+ * entity, though the database keeps their values.
  */
 function updatedRow(
   entity: RegisteredEntity,
   before: ObjectLiteral,
   after: ObjectLiteral,
-  updated: ReadonlyArray<UpdateEvent<ObjectLiteral>['updatedColumns'][number]>,
+  updated: UpdateEvent<ObjectLiteral>['updatedColumns'],
 ): ObjectLiteral {
-  const row = Object.assign(Object.create(Object.getPrototypeOf(before) as object) as ObjectLiteral, before);
-  for (const c of entity.columns) {
-    if (!c.automatic && !updated.includes(c.column)) continue;
-    const value = c.column.getEntityValue(after);
-    if (value !== undefined) c.column.setEntityValue(row, value);
-  }
-  return row;
+  return overlay(entity, before, after, (c) => c.automatic || updated.includes(c.column));
 }
 
 /** The primary key value as the entity holds it (a number for numeric keys), for putting it back on a removed row. */
