@@ -32,6 +32,7 @@ export { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './payload/shaping.js';
 export {
   OwnerScope,
   WebhooksService,
+  type OwnerScopeOptions,
   type AttemptView,
   type EmitOptions,
   type CreatedEndpoint,
@@ -41,6 +42,7 @@ export {
   type RecoverOptions,
   type TestSendResult,
 } from './webhooks.service.js';
+export { WebhooksApiModule, type OwnerResolver, type WebhooksApiOptions } from './api/webhooks-api.module.js';
 export { HIDDEN_HEADER_VALUE, type EndpointAuth, type EndpointFields, type EndpointInput } from './endpoints/endpoint-input.js';
 export type { EndpointFilters, EntityFilter, FieldCondition } from './endpoints/filters.js';
 export {

@@ -18,9 +18,25 @@ import type { CreatedEndpoint, DeliveryView, EndpointView } from './management/v
 import { CustomEvents, type EmitOptions } from './outbox/custom-events.js';
 import { DeliveryQueue } from './queue/delivery-queue.js';
 import { EntityRegistry } from './registry/entity-registry.js';
+import { isTopicPattern } from './topics/topics.js';
 
 export type { AttemptView, CreatedEndpoint, DeliveryView, EndpointView } from './management/views.js';
 export type { EmitOptions } from './outbox/custom-events.js';
+
+export interface OwnerScopeOptions {
+  /**
+   * Topic patterns the owner may subscribe to (`['order.*', 'customer.*']`); default every topic. An endpoint's
+   * subscription must lie within one of them (`order.*` allows `order.created` and `order.*`, not `*`).
+   */
+  topics?: readonly string[];
+}
+
+function checkTopicPatterns(topics: readonly string[]): readonly string[] {
+  if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string' || !isTopicPattern(t))) {
+    throw new WebhookValidationError(`forOwner topics must be a list of topics or patterns like "order.*" (got ${JSON.stringify(topics)}).`);
+  }
+  return [...topics];
+}
 export { OwnerScope } from './management/owner-scope.js';
 export type { ListDeliveriesOptions, RecoverOptions, TestSendResult } from './management/deliveries.service.js';
 
@@ -55,11 +71,12 @@ export class WebhooksService {
    * found", never "forbidden". For an API your customers call themselves, with the owner taken from the request's
    * authentication, never from its body.
    */
-  forOwner(ownerId: string): OwnerScope {
+  forOwner(ownerId: string, options: OwnerScopeOptions = {}): OwnerScope {
     if (!isOwnerId(ownerId)) {
       throw new WebhookValidationError(`ownerId must be a string of 1 to ${MAX_OWNER_LENGTH} characters (got ${JSON.stringify(ownerId)}).`);
     }
-    return new OwnerScope(ownerId, this.endpoints, this.deliveries, () => this.topics());
+    const topics = options.topics === undefined ? undefined : checkTopicPatterns(options.topics);
+    return new OwnerScope(ownerId, this.endpoints, this.deliveries, () => this.topics(), topics);
   }
 
   /** Every topic endpoints can subscribe to. */

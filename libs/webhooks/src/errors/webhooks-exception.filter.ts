@@ -3,8 +3,9 @@ import type { Response } from 'express';
 import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError, WebhooksError } from './webhooks.errors.js';
 
 /**
- * Maps the library's errors to HTTP answers `{ statusCode, message }`: validation 400, unknown id 404, conflict 409, others 500.
- * Bind it on the controllers that call `WebhooksService` (or globally) in an Express app.
+ * Maps the library's errors to HTTP answers `{ statusCode, message, error }`: validation 400 (with `fields`, the
+ * problems by input field, when the check knows them), unknown id 404, conflict 409, others 500. Bind it on the
+ * controllers that call `WebhooksService` (or globally) in an Express app.
  */
 @Catch(WebhooksError)
 export class WebhooksExceptionFilter implements ExceptionFilter {
@@ -17,6 +18,8 @@ export class WebhooksExceptionFilter implements ExceptionFilter {
           : error instanceof WebhookConflictError
             ? HttpStatus.CONFLICT
             : HttpStatus.INTERNAL_SERVER_ERROR;
-    host.switchToHttp().getResponse<Response>().status(statusCode).json({ statusCode, message: error.message, error: error.name });
+    const byField = error instanceof WebhookValidationError && Object.keys(error.fieldErrors).length > 0;
+    const body = { statusCode, message: error.message, error: error.name, ...(byField ? { fields: error.fieldErrors } : {}) };
+    host.switchToHttp().getResponse<Response>().status(statusCode).json(body);
   }
 }

@@ -1,6 +1,7 @@
 import type { EndpointInput } from '../endpoints/endpoint-input.js';
 import type { RotateSecretOptions, RotatedSecret } from '../endpoints/endpoint-secrets.js';
 import { WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
+import { topicMatches } from '../topics/topics.js';
 import type { DeliveriesService, ListDeliveriesOptions, RecoverOptions, TestSendResult } from './deliveries.service.js';
 import type { EndpointsService } from './endpoints.service.js';
 import type { CreatedEndpoint, DeliveryView, EndpointView } from './views.js';
@@ -16,15 +17,20 @@ export class OwnerScope {
     private readonly endpoints: EndpointsService,
     private readonly deliveries: DeliveriesService,
     private readonly allTopics: () => string[],
+    /** Patterns of the topics the owner may subscribe to; undefined: every topic. */
+    private readonly allowed?: readonly string[],
   ) {}
 
   /** The topics this owner may subscribe to. */
   topics(): string[] {
-    return this.allTopics();
+    const allowed = this.allowed;
+    const all = this.allTopics();
+    return allowed ? all.filter((topic) => allowed.some((pattern) => topicMatches(pattern, topic))) : all;
   }
 
   async createEndpoint(input: EndpointInput): Promise<CreatedEndpoint> {
-    return this.endpoints.create({ ...this.withoutOwner(input), ownerId: this.ownerId } as EndpointInput);
+    const fields = this.checked(this.withoutOwner(input));
+    return this.endpoints.create({ ...fields, ownerId: this.ownerId } as EndpointInput);
   }
 
   listEndpoints(): Promise<EndpointView[]> {
@@ -38,7 +44,7 @@ export class OwnerScope {
 
   async updateEndpoint(id: string, patch: Partial<EndpointInput>): Promise<EndpointView> {
     await this.own(id);
-    return this.endpoints.update(id, this.withoutOwner(patch));
+    return this.endpoints.update(id, this.checked(this.withoutOwner(patch)));
   }
 
   async deleteEndpoint(id: string): Promise<void> {
@@ -102,6 +108,22 @@ export class OwnerScope {
     if (endpoint?.ownerId !== this.ownerId || eventOwner !== this.ownerId) throw new WebhookNotFoundError('Webhook delivery', deliveryId);
   }
 
+  /**
+   * Input whose subscriptions stay within the allowed topics. A pattern passes only when an allowed pattern covers
+   * it segment by segment (`order.*` covers `order.created` and `order.*`, not `*`), so a topic declared later never
+   * reaches an owner through a wider pattern.
+   */
+  private checked<T extends Partial<EndpointInput>>(input: T): T {
+    const allowed = this.allowed;
+    if (!allowed || typeof input !== 'object' || input === null || !Array.isArray(input.topics)) return input;
+    const refused = input.topics.filter((topic) => typeof topic === 'string' && !allowed.some((pattern) => covers(pattern, topic)));
+    if (refused.length > 0) {
+      const message = `topics ${refused.map((t) => JSON.stringify(t)).join(', ')} cannot be subscribed to here; allowed: ${allowed.join(', ')}`;
+      throw new WebhookValidationError(`Invalid endpoint: ${message}.`, { topics: [message] });
+    }
+    return input;
+  }
+
   /** Input without `ownerId`: refused when it names anyone but this owner. */
   private withoutOwner<T extends Partial<EndpointInput>>(input: T): T {
     if (typeof input !== 'object' || input === null || !('ownerId' in input)) return input;
@@ -113,4 +135,12 @@ export class OwnerScope {
     }
     return rest as T;
   }
+}
+
+/** Whether every topic `pattern` can match is matched by `allowed`, whatever topics exist. */
+export function covers(allowed: string, pattern: string): boolean {
+  if (allowed === '*') return true;
+  const a = allowed.split('.');
+  const p = pattern.split('.');
+  return a.length === p.length && a.every((segment, i) => segment === '*' || segment === p[i]);
 }
