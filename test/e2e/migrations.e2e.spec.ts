@@ -1,6 +1,7 @@
 import { DataSource, type DataSourceOptions, type QueryRunner } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { typeOrmOptions } from '../../apps/example/src/app.module.js';
+import { CustomerApiKey } from '../../apps/example/src/shop/api-key.entity.js';
 import { Customer } from '../../apps/example/src/shop/customer.entity.js';
 import { Order } from '../../apps/example/src/shop/order.entity.js';
 import { WEBHOOK_ENTITIES, WebhookEndpoint, WebhookEvent } from '../../libs/webhooks/src/entities/index.js';
@@ -104,7 +105,7 @@ describe.each(databaseKinds())('library migrations (%s)', (kind) => {
     db = await createDatabase(kind);
     const { autoLoadEntities: _, ...production } = typeOrmOptions(db.config, true);
     expect(production).toMatchObject({ synchronize: false, migrationsRun: true });
-    ds = new DataSource({ ...production, entities: [...WEBHOOK_ENTITIES, Customer, Order] } as DataSourceOptions);
+    ds = new DataSource({ ...production, entities: [...WEBHOOK_ENTITIES, Customer, Order, CustomerApiKey] } as DataSourceOptions);
     await ds.initialize();
     expect(await ds.showMigrations()).toBe(false);
     const pending = await pendingSchemaChanges(ds);

@@ -2,20 +2,26 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { WEBHOOK_MIGRATIONS, WebhooksModule } from 'nestjs-outgoing-webhooks';
+import { WEBHOOK_MIGRATIONS, WebhooksApiModule, WebhooksModule } from 'nestjs-outgoing-webhooks';
 import { mkdirSync } from 'node:fs';
 import { adminModule } from './admin/admin.module.js';
 import { APP_CONFIG } from './app.constants.js';
 import { ApiTokenGuard } from './auth/api-token.guard.js';
+import { CustomerKeyGuard, type CustomerRequest } from './auth/customer-key.guard.js';
 import { sqliteDirectory, type AppConfig, type DatabaseConfig } from './config.js';
 import { HealthController } from './health/health.controller.js';
 import { ShopSchema1764700000000 } from './migrations/1764700000000-shop-schema.js';
+import { CustomerApiKeys1765100000000 } from './migrations/1765100000000-customer-api-keys.js';
 import { DemoReceiverController } from './receiver/demo-receiver.controller.js';
+import { CustomerApiKey } from './shop/api-key.entity.js';
 import { Customer } from './shop/customer.entity.js';
 import { Order } from './shop/order.entity.js';
-import { CustomersController, OrdersController } from './shop/shop.controller.js';
+import { CustomersController, MeController, OrdersController } from './shop/shop.controller.js';
 import { ShopService } from './shop/shop.service.js';
 import { DeliveriesController, WebhookEndpointsController } from './webhooks/webhook-endpoints.controller.js';
+
+/** What a customer may subscribe to: the events of its own customer record and orders. */
+export const CUSTOMER_TOPICS = ['customer.*', 'order.*'];
 
 /**
  * The example shop. The app owns TypeORM and Bull; WebhooksModule adds its entities through autoLoadEntities
@@ -38,13 +44,22 @@ export class AppModule {
           requireEncryption: config.production,
           ...config.webhooks,
         }),
-        TypeOrmModule.forFeature([Customer, Order]),
+        TypeOrmModule.forFeature([Customer, Order, CustomerApiKey]),
+        // The customers' own API (REST hooks): /api/me/webhook-endpoints, /api/me/deliveries, /api/me/event-types,
+        // each limited to the customer whose API key authenticates the request.
+        WebhooksApiModule.register<CustomerRequest>({
+          path: 'api/me',
+          guards: [CustomerKeyGuard],
+          owner: (request) => (request.customerId === undefined ? null : String(request.customerId)),
+          topics: CUSTOMER_TOPICS,
+        }),
         TerminusModule,
         ...(config.admin.enabled ? [adminModule(config.admin, config.production)] : []),
       ],
       controllers: [
         CustomersController,
         OrdersController,
+        MeController,
         WebhookEndpointsController,
         DeliveriesController,
         HealthController,
@@ -62,7 +77,11 @@ export class AppModule {
  */
 export function typeOrmOptions(database: DatabaseConfig, production = false): TypeOrmModuleOptions {
   const tables = production
-    ? { synchronize: false, migrations: [...WEBHOOK_MIGRATIONS, ShopSchema1764700000000], migrationsRun: true }
+    ? {
+        synchronize: false,
+        migrations: [...WEBHOOK_MIGRATIONS, ShopSchema1764700000000, CustomerApiKeys1765100000000],
+        migrationsRun: true,
+      }
     : { synchronize: true };
   if (database.type === 'sqlite') {
     const dir = sqliteDirectory(database);

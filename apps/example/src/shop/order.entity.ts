@@ -12,6 +12,7 @@ import {
   type Relation,
 } from 'typeorm';
 import { Customer } from './customer.entity.js';
+import { customerOwner } from './owner.js';
 
 /** SQLite hands decimals back as numbers, PostgreSQL as strings: expose both as "12.50". */
 const decimalString = {
@@ -21,7 +22,11 @@ const decimalString = {
 
 export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
 
-@WebhookEntity({ name: 'order' })
+/**
+ * An order's events belong to its customer (as it is after the change: a moved order is the new customer's news).
+ * `order.shipped` is a custom event the shop emits when an order's status becomes "shipped".
+ */
+@WebhookEntity({ name: 'order', owner: (order: Order) => customerOwner(order.customerId), topics: ['shipped'] })
 @Entity({ name: 'order' })
 @Index(['customerId'])
 export class Order extends BaseEntity {

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
+import { CustomerKeyGuard, type CustomerRequest } from '../auth/customer-key.guard.js';
 import { CreateCustomerDto, CreateOrderDto, UpdateCustomerDto, UpdateOrderDto } from './shop.dto.js';
 import { ShopService } from './shop.service.js';
 
@@ -18,9 +19,16 @@ export class CustomersController {
     return this.shop.getCustomer(id);
   }
 
+  /** 201 with the customer and its `apiKey`, shown this once (stored hashed). */
   @Post()
   create(@Body() dto: CreateCustomerDto) {
     return this.shop.createCustomer(dto);
+  }
+
+  /** A new API key for the customer, shown this once; the previous one stops working. */
+  @Post(':id/api-key')
+  replaceApiKey(@Param('id', ParseIntPipe) id: number) {
+    return this.shop.replaceApiKey(id);
   }
 
   @Patch(':id')
@@ -64,5 +72,17 @@ export class OrdersController {
   @HttpCode(204)
   async remove(@Param('id', ParseIntPipe) id: number) {
     await this.shop.deleteOrder(id);
+  }
+}
+
+/** The customer a customer API key belongs to (its webhook routes are under /api/me too, from the library). */
+@Controller('api/me')
+@UseGuards(CustomerKeyGuard)
+export class MeController {
+  constructor(private readonly shop: ShopService) {}
+
+  @Get()
+  me(@Req() request: CustomerRequest) {
+    return this.shop.getCustomer(request.customerId!);
   }
 }

@@ -1,8 +1,12 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { WebhooksService } from 'nestjs-outgoing-webhooks';
 import { DataSource } from 'typeorm';
+import { apiKeyHash, newApiKey } from '../auth/api-keys.js';
+import { CustomerApiKey } from './api-key.entity.js';
 import { Customer } from './customer.entity.js';
 import { Order } from './order.entity.js';
+import { customerOwner } from './owner.js';
 import type { CreateCustomerDto, CreateOrderDto, UpdateCustomerDto, UpdateOrderDto } from './shop.dto.js';
 
 /**
@@ -11,7 +15,10 @@ import type { CreateCustomerDto, CreateOrderDto, UpdateCustomerDto, UpdateOrderD
  */
 @Injectable()
 export class ShopService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly webhooks: WebhooksService,
+  ) {}
 
   listCustomers(): Promise<Customer[]> {
     return this.dataSource.getRepository(Customer).find({ order: { id: 'ASC' } });
@@ -23,13 +30,36 @@ export class ShopService {
     return customer;
   }
 
-  createCustomer(dto: CreateCustomerDto): Promise<Customer> {
-    return this.dataSource.getRepository(Customer).save(this.dataSource.getRepository(Customer).create(dto));
+  /** A new customer and its API key, in one transaction; the key is returned here only (it is stored hashed). */
+  createCustomer(dto: CreateCustomerDto): Promise<Customer & { apiKey: string }> {
+    return this.dataSource.transaction(async (manager) => {
+      const customer = await manager.save(manager.create(Customer, { name: dto.name, email: dto.email }));
+      const apiKey = newApiKey();
+      await manager.save(manager.create(CustomerApiKey, { customerId: customer.id, keyHash: apiKeyHash(apiKey) }));
+      return Object.assign(customer, { apiKey });
+    });
+  }
+
+  /** Replaces the customer's API keys with a new one, returned here only: the old keys stop working at once. */
+  async replaceApiKey(id: number): Promise<{ apiKey: string }> {
+    return this.dataSource.transaction(async (manager) => {
+      if (!(await manager.existsBy(Customer, { id }))) throw new NotFoundException(`Customer ${id} does not exist.`);
+      await manager.delete(CustomerApiKey, { customerId: id });
+      const apiKey = newApiKey();
+      await manager.save(manager.create(CustomerApiKey, { customerId: id, keyHash: apiKeyHash(apiKey) }));
+      return { apiKey };
+    });
+  }
+
+  /** Whether a webhook endpoint's `ownerId` names a customer: the decimal id of an existing one. */
+  async isCustomerId(ownerId: unknown): Promise<boolean> {
+    if (typeof ownerId !== 'string' || !/^[1-9]\d{0,9}$/.test(ownerId) || Number(ownerId) > 2147483647) return false;
+    return this.dataSource.getRepository(Customer).existsBy({ id: Number(ownerId) });
   }
 
   async updateCustomer(id: number, dto: UpdateCustomerDto): Promise<Customer> {
     const customer = await this.getCustomer(id);
-    return this.dataSource.getRepository(Customer).save(Object.assign(customer, dto));
+    return this.dataSource.getRepository(Customer).save(Object.assign(customer, definedFields(dto)));
   }
 
   async deleteCustomer(id: number): Promise<void> {
@@ -40,6 +70,7 @@ export class ShopService {
       if (await manager.existsBy(Order, { customerId: id })) {
         throw new ConflictException(`Customer ${id} still has orders; delete them first.`);
       }
+      // Its API keys go with it (ON DELETE CASCADE); its webhook endpoints stay, for the operator to remove.
       await manager.remove(customer);
     });
   }
@@ -60,11 +91,20 @@ export class ShopService {
     return orders.save(orders.create({ ...dto, total: normalizeDecimal(dto.total), bucket: dto.bucket ?? null }));
   }
 
+  /** Saves the change; an order that becomes "shipped" also sends `order.shipped`, in the same transaction. */
   async updateOrder(id: number, dto: UpdateOrderDto): Promise<Order> {
     const order = await this.getOrder(id);
     if (dto.customerId !== undefined) await this.requireCustomer(dto.customerId);
-    const patch = dto.total === undefined ? dto : { ...dto, total: normalizeDecimal(dto.total) };
-    return this.dataSource.getRepository(Order).save(Object.assign(order, patch));
+    const patch = definedFields(dto.total === undefined ? dto : { ...dto, total: normalizeDecimal(dto.total) });
+    const shipped = patch.status === 'shipped' && order.status !== 'shipped';
+    return this.dataSource.transaction(async (manager) => {
+      const saved = await manager.save(Object.assign(order, patch));
+      if (shipped) {
+        const data = { orderId: saved.id, customerId: saved.customerId, total: saved.total };
+        await this.webhooks.emit('order.shipped', data, { manager, owner: customerOwner(saved.customerId) });
+      }
+      return saved;
+    });
   }
 
   async deleteOrder(id: number): Promise<void> {
@@ -77,6 +117,14 @@ export class ShopService {
       throw new BadRequestException(`customerId ${id} does not exist.`);
     }
   }
+}
+
+/**
+ * The fields a DTO sets: a validated DTO holds every declared field, the ones not sent as undefined, and assigning
+ * those would blank the entity's values in memory (the answer, and what webhooks see of the row).
+ */
+function definedFields<T extends object>(dto: T): Partial<T> {
+  return Object.fromEntries(Object.entries(dto).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 /** "12.5" -> "12.50": the same text whatever the database hands back. */

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseFilters, UseGuards } from '@nestjs/common';
 import {
+  WebhookValidationError,
   WebhooksExceptionFilter,
   WebhooksService,
   type EndpointInput,
@@ -7,22 +8,36 @@ import {
   type RotateSecretOptions,
 } from 'nestjs-outgoing-webhooks';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
+import { ShopService } from '../shop/shop.service.js';
 
-/** The webhook endpoint resource: a thin layer over WebhooksService, which validates. */
+/**
+ * The operator's webhook endpoint resource: a thin layer over WebhooksService, which validates. An endpoint
+ * created here with `ownerId` (a customer's id) belongs to that customer; without, it receives every customer's
+ * events.
+ */
 @Controller('api/webhook-endpoints')
 @UseGuards(ApiTokenGuard)
 @UseFilters(WebhooksExceptionFilter)
 export class WebhookEndpointsController {
-  constructor(private readonly webhooks: WebhooksService) {}
+  constructor(
+    private readonly webhooks: WebhooksService,
+    private readonly shop: ShopService,
+  ) {}
 
   @Post()
-  create(@Body() body: EndpointInput) {
+  async create(@Body() body: EndpointInput) {
+    await this.checkOwner(body);
     return this.webhooks.createEndpoint(body);
   }
 
+  /** Every endpoint; `?ownerId=<customer id>`: that customer's only. */
   @Get()
-  list() {
-    return this.webhooks.listEndpoints();
+  list(@Query('ownerId') ownerId?: unknown) {
+    if (ownerId === undefined) return this.webhooks.listEndpoints();
+    if (typeof ownerId !== 'string' || ownerId === '') {
+      throw new WebhookValidationError('Query parameter ownerId must be one customer id.', { ownerId: ['must be one customer id'] });
+    }
+    return this.webhooks.listEndpoints({ ownerId });
   }
 
   @Get(':id')
@@ -31,7 +46,8 @@ export class WebhookEndpointsController {
   }
 
   @Patch(':id')
-  update(@Param('id') id: string, @Body() body: Partial<EndpointInput>) {
+  async update(@Param('id') id: string, @Body() body: Partial<EndpointInput>) {
+    await this.checkOwner(body);
     return this.webhooks.updateEndpoint(id, body);
   }
 
@@ -86,6 +102,14 @@ export class WebhookEndpointsController {
   @Get(':id/deliveries')
   deliveries(@Param('id') id: string, @Query('limit') limit?: string, @Query('before') before?: string) {
     return this.webhooks.listDeliveries(id, { limit: limit === undefined ? undefined : Number(limit), before });
+  }
+
+  /** An `ownerId` must name an existing customer (null: ownerless). */
+  private async checkOwner(body: Partial<EndpointInput> | undefined): Promise<void> {
+    const ownerId: unknown = typeof body === 'object' && body !== null ? body.ownerId : undefined;
+    if (ownerId === undefined || ownerId === null || (await this.shop.isCustomerId(ownerId))) return;
+    const problem = `ownerId must be the id of an existing customer, as a string (got ${JSON.stringify(ownerId)})`;
+    throw new WebhookValidationError(`Invalid endpoint: ${problem}.`, { ownerId: [problem] });
   }
 }
 
