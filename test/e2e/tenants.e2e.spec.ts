@@ -167,6 +167,20 @@ describe.each(databaseKinds())('tenants: owned endpoints get only their owner’
     await webhooks.createEndpoint({ url: receivers.operator.url, topics: ['receipt.created'] });
   });
 
+  it('holds the limit under concurrent creates and owner changes: counting and adding are one step', async () => {
+    const input = { url: receivers.a.url, topics: ['invoice.created'] };
+    const spare = [];
+    for (let i = 0; i < 3; i++) spare.push(await webhooks.createEndpoint(input));
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 6 }, () => webhooks.forOwner('race').createEndpoint(input)),
+      ...spare.map((e) => webhooks.updateEndpoint(e.id, { ownerId: 'race' })),
+    ]);
+    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
+    expect(refused.every((e) => e instanceof WebhookConflictError)).toBe(true);
+    expect(results.length - refused.length).toBe(3);
+    expect(await webhooks.forOwner('race').listEndpoints()).toHaveLength(3);
+  });
+
   it('an owner resolver that throws or answers a non-string fails the save: nothing is written or sent', async () => {
     const repo = fixture.app.get(DataSource).getRepository(Receipt);
     const events = () => fixture.app.get(DataSource).getRepository(WebhookEvent).countBy({ topic: 'receipt.created' });

@@ -25,6 +25,7 @@ import { NetworkPolicy } from '../security/network-policy.js';
 import { generateSecret } from '../signing/signing.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+import { withOwnerLock } from './owner-lock.js';
 import { EndpointViews, type CreatedEndpoint, type EndpointView } from './views.js';
 
 const DISABLED_BY_OPERATOR = 'Disabled by an operator.';
@@ -52,7 +53,9 @@ export class EndpointsService {
     const fields = validateEndpointInput(input, this.registry.topics(), false, this.rules());
     const secret = generateSecret();
     const id = newId('ep');
-    const endpoint = await this.dataSource.transaction(async (manager) => {
+    const transaction = <T>(fn: (manager: EntityManager) => Promise<T>) =>
+      fields.ownerId ? withOwnerLock(this.dataSource, fields.ownerId, fn) : this.dataSource.transaction(fn);
+    const endpoint = await transaction(async (manager) => {
       if (fields.ownerId) await this.checkOwnerLimit(manager, fields.ownerId);
       // Each field as given, else its default; encrypted ones sealed.
       const values: Record<string, unknown> = {};
@@ -102,10 +105,17 @@ export class EndpointsService {
       const spec: EndpointFieldSpec<unknown> = ENDPOINT_FIELDS[name as EndpointFieldName];
       columns[name] = spec.sealed ? this.secrets.seal(id, name as 'headers' | 'auth', value as object | null) : value;
     }
-    if (fields.ownerId && fields.ownerId !== endpoint.ownerId) await this.checkOwnerLimit(this.dataSource.manager, fields.ownerId);
     if (Object.keys(columns).length) {
       // Only the patched columns: a concurrent auto-disable or health update must not be written back.
-      await this.dataSource.getRepository(WebhookEndpoint).update({ id }, columns as Partial<WebhookEndpoint> as never);
+      const write = (manager: EntityManager) =>
+        manager.getRepository(WebhookEndpoint).update({ id }, columns as Partial<WebhookEndpoint> as never);
+      const newOwner = fields.ownerId && fields.ownerId !== endpoint.ownerId ? fields.ownerId : undefined;
+      if (newOwner) {
+        await withOwnerLock(this.dataSource, newOwner, async (manager) => {
+          await this.checkOwnerLimit(manager, newOwner);
+          await write(manager);
+        });
+      } else await write(this.dataSource.manager);
       await this.cache.changed();
     }
     if (active === true && !endpoint.active) await this.enable(id);
