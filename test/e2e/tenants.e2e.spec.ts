@@ -8,7 +8,7 @@ import {
   WebhooksService,
   WebhookValidationError,
 } from 'nestjs-outgoing-webhooks';
-import { Invoice, Receipt } from '../fixtures/tenant.entities.js';
+import { Account, Invoice, Plan, Receipt } from '../fixtures/tenant.entities.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
 import { Receiver } from '../support/receiver.js';
@@ -22,7 +22,7 @@ describe.each(databaseKinds())('tenants: owned endpoints get only their owner’
 
   beforeAll(async () => {
     db = await createDatabase(kind);
-    fixture = await startFixture(db, { entities: [Invoice, Receipt], webhooksOptions: { maxEndpointsPerOwner: 3 } });
+    fixture = await startFixture(db, { entities: [Invoice, Receipt, Account, Plan], webhooksOptions: { maxEndpointsPerOwner: 3 } });
     webhooks = fixture.app.get(WebhooksService);
     for (const name of ['a', 'b', 'c', 'operator'] as const) receivers[name] = await Receiver.start();
   });
@@ -179,6 +179,29 @@ describe.each(databaseKinds())('tenants: owned endpoints get only their owner’
     expect(refused.every((e) => e instanceof WebhookConflictError)).toBe(true);
     expect(results.length - refused.length).toBe(3);
     expect(await webhooks.forOwner('race').listEndpoints()).toHaveLength(3);
+  });
+
+  it('routes an update that moves a row to another owner through its relation to the new owner only', async () => {
+    const ds = fixture.app.get(DataSource);
+    const [one, two] = [await ds.getRepository(Account).save({ name: 'one' }), await ds.getRepository(Account).save({ name: 'two' })];
+    const [rxOne, rxTwo] = [await Receiver.start(), await Receiver.start()];
+    try {
+      await webhooks.forOwner(`acct-${one.id}`).createEndpoint({ url: rxOne.url, topics: ['plan.updated'] });
+      await webhooks.forOwner(`acct-${two.id}`).createEndpoint({ url: rxTwo.url, topics: ['plan.updated'] });
+      const plan = await ds.getRepository(Plan).save({ accountId: one.id, tier: 'free' });
+      // Moved by the relation, the column property left as it was.
+      const loaded = await ds.getRepository(Plan).findOneOrFail({ where: { id: plan.id }, relations: { account: true } });
+      loaded.account = two;
+      await ds.getRepository(Plan).save(loaded);
+      expect((await ds.getRepository(Plan).findOneByOrFail({ id: plan.id })).accountId).toBe(two.id);
+      await rxTwo.waitFor(1);
+      await sleep(300);
+      expect(rxOne.requests).toHaveLength(0);
+      expect(JSON.parse(rxTwo.requests[0].body).data).toMatchObject({ id: plan.id, accountId: two.id });
+    } finally {
+      await rxOne.close();
+      await rxTwo.close();
+    }
   });
 
   it('an owner resolver that throws or answers a non-string fails the save: nothing is written or sent', async () => {

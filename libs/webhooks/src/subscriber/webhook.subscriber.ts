@@ -65,14 +65,14 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     const after = event.entity;
     // A partial save holds only some columns: the owner, callbacks, the serializer and `data` see the whole row as
     // it now is (built before routing only when the owner needs it).
-    let whole = entity.owner ? updatedRow(entity, before, after, event.updatedColumns) : undefined;
+    let whole = entity.owner ? updatedRow(entity, before, after, event) : undefined;
     const owner = whole ? ownerOf(entity, whole) : null;
     if (!(await this.outbox.routed(entity.topics.updated, owner))) return;
     const changes = entityChanges(entity, event.updatedColumns, before, after);
     const changed = Object.keys(changes);
     if (changed.length === 0) return; // only automatic columns changed
     if (entity.watch && !changed.some((k) => entity.watch!.has(k))) return; // none of the watched fields changed
-    whole ??= updatedRow(entity, before, after, event.updatedColumns);
+    whole ??= updatedRow(entity, before, after, event);
     if (!sends(entity, 'updated', whole, changes)) return;
     const data = this.data(entity, whole);
     let shaped = hasRules(entity.rules) ? shapeChanges(changes, entity.rules) : changes;
@@ -234,15 +234,21 @@ function merged(entity: RegisteredEntity, before: ObjectLiteral | undefined, aft
 /**
  * The row as an update left it: the updated columns (and those TypeORM maintains) from the saved entity. Not all its
  * defined values: after a partial save, TypeORM sets the nullable columns the save did not name to null on the
- * entity, though the database keeps their values.
+ * entity, though the database keeps their values. Updated relations come along too: a join column changed through
+ * its relation (`plan.account = other`) is read through the relation, so the loaded one must not stay behind.
  */
 function updatedRow(
   entity: RegisteredEntity,
   before: ObjectLiteral,
   after: ObjectLiteral,
-  updated: UpdateEvent<ObjectLiteral>['updatedColumns'],
+  event: Pick<UpdateEvent<ObjectLiteral>, 'updatedColumns' | 'updatedRelations'>,
 ): ObjectLiteral {
-  return overlay(entity, before, after, (c) => c.automatic || updated.includes(c.column));
+  const row = overlay(entity, before, after, (c) => c.automatic || event.updatedColumns.includes(c.column));
+  // Assigned, not through RelationMetadata.setEntityValue, which merges into the loaded object `before` shares.
+  for (const relation of event.updatedRelations) {
+    if (!relation.embeddedMetadata && !relation.isLazy) row[relation.propertyName] = relation.getEntityValue(after);
+  }
+  return row;
 }
 
 /** The primary key value as the entity holds it (a number for numeric keys), for putting it back on a removed row. */
