@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebhooksService } from 'nestjs-outgoing-webhooks';
+import { DataSource } from 'typeorm';
+import { WebhookEndpoint, WebhooksService } from 'nestjs-outgoing-webhooks';
 import { createDatabase, type TestDatabase } from '../support/databases.js';
 import { ADMIN_LOGIN, dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import { Receiver } from '../support/receiver.js';
@@ -143,9 +144,16 @@ describe('admin in a browser', () => {
     await page.getByTestId('state-untested').first().waitFor();
     expect((await webhooks.getEndpoint(endpoint.id)).active).toBe(true);
 
-    // The dashboard with the traffic above.
+    // The dashboard with the traffic above, and a failing endpoint of an owner (its counters set here), named.
+    const owned = await webhooks.createEndpoint({ url: rx.url, topics: ['order.deleted'], ownerId: 'tenant-browser' });
+    const failingSince = new Date();
+    await example.app
+      .get(DataSource)
+      .getRepository(WebhookEndpoint)
+      .update({ id: owned.id }, { consecutiveFailures: 3, failingSince, lastFailureAt: failingSince });
     await page.goto(url('/admin'));
     await page.getByTestId('attempts-chart').waitFor();
+    await page.getByTestId('failing-owner').filter({ hasText: 'tenant-browser' }).waitFor();
     await shot('dashboard');
     await page.goto(url('/admin/resources/WebhookEndpoint'));
     await page.getByText(rx.url).first().waitFor();

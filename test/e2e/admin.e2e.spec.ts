@@ -28,7 +28,7 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
 
   beforeAll(async () => {
     db = await createDatabase(kind);
-    example = await startExample(db, { admin: true, webhooks: { retrySchedule: [] } });
+    example = await startExample(db, { admin: true, webhooks: { retrySchedule: [], maxEndpointsPerOwner: 2, topics: ['report.ready'] } });
     admin = new AdminClient(example.baseUrl, from);
     rx = await Receiver.start();
     customerId = (await example.api('POST', '/api/customers', { name: 'Admin', email: 'admin-test@example.com' })).body.id;
@@ -181,6 +181,26 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
     expect((await service().getEndpoint(id)).url).toBe(rx.url);
   });
 
+  it('reports the per-owner endpoint limit on the owner field, on create and on edit, and saves nothing', async () => {
+    await create({ ownerId: 'tenant-full' });
+    await create({ ownerId: 'tenant-full' });
+    const before = await endpointCount();
+    const refused = await admin.post(`${E}/actions/new`, { url: rx.url, 'topics.0': 'order.created', ownerId: 'tenant-full' });
+    const limit = /Owner "tenant-full" has 2 webhook endpoints, the most maxEndpointsPerOwner \(2\) allows/;
+    expect(refused.json.notice).toMatchObject({ type: 'error', message: expect.stringMatching(limit) });
+    expect(refused.json.record.errors.ownerId.message).toMatch(limit);
+    expect(refused.json.record.params).toMatchObject({ url: rx.url, ownerId: 'tenant-full' }); // the form keeps what was typed
+    expect(await endpointCount()).toBe(before);
+
+    const { id } = await create({ 'topics.0': 'order.deleted' });
+    const params = (await admin.get(`${E}/records/${id}/edit`)).json.record.params;
+    const moved = await admin.post(`${E}/records/${id}/edit`, { ...params, ownerId: 'tenant-full', description: 'Moved' });
+    expect(moved.status).toBe(200);
+    expect(moved.json.notice).toMatchObject({ type: 'error', message: expect.stringMatching(limit) });
+    expect(moved.json.record.errors.ownerId.message).toMatch(limit);
+    expect(await service().getEndpoint(id)).toMatchObject({ ownerId: null, description: null });
+  });
+
   it('runs every operation through the service with POST; a GET changes nothing', async () => {
     const { id } = await create({});
     expect((await admin.get(`${E}/records/${id}/disable`)).json.record.params.active).toBe(true);
@@ -223,15 +243,25 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
     failing.fallback = { status: 503, body: '{"error":"maintenance"}' };
     try {
       const bad = await create({ url: failing.url });
+      // An owner's endpoint fails too, on its owner's event (which only that owner's and the ownerless endpoints get).
+      const owner = 'tenant-dash';
+      const ownedBad = await create({ url: failing.url, ownerId: owner, 'topics.0': 'report.ready' });
       const good = await create({});
       await create({ 'topics.0': 'order.deleted' }); // stays untested
       await service().disable((await create({ 'topics.0': 'order.deleted' })).id);
       const order = await example.api('POST', '/api/orders', { customerId, total: '3.00', status: 'pending' });
       expect(order.status).toBe(201);
+      const ownedEventId = await service().emit('report.ready', { report: 'monthly' }, { owner });
+      // The earlier tests' endpoints for order.created get the order too: the outbox is empty once all are done.
       await waitUntil(async () => {
-        const list = await service().listDeliveries(bad.id);
-        return list.length === 1 && list[0].status === 'failed' && (await service().getEndpoint(good.id)).health.state === 'healthy';
-      }, 'both deliveries to finish and the health counters to follow');
+        for (const failed of [bad, ownedBad]) {
+          const list = await service().listDeliveries(failed.id);
+          if (list.length !== 1 || list[0].status !== 'failed') return false;
+        }
+        if ((await service().getEndpoint(good.id)).health.state !== 'healthy') return false;
+        const { outbox } = await service().overview();
+        return outbox.pending === 0 && outbox.delivering === 0;
+      }, 'every delivery to finish and the health counters to follow');
 
       const dashboard = (await admin.get('/admin/api/dashboard')).json;
       const views = await service().listEndpoints();
@@ -249,8 +279,10 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
         expect([state, listed.records.map((r: any) => r.id).sort()]).toEqual([state, byState(state)]);
       }
       const entry = dashboard.failing.find((f: any) => f.id === bad.id);
-      expect(entry).toMatchObject({ url: failing.url, state: 'warning', consecutiveFailures: 1, lastResponseStatus: 503 });
+      expect(entry).toMatchObject({ url: failing.url, ownerId: null, state: 'warning', consecutiveFailures: 1, lastResponseStatus: 503 });
       expect(entry.lastError).toMatch(/503/);
+      const ownedEntry = dashboard.failing.find((f: any) => f.id === ownedBad.id);
+      expect(ownedEntry).toMatchObject({ ownerId: owner, state: 'warning', consecutiveFailures: 1, lastResponseStatus: 503 });
       expect(dashboard.attemptsPerMinute).toHaveLength(60);
       const attempts = (await admin.get('/admin/api/resources/WebhookAttempt/actions/list?perPage=500')).json.meta.total;
       const charted = dashboard.attemptsPerMinute.reduce((n: number, m: any) => n + m.succeeded + m.failed, 0);
@@ -276,6 +308,20 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
       expect(events.records[0].params.payload).toBeUndefined(); // payloads only on the record page
       const event = (await admin.get(`/admin/api/resources/WebhookEvent/records/${events.records[0].id}/show`)).json;
       expect(JSON.parse(event.record.params.payload)).toMatchObject({ type: 'order.created' });
+
+      // A delivery's owner is its event's: shown in the list and on the record, and filtered by exact value.
+      const owned = (await admin.get(`${D}?filters.ownerId=${owner}`)).json;
+      expect(owned.meta.total).toBe(1);
+      expect(owned.records[0].params).toMatchObject({ endpointId: ownedBad.id, eventId: ownedEventId, ownerId: owner, status: 'failed' });
+      expect((await admin.get(`${D}?filters.ownerId=${owner}&filters.status=succeeded`)).json.meta.total).toBe(0);
+      expect((await admin.get(`${D}?filters.ownerId=tenant`)).json.meta.total).toBe(0); // not "contains"
+      const shown = (await admin.get(`/admin/api/resources/WebhookDelivery/records/${owned.records[0].id}/show`)).json;
+      expect(shown.record.params).toMatchObject({ ownerId: owner, eventId: ownedEventId });
+      const tests = (await admin.get(`${D}?filters.topic=webhook.test&perPage=500`)).json.records; // sent to ownerless endpoints
+      expect(tests.length).toBeGreaterThan(0);
+      expect(tests.map((r: any) => r.params.ownerId)).toEqual(tests.map(() => null));
+      const ownedEvents = (await admin.get(`/admin/api/resources/WebhookEvent/actions/list?filters.ownerId=${owner}`)).json;
+      expect(ownedEvents.records.map((r: any) => [r.id, r.params.ownerId])).toEqual([[ownedEventId, owner]]);
       expect(byState('warning')).toContain(bad.id);
     } finally {
       await failing.close();

@@ -2,7 +2,7 @@ import { BaseProperty, BaseRecord, BaseResource, ValidationError, type Filter, t
 import type { FindOptionsWhere } from 'typeorm';
 import { WebhookEndpoint } from '../entities/index.js';
 import { healthStateWhere } from '../endpoints/endpoint-health.js';
-import { WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
+import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
 import { ENDPOINT_FIELD_NAMES, ENDPOINT_FIELDS, type AdminWidget, type EndpointInput } from '../endpoints/endpoint-input.js';
 import type { WebhooksService } from '../webhooks.service.js';
 import { whereOf } from './bound-resource.js';
@@ -145,7 +145,10 @@ export class WebhookEndpointResource extends BaseResource {
     return typeof health === 'string' ? healthStateWhere(health, where) : where;
   }
 
-  /** Runs a service call, turning its validation problems into AdminJS form errors. */
+  /**
+   * Runs a service call, turning its validation problems into AdminJS form errors. The one conflict creating or
+   * editing an endpoint meets is the owner's endpoint limit (`maxEndpointsPerOwner`): it goes on the owner field.
+   */
   private async service<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();
@@ -155,6 +158,10 @@ export class WebhookEndpointResource extends BaseResource {
           Object.entries(error.fieldErrors).map(([field, messages]) => [field, { message: messages.join('; '), type: 'validation' }]),
         );
         throw new ValidationError(fields, { message: error.message, type: 'validation' });
+      }
+      if (error instanceof WebhookConflictError) {
+        const conflict = { message: error.message, type: 'conflict' };
+        throw new ValidationError({ ownerId: conflict }, conflict);
       }
       if (error instanceof WebhookNotFoundError) throw new ValidationError({}, { message: error.message, type: 'notFound' });
       throw error;

@@ -5,17 +5,20 @@ import { BoundTypeormResource } from './bound-resource.js';
 import type { Components, Navigation } from './components.js';
 import { bulkAction, readOnly, recordOperation, toRecordJSON } from './admin-actions.js';
 
-/** The delivery log in the admin: events, deliveries (with redelivery) and attempts, read-only otherwise. */
+/**
+ * The delivery log in the admin: events, deliveries (with redelivery) and attempts, read-only otherwise. A delivery's
+ * owner is its event's (an endpoint can change owners; its earlier deliveries stay with their events' owners).
+ */
 
 export function eventResource(webhooks: WebhooksService, c: Components, navigation: Navigation): ResourceWithOptions {
   return {
-    resource: new BoundTypeormResource(WebhookEvent, webhooks.dataSource, { omitInList: ['payload'] }),
+    resource: new BoundTypeormResource(WebhookEvent, webhooks.dataSource, { omitInList: ['payload'], exact: ['ownerId'] }),
     options: {
       navigation,
       sort: { sortBy: 'id', direction: 'desc' },
-      listProperties: ['id', 'topic', 'entityName', 'entityId', 'createdAt'],
-      filterProperties: ['topic', 'entityName', 'entityId', 'createdAt', 'id'],
-      showProperties: ['id', 'topic', 'entityName', 'entityId', 'createdAt', 'payload'],
+      listProperties: ['id', 'topic', 'ownerId', 'entityName', 'entityId', 'createdAt'],
+      filterProperties: ['topic', 'ownerId', 'entityName', 'entityId', 'createdAt', 'id'],
+      showProperties: ['id', 'topic', 'ownerId', 'entityName', 'entityId', 'createdAt', 'payload'],
       properties: { payload: { type: 'textarea', components: { show: c.JsonView } } },
       actions: readOnly(),
     },
@@ -25,16 +28,17 @@ export function eventResource(webhooks: WebhooksService, c: Components, navigati
 export function deliveryResource(webhooks: WebhooksService, c: Components, navigation: Navigation): ResourceWithOptions {
   const statuses = DELIVERY_STATUSES.map((v) => ({ value: v, label: v }));
   return {
-    resource: new BoundTypeormResource(WebhookDelivery, webhooks.dataSource, { exact: ['status'] }),
+    resource: new BoundTypeormResource(WebhookDelivery, webhooks.dataSource, { exact: ['status'], related: { ownerId: 'event' } }),
     options: {
       navigation,
       sort: { sortBy: 'id', direction: 'desc' },
-      listProperties: ['id', 'endpointId', 'topic', 'status', 'attemptCount', 'lastResponseStatus', 'createdAt'],
-      filterProperties: ['endpointId', 'status', 'topic', 'createdAt', 'eventId'],
+      listProperties: ['id', 'endpointId', 'ownerId', 'topic', 'status', 'attemptCount', 'lastResponseStatus', 'createdAt'],
+      filterProperties: ['endpointId', 'ownerId', 'status', 'topic', 'createdAt', 'eventId'],
       showProperties: [
         'id',
         'endpointId',
         'eventId',
+        'ownerId',
         'topic',
         'status',
         'attemptCount',
@@ -46,6 +50,7 @@ export function deliveryResource(webhooks: WebhooksService, c: Components, navig
         'attempts',
       ],
       properties: {
+        ownerId: { description: "The event's owner (tenant); empty: an event without an owner." },
         status: { availableValues: statuses, components: { list: c.StatusBadge, show: c.StatusBadge } },
         attempts: { type: 'string', components: { show: c.Attempts }, isVisible: { list: false, show: true, edit: false, filter: false } },
       },

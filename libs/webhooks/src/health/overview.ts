@@ -29,6 +29,8 @@ export interface WebhooksOverview {
 export interface FailingEndpoint {
   id: string;
   url: string;
+  /** The endpoint's owner (tenant); null: an operator endpoint. */
+  ownerId: string | null;
   state: HealthState;
   consecutiveFailures: number;
   failingSince: Date | null;
@@ -118,7 +120,7 @@ async function failingEndpoints(dataSource: DataSource, limit: number): Promise<
   const [endpoints, total] = await Promise.all([
     repo
       .createQueryBuilder('e')
-      .select(['e.id', 'e.url', 'e.active', 'e.consecutiveFailures', 'e.failingSince', 'e.lastFailureAt', 'e.lastSuccessAt'])
+      .select(['e.id', 'e.url', 'e.ownerId', 'e.active', 'e.consecutiveFailures', 'e.failingSince', 'e.lastFailureAt', 'e.lastSuccessAt'])
       .where(`e.${failures} > 0`)
       .orderBy('e.consecutiveFailures', 'DESC')
       .addOrderBy('e.lastFailureAt', 'DESC')
@@ -141,6 +143,7 @@ async function failingEndpoints(dataSource: DataSource, limit: number): Promise<
       return {
         id: e.id,
         url: e.url,
+        ownerId: e.ownerId,
         state: healthState(e),
         consecutiveFailures: e.consecutiveFailures,
         failingSince: e.failingSince,

@@ -142,6 +142,7 @@ const Dashboard = () => {
               <TableRow>
                 <TableCell>Health</TableCell>
                 <TableCell>URL</TableCell>
+                <TableCell>Owner</TableCell>
                 <TableCell>Failures in a row</TableCell>
                 <TableCell>Failing since</TableCell>
                 <TableCell>Last error</TableCell>
@@ -155,6 +156,13 @@ const Dashboard = () => {
                   </TableCell>
                   <TableCell>
                     <a href={h.recordActionUrl({ resourceId: 'WebhookEndpoint', recordId: e.id, actionName: 'show' })}>{e.url}</a>
+                  </TableCell>
+                  <TableCell data-testid="failing-owner">
+                    {e.ownerId === null ? (
+                      '—'
+                    ) : (
+                      <a href={`${endpointsUrl}?filters.ownerId=${encodeURIComponent(e.ownerId)}`}>{e.ownerId}</a>
+                    )}
                   </TableCell>
                   <TableCell>{e.consecutiveFailures}</TableCell>
                   <TableCell>{formatDate(e.failingSince)}</TableCell>
