@@ -176,10 +176,13 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     const byId = new Map<string, CachedEndpoint>();
     const allowedUrls = this.options.allowedUrls;
     for (const e of endpoints) {
-      const fields: Record<string, unknown> = {};
+      // Built property by property in one fixed order, so every cached endpoint shares one hidden class: with a
+      // spread of a dynamically filled object each got its own, and routing over thousands of endpoints read
+      // their fields through slow lookups.
+      const cached: Record<string, unknown> = { id: e.id };
       for (const name of ENDPOINT_FIELD_NAMES) {
         const stored = (e as unknown as Record<string, unknown>)[name];
-        fields[name] = ENDPOINT_FIELDS[name].sealed
+        cached[name] = ENDPOINT_FIELDS[name].sealed
           ? open(e.id, () => this.secrets.open(e.id, name as 'headers' | 'auth', stored as string | null), null)
           : stored;
       }
@@ -188,16 +191,13 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
         this.logger.error(`Webhook endpoint ${e.id} has invalid filters and receives no events until they are fixed: ${compiled.broken}.`);
       }
       const reason = unreadable.get(e.id) ?? null;
-      byId.set(e.id, {
-        ...(fields as EndpointFieldValues),
-        id: e.id,
-        method: e.method === 'PUT' ? 'PUT' : 'POST',
-        secrets: reason ? [] : (secretsOf.get(e.id) ?? []),
-        unreadable: reason,
-        urlRefused: allowedUrls !== undefined && !allowedUrls.some((p) => urlAllowed(new URL(e.url), p)),
-        compiledFilters: compiled,
-        fieldRules: fieldRules(e.fields, this.options.redact.mask),
-      });
+      cached.method = e.method === 'PUT' ? 'PUT' : 'POST';
+      cached.secrets = reason ? [] : (secretsOf.get(e.id) ?? []);
+      cached.unreadable = reason;
+      cached.urlRefused = allowedUrls !== undefined && !allowedUrls.some((p) => urlAllowed(new URL(e.url), p));
+      cached.compiledFilters = compiled;
+      cached.fieldRules = fieldRules(e.fields, this.options.redact.mask);
+      byId.set(e.id, cached as unknown as CachedEndpoint);
     }
     const plaintext =
       secrets.filter((r) => this.secrets.isPlaintextAtRest(r.secret)).length +
