@@ -3,7 +3,8 @@
  * on the same database, Redis and receiver, run interleaved (ours, minimal, ours, minimal, ...).
  *
  *   npm run bench -- [--db postgres|sqlite|mariadb] [--events 5000] [--rounds 3] [--workers 1]
- *                    [--scenario throughput|latency|drain|noisy|memory|all] [--json] [--long]
+ *                    [--scenario throughput|latency|drain|noisy|memory|owners|all] [--json] [--long]
+ *                    [--owners 4,10000] [--ownerless 2] [--route-events 200000]
  *
  * Processes, all forked from here and driven over IPC: one API process that saves orders with 10 concurrent
  * savers, N worker processes, and one receiver (node:http on 127.0.0.1). Each run gets a fresh PostgreSQL schema
@@ -15,12 +16,18 @@
  *   drain       a backlog of --events saved while no worker runs, then 1 and 2 workers drain it
  *   noisy       two endpoints, one answering after --hang-ms; the healthy one's latency, against it alone
  *   memory      Redis used_memory per event over the throughput runs; with --long, worker RSS at 10k and 100k
+ *   owners      ours only: routing cost against the number of endpoints. (a) the first of --owners (a few) and
+ *               (b) the second (10,000) owners own 1 or 2 endpoints each (inserted in bulk), beside --ownerless
+ *               ownerless ones; each order has a random owner and owes the same deliveries in (a) and (b). Per
+ *               round, (a) and (b) in turn (the order flips each round): recording cost (saves/s, API CPU per
+ *               event), deliveries/s, and the routing call timed in the API process (--route-events random owners
+ *               against its loaded cache); printed as (b)/(a) per round and their range
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { now, sleep, type DbKind, type ProcessConfig, type SaveResult } from './lib/config.js';
+import { now, ownedEndpointTotal, sleep, type DbKind, type OwnersSetup, type ProcessConfig, type SaveResult } from './lib/config.js';
 import { Child, type ProcessStats } from './lib/ipc.js';
 import {
   Databases,
@@ -35,6 +42,7 @@ import {
   type Latency,
   type RedisInfo,
 } from './lib/measure.js';
+import type { RoutingTiming } from './ours/owners.js';
 import type { PathReport } from './receiver.js';
 
 const { values: args } = parseArgs({
@@ -60,10 +68,14 @@ const { values: args } = parseArgs({
     'long-checkpoints': { type: 'string', default: '10000,100000' },
     // One pipeline alone (for trying the harness); the comparison needs both.
     pipelines: { type: 'string', default: 'ours,minimal' },
+    // The owners scenario: owners in (a) and (b), ownerless endpoints beside them, events of the routing timing.
+    owners: { type: 'string', default: '4,10000' },
+    ownerless: { type: 'string', default: '2' },
+    'route-events': { type: 'string', default: '200000' },
   },
 });
 
-const SCENARIOS = ['throughput', 'latency', 'drain', 'noisy', 'memory'] as const;
+const SCENARIOS = ['throughput', 'latency', 'drain', 'noisy', 'memory', 'owners'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 type Pipeline = 'ours' | 'minimal';
 const PIPELINES = args.pipelines!.split(',') as Pipeline[];
@@ -94,6 +106,12 @@ if (args.scenario !== 'all' && !SCENARIOS.includes(args.scenario as Scenario)) {
   throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')} or all (got ${args.scenario})`);
 }
 const runs = (s: Scenario) => args.scenario === 'all' || args.scenario === s;
+const OWNERS = args.owners!.split(',').map(Number);
+if (OWNERS.length !== 2 || OWNERS.some((n) => !Number.isInteger(n) || n < 2)) {
+  throw new Error(`--owners must be two owner counts, each >= 2: a few, then many (got ${args.owners})`);
+}
+const OWNERLESS = int('ownerless');
+const ROUTE_EVENTS = int('route-events', 100);
 const LONG_CHECKPOINTS = args['long-checkpoints']!.split(',').map(Number);
 if (LONG_CHECKPOINTS.some((n, i) => !Number.isInteger(n) || n < 1 || (i > 0 && n <= LONG_CHECKPOINTS[i - 1]))) {
   throw new Error(`--long-checkpoints must be increasing delivery counts (got ${args['long-checkpoints']})`);
@@ -121,13 +139,24 @@ interface Stack {
   prefix: string;
   config: ProcessConfig;
   api?: Child;
+  /** What the API process answered when ready (ours with owners: its owned endpoints and their set-up time). */
+  apiInfo?: unknown;
   workers: Child[];
 }
 
 const script = (pipeline: Pipeline, role: 'api' | 'worker') => new URL(`./${pipeline}/${role}.js`, import.meta.url);
 
-/** Starts the API process (which creates the tables and, for ours, the endpoints), then `workers` workers. */
-async function withStack<T>(pipeline: Pipeline, paths: string[], workers: number, fn: (stack: Stack) => Promise<T>): Promise<T> {
+/**
+ * Starts the API process (which creates the tables and, for ours, the endpoints: one per path, ownerless, and with
+ * `owners` the owners' too), then `workers` workers.
+ */
+async function withStack<T>(
+  pipeline: Pipeline,
+  paths: string[],
+  workers: number,
+  fn: (stack: Stack) => Promise<T>,
+  owners?: OwnersSetup,
+): Promise<T> {
   const prefix = `bench_${runId()}`;
   const target = await databases.create(prefix);
   const config: ProcessConfig = {
@@ -139,10 +168,13 @@ async function withStack<T>(pipeline: Pipeline, paths: string[], workers: number
     concurrency: CONCURRENCY,
     secret,
     encryptionKey,
+    owners,
   };
   const stack: Stack = { pipeline, prefix, config, workers: [] };
   try {
-    stack.api = (await Child.start(`${pipeline} api`, script(pipeline, 'api'), config)).child;
+    const started = await Child.start(`${pipeline} api`, script(pipeline, 'api'), config, owners ? 300_000 : undefined);
+    stack.api = started.child;
+    stack.apiInfo = started.info;
     await addWorkers(stack, workers);
     return await fn(stack);
   } finally {
@@ -203,11 +235,21 @@ async function completedJobs(stack: Stack): Promise<number> {
 /** Generous bound for `count` deliveries: even at 50/s they finish. */
 const deliveryTimeout = (count: number) => 60_000 + count * 20;
 
+/** Deliveries each path is owed once the saves are done; by default every path gets every saved order. */
+type Owed = (saves: SaveResult) => number[];
+
 /**
- * Saves `count` orders (optionally paced) and waits until each path received every saved order and the workers
+ * Saves `count` orders (optionally paced) and waits until each path received what it is owed and the workers
  * finished the jobs (attempt rows written). Returns the save result.
  */
-async function saveAndDeliver(stack: Stack, paths: string[], count: number, ratePerSec?: number, onPoll?: () => Promise<void>) {
+async function saveAndDeliver(
+  stack: Stack,
+  paths: string[],
+  count: number,
+  ratePerSec?: number,
+  onPoll?: () => Promise<void>,
+  owed: Owed = (s) => paths.map(() => s.saved),
+) {
   const base = await completedJobs(stack);
   let saves: SaveResult | undefined;
   let failure: Error | undefined;
@@ -224,20 +266,21 @@ async function saveAndDeliver(stack: Stack, paths: string[], count: number, rate
     async () => {
       if (failure) throw failure;
       await onPoll?.();
-      const expected = saves?.saved ?? count;
       counts = await Promise.all(paths.map(received));
-      return saves !== undefined && counts.every((c) => c >= expected);
+      if (saves === undefined) return false;
+      const expected = owed(saves);
+      return counts.every((c, i) => c >= expected[i]);
     },
   );
   if (saves!.saved === 0) throw new Error(`${stack.pipeline}: every save failed: ${saves!.firstError}`);
-  const expectedJobs = saves!.saved * paths.length;
+  const expectedJobs = owed(saves!).reduce((sum, n) => sum + n, 0);
   await mustWait(stack, 'the workers finishing their jobs', 30_000, async () => (await completedJobs(stack)) - base >= expectedJobs, 20);
   if (saves!.errors) console.warn(`  ${saves!.errors} saves failed: ${saves!.firstError}`);
   return saves!;
 }
 
-async function warmup(stack: Stack, paths: string[]): Promise<void> {
-  if (WARMUP > 0) await saveAndDeliver(stack, paths, WARMUP);
+async function warmup(stack: Stack, paths: string[], owed?: Owed): Promise<void> {
+  if (WARMUP > 0) await saveAndDeliver(stack, paths, WARMUP, undefined, undefined, owed);
   await receiver.call('reset');
 }
 
@@ -515,6 +558,94 @@ async function longRun(pipeline: Pipeline): Promise<LongResult> {
   });
 }
 
+interface OwnersResult {
+  round: number;
+  owners: number;
+  /** Endpoints in the API process's cache: the owners' and the ownerless ones. */
+  endpoints: number;
+  /** Writing the owned endpoints and reloading the cache, in the API process at start. */
+  setupMs: number;
+  events: number;
+  deliveries: number;
+  /** From the first save to the last receipt. */
+  deliveriesPerSec: number;
+  /** Events recorded per second: orders saved, each with its outbox rows in its transaction. */
+  savesPerSec: number;
+  /** Per event, by process (as in the throughput scenario). */
+  cpu: Cpu;
+  /** The workers' CPU per delivery. */
+  workersMsPerDelivery: number;
+  /** Endpoint cache loads inside the measured interval, in the API process and in the workers together. */
+  cacheLoads: { api: number; workers: number };
+  /** Rows of webhook_endpoint updated per delivery (health: a success is written once a second per endpoint). */
+  endpointWritesPerDelivery: number;
+  routing: RoutingTiming;
+  /** One endpoint cache reload in the API process (each process does one every endpointCacheRefreshMs, 30 s). */
+  reload: { ms: number; cpuMs: number };
+  /** Owned deliveries whose event was another owner's (must be 0). */
+  misrouted: number;
+}
+
+/**
+ * One run of the owners scenario: --ownerless ownerless endpoints (a path each) and `owners` owners' endpoints (one
+ * path, `?owner=` telling them apart). After the warm-up, --events orders are saved and delivered as in the
+ * throughput scenario; then, with everything idle, the routing call is timed in the API process and the cache
+ * reloaded once (after the measured interval, so that neither their work nor the garbage they leave falls in it).
+ */
+async function ownersRun(round: number, owners: number): Promise<OwnersResult> {
+  const n = ++runNumber;
+  const shared = Array.from({ length: OWNERLESS }, (_, j) => `/owners-${n}-ownerless-${j + 1}`);
+  const owned = `/owners-${n}-owned`;
+  const paths = [...shared, owned];
+  const owed: Owed = (s) => [...shared.map(() => s.saved), s.owned ?? 0];
+  const setup: OwnersSetup = { count: owners, url: receiverBase + owned };
+  return withStack(
+    'ours',
+    shared,
+    WORKERS,
+    async (stack) => {
+      const { setupMs } = stack.apiInfo as { setupMs: number };
+      await warmup(stack, paths, owed);
+      const writesBefore = await databases.rowUpdates(stack.prefix, 'webhook_endpoint');
+      const before = await snapshot(stack);
+      const saves = await saveAndDeliver(stack, paths, EVENTS, undefined, undefined, owed);
+      const after = await snapshot(stack);
+      const reports = await Promise.all(paths.map((path) => receiver.call<PathReport>('report', { path })));
+      const deliveries = owed(saves).reduce((sum, v) => sum + v, 0);
+      const cpu = cpuPerEvent(before, after, saves.saved);
+      const workersMs = stack.workers.reduce((sum, _, i) => sum + cpu[`worker${i + 1}`], 0);
+      const loads = (snap: Snapshot, names: string[]) => names.reduce((sum, name) => sum + (snap.procs.get(name)?.cacheLoads ?? 0), 0);
+      const workerNames = stack.workers.map((_, i) => `worker${i + 1}`);
+      const routing = await stack.api!.call<RoutingTiming>('route', { events: ROUTE_EVENTS });
+      if (!routing.agrees) throw new Error(`${owners} owners: the cache's routing differs from a scan of every endpoint`);
+      const reload = await stack.api!.call<{ ms: number; cpuMs: number }>('reload');
+      // Read last: the workers' final health writes reach pg_stat_user_tables up to a second or so late.
+      const writes = (await databases.rowUpdates(stack.prefix, 'webhook_endpoint')) - writesBefore;
+      return {
+        round,
+        owners,
+        endpoints: routing.endpoints,
+        setupMs,
+        events: saves.saved,
+        deliveries,
+        deliveriesPerSec: deliveries / ((Math.max(...reports.map((r) => r.lastAt)) - saves.startedAt) / 1000),
+        savesPerSec: saves.saved / ((saves.endedAt - saves.startedAt) / 1000),
+        cpu,
+        workersMsPerDelivery: (workersMs * saves.saved) / deliveries,
+        cacheLoads: {
+          api: loads(after, ['api']) - loads(before, ['api']),
+          workers: loads(after, workerNames) - loads(before, workerNames),
+        },
+        endpointWritesPerDelivery: writes / deliveries,
+        routing,
+        reload,
+        misrouted: await receiver.call<number>('misrouted'),
+      };
+    },
+    setup,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Printing
 
@@ -631,6 +762,46 @@ function printNoisy(results: NoisyResult[]): void {
     console.log(`  ${r.pipeline} round ${r.round}: the healthy endpoint got only ${r.healthyReceived} before the deadline`);
 }
 
+/** (a) and (b) side by side: their ranges, (b)/(a) per round and the range of those ratios. */
+function printOwners(results: OwnersResult[]): void {
+  const [few, many] = OWNERS;
+  const a = results.filter((r) => r.owners === few);
+  const b = results.filter((r) => r.owners === many);
+  const endpoints = (rs: OwnersResult[]) => rs[0]?.endpoints ?? NaN;
+  console.log(
+    `\nowners summary (${DB}, ${EVENTS} events, ${OWNERLESS} ownerless endpoint(s), ${WORKERS} worker(s), ${ROUNDS} round(s); ` +
+      `(a) ${few} owners, ${endpoints(a)} endpoints; (b) ${many} owners, ${endpoints(b)} endpoints)`,
+  );
+  const head = `(a) ${few} owners`;
+  console.log(`  ${''.padEnd(46)} ${head.padEnd(16)} ${`(b) ${many}`.padEnd(16)} ${'(b)/(a) per round'.padEnd(22)} range`);
+  const row = (label: string, value: (r: OwnersResult) => number, digits: number) => {
+    const ratios = b.map((r, i) => value(r) / value(a[i]));
+    console.log(
+      `  ${label.padEnd(46)} ${range(a.map(value), digits).padEnd(16)} ${range(b.map(value), digits).padEnd(16)} ` +
+        `${ratios
+          .map((v) => fixed(v, 2))
+          .join(' ')
+          .padEnd(22)} ${range(ratios, 2)}`,
+    );
+  };
+  row('events recorded/s (saves/s)', (r) => r.savesPerSec, 0);
+  row('API process CPU ms/event', (r) => r.cpu.api, 3);
+  row('deliveries/s (first save→last receipt)', (r) => r.deliveriesPerSec, 0);
+  row('workers CPU ms/delivery', (r) => r.workersMsPerDelivery, 3);
+  row('CPU ms/event, all processes', (r) => r.cpu.total, 2);
+  if (DB === 'postgres') row('endpoint rows written per delivery (health)', (r) => r.endpointWritesPerDelivery, 3);
+  row('routing call ns/event (API process, idle)', (r) => r.routing.nsPerEvent, 0);
+  row('  for scale: scanning every endpoint, ns/event', (r) => r.routing.scanNsPerEvent, 0);
+  row('cache reload ms (per process every 30 s)', (r) => r.reload.ms, 0);
+  const misrouted = results.reduce((sum, r) => sum + r.misrouted, 0);
+  const loads = (rs: OwnersResult[]) => rs.map((r) => `${r.cacheLoads.api}+${r.cacheLoads.workers}`).join(' ');
+  console.log(
+    `  cache loads inside the measured interval (api+workers) per round: (a) ${loads(a)}, (b) ${loads(b)}; ` +
+      `endpoints routed per event: ${[...new Set(results.map((r) => fixed(r.routing.routedPerEvent, 2)))].join(', ')}; ` +
+      `misrouted deliveries: ${misrouted}`,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -646,6 +817,7 @@ async function main(): Promise<void> {
     drain: [] as DrainResult[],
     noisy: [] as NoisyResult[],
     long: [] as LongResult[],
+    owners: [] as OwnersResult[],
   };
   try {
     console.log(
@@ -723,6 +895,32 @@ async function main(): Promise<void> {
         }
       }
       printNoisy(results.noisy);
+    }
+
+    if (runs('owners') && !PIPELINES.includes('ours')) console.log('\n[owners] skipped: it measures ours only (--pipelines)');
+    else if (runs('owners')) {
+      const [few, many] = OWNERS;
+      console.log(
+        `\n[owners] (a) ${few} owners with ${ownedEndpointTotal(few)} endpoints and (b) ${many} with ${ownedEndpointTotal(many)} ` +
+          `(1 or 2 each), beside ${OWNERLESS} ownerless endpoint(s); ` +
+          `${EVENTS} events of random owners per run; (a), (b) in turn, flipped each round`,
+      );
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const owners of round % 2 ? [few, many] : [many, few]) {
+          const r = await ownersRun(round, owners);
+          results.owners.push(r);
+          console.log(
+            `  round ${round} ${`${owners} owners`.padEnd(13)} ${r.endpoints} endpoints (set up in ${fixed(r.setupMs / 1000, 1)} s): ` +
+              `${r.events} events, ${fixed(r.savesPerSec, 0)} recorded/s, API ${fixed(r.cpu.api, 3)} ms/event; ` +
+              `${r.deliveries} deliveries, ${fixed(r.deliveriesPerSec, 0)}/s, workers ${fixed(r.workersMsPerDelivery, 3)} ms/delivery; ` +
+              `CPU ${cpuLine(r.cpu)}; endpoint rows written ${fixed(r.endpointWritesPerDelivery, 2)}/delivery; ` +
+              `cache loads in the interval: api ${r.cacheLoads.api}, workers ${r.cacheLoads.workers}; ` +
+              `routing ${fixed(r.routing.nsPerEvent, 0)} ns/event (scan ${fixed(r.routing.scanNsPerEvent, 0)}); ` +
+              `cache reload ${fixed(r.reload.ms, 0)} ms (${fixed(r.reload.cpuMs, 0)} ms CPU); misrouted ${r.misrouted}`,
+          );
+        }
+      }
+      printOwners(results.owners);
     }
 
     if (runs('memory')) {

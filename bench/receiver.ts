@@ -2,7 +2,8 @@
  * The webhook receiver: a bare node:http server on 127.0.0.1 in its own process, so it competes with neither
  * pipeline for an event loop. It answers 200, counts requests per path and records commit-to-delivered latency
  * from the envelope's `timestamp` (set when the event is written, inside the saving transaction). A path can be
- * told to hang before answering, to play a slow receiver.
+ * told to hang before answering, to play a slow receiver. Requests are counted by path without the query; a URL
+ * with `?owner=X` (the owners scenario's owned endpoints) is checked to carry an event of owner X.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import { now } from './lib/config.js';
@@ -26,6 +27,8 @@ export interface PathReport {
 const paths = new Map<string, PathStats>();
 /** TCP connections accepted since the last reset (keep-alive at work: about one per sender slot). */
 let connections = 0;
+/** Requests since the last reset to an `?owner=X` URL whose event is not X's (or not an event). */
+let misrouted = 0;
 const hangs = new Map<string, number>();
 /** Requests held by a hanging path, answered early on `release` or `stop`. */
 const held = new Map<ServerResponse, NodeJS.Timeout>();
@@ -40,16 +43,24 @@ const server = createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const at = now();
-    const path = req.url ?? '/';
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    const owner = query < 0 ? null : new URLSearchParams(url.slice(query + 1)).get('owner');
     let stats = paths.get(path);
     if (!stats) paths.set(path, (stats = { count: 0, firstAt: at, lastAt: at, latencies: [] }));
     stats.count++;
     stats.lastAt = at;
     try {
-      const { timestamp } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { timestamp?: string };
+      const { timestamp, data } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        timestamp?: string;
+        data?: { ownerId?: unknown };
+      };
       if (timestamp) stats.latencies.push(at - Date.parse(timestamp));
+      if (owner !== null && data?.ownerId !== owner) misrouted++;
     } catch {
       // Not an envelope: counted, no latency.
+      if (owner !== null) misrouted++;
     }
     const hang = hangs.get(path);
     if (hang)
@@ -68,8 +79,10 @@ serve(
     reset: () => {
       paths.clear();
       connections = 0;
+      misrouted = 0;
     },
     connections: () => connections,
+    misrouted: () => misrouted,
     report: ({ path, latencies }: { path: string; latencies?: boolean }): PathReport => {
       const s = paths.get(path) ?? { count: 0, firstAt: 0, lastAt: 0, latencies: [] };
       return { count: s.count, firstAt: s.firstAt, lastAt: s.lastAt, latencies: latencies ? s.latencies : undefined };

@@ -30,6 +30,31 @@ export interface ProcessConfig {
   secret: string;
   /** Key that encrypts ours' secrets at rest (32 bytes, base64). */
   encryptionKey: string;
+  /** The owners scenario (ours only): `urls` become the ownerless endpoints, and these owners get endpoints too. */
+  owners?: OwnersSetup;
+}
+
+/**
+ * Tenants of the owners scenario. Owner k (`tenant-<k>`) owns `ownedEndpoints(k)` endpoints, 1 or 2, all with
+ * `url?owner=tenant-<k>` (the receiver checks the event's owner against it). Order i is owned by a random owner
+ * of the same parity as i, so every configuration owes the same deliveries per event: the ownerless endpoints and
+ * 1 (even i) or 2 (odd i) of the owner's.
+ */
+export interface OwnersSetup {
+  count: number;
+  url: string;
+}
+
+export const ownerName = (k: number) => `tenant-${k}`;
+export const ownedEndpoints = (k: number) => 1 + (k % 2);
+/** Endpoints owned by all `count` owners together. */
+export const ownedEndpointTotal = (count: number) => count + Math.floor(count / 2);
+
+/** The owner (index) of order i: random, of i's parity (needs count >= 2). */
+export function ownerOf(i: number, count: number): number {
+  const parity = i % 2;
+  const ofParity = Math.floor((count - parity + 1) / 2);
+  return parity + 2 * Math.floor(Math.random() * ofParity);
 }
 
 export function readConfig(): ProcessConfig {
@@ -89,6 +114,8 @@ export interface SaveResult {
   endedAt: number;
   /** Paced runs: how far the latest save started behind its schedule (the savers could not keep up). */
   maxLagMs: number;
+  /** The owners scenario: deliveries the saved orders owe to owned endpoints (the ownerless ones get every order). */
+  owned?: number;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface ProcessStats {
   completed?: number;
   /** Delivery jobs that failed (the minimal worker only: ours' handler never fails a job). */
   failed?: number;
+  /** Endpoint cache loads so far (ours in the owners scenario). */
+  cacheLoads?: number;
 }
 
 /**

@@ -164,6 +164,19 @@ export class Databases {
     return rows.map((r) => r.pid);
   }
 
+  /**
+   * PostgreSQL: rows of `schema`.`table` updated so far (pg_stat_user_tables; each backend reports at most once a
+   * second, or after 10 s idle, so a reading lags the last second or so). Other databases: NaN.
+   */
+  async rowUpdates(schema: string, table: string): Promise<number> {
+    if (!this.pgClient) return NaN;
+    const { rows } = await this.pgClient.query<{ n: string }>(
+      'SELECT n_tup_upd AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = $2',
+      [schema, table],
+    );
+    return Number(rows[0]?.n ?? NaN);
+  }
+
   async close(): Promise<void> {
     await this.pgClient?.end();
   }

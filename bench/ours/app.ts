@@ -9,7 +9,7 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
-import { Entity } from 'typeorm';
+import { Column, Entity } from 'typeorm';
 import { WebhookEntity, WebhooksModule, WEBHOOKS_QUEUE } from '../../libs/webhooks/src/index.js';
 import { connectionOptions, OrderColumns, type ProcessConfig } from '../lib/config.js';
 
@@ -17,12 +17,19 @@ import { connectionOptions, OrderColumns, type ProcessConfig } from '../lib/conf
 @Entity({ name: 'bench_order' })
 export class BenchOrder extends OrderColumns {}
 
+/** The owners scenario's order (in place of BenchOrder): the same columns and topic, plus its owner. */
+@WebhookEntity({ name: 'order', owner: (order: BenchOwnedOrder) => order.ownerId })
+@Entity({ name: 'bench_order' })
+export class BenchOwnedOrder extends OrderColumns {
+  @Column({ type: 'varchar', length: 200 }) ownerId: string;
+}
+
 export async function createOursApp(config: ProcessConfig, worker: boolean): Promise<INestApplicationContext> {
   @Module({
     imports: [
       TypeOrmModule.forRoot({
         ...connectionOptions(config.db, config.name),
-        entities: [BenchOrder],
+        entities: [config.owners ? BenchOwnedOrder : BenchOrder],
         autoLoadEntities: true,
         // The API process starts first and creates the tables; workers must not race it.
         synchronize: !worker,

@@ -5,15 +5,18 @@ import { DELIVER_JOB } from '../../libs/webhooks/src/webhooks.constants.js';
 import { readConfig } from '../lib/config.js';
 import { serve } from '../lib/ipc.js';
 import { createOursApp, oursQueue } from './app.js';
+import { countCacheLoads } from './owners.js';
 
 const config = readConfig();
 let app: INestApplicationContext;
 let completed = 0;
+let cacheLoads: (() => number) | undefined;
 
 serve(
   { stop: () => app.close() },
   async () => {
     app = await createOursApp(config, true);
+    if (config.owners) cacheLoads = countCacheLoads(app);
     // A job completes after its attempt row is written. The library's handler answers false for a job that made no
     // attempt (stale, held by the per-endpoint gate, or failed to run): those are not counted, nor is the retention
     // job that shares the queue.
@@ -21,5 +24,5 @@ serve(
       if (job.name === DELIVER_JOB && result !== false) completed++;
     });
   },
-  () => ({ completed }),
+  () => ({ completed, ...(cacheLoads ? { cacheLoads: cacheLoads() } : {}) }),
 );

@@ -33,7 +33,9 @@ export interface OwnerScopeOptions {
 
 function checkTopicPatterns(topics: readonly string[]): readonly string[] {
   if (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string' || !isTopicPattern(t))) {
-    throw new WebhookValidationError(`forOwner topics must be a list of topics or patterns like "order.*" (got ${JSON.stringify(topics)}).`);
+    throw new WebhookValidationError(
+      `forOwner topics must be a list of topics or patterns like "order.*" (got ${JSON.stringify(topics)}).`,
+    );
   }
   return [...topics];
 }
