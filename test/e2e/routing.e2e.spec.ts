@@ -419,7 +419,7 @@ describe('routing fields over the REST API', () => {
       [{ filters: { order: { bucket: ['eu', 3] } } }, 'filters.order.bucket must be a string or a non-empty list of strings'],
       [{ filters: { order: { fields: { colour: 'red' } } } }, 'filters.order.fields.colour: no such field'],
       [{ filters: { invoice: { ids: [1] } } }, '"invoice" is not an entity or topic prefix'],
-      [{ topics: ['order.shipped'] }, 'match no known topic'],
+      [{ topics: ['order.refunded'] }, 'match no known topic'],
       [{ transform: 'slack' }, 'transform "slack" is not a registered @WebhookTransformer() name (registered: none)'],
       [{ headers: { 'x bad': '1' } }, 'not a valid HTTP header name'],
       [{ auth: { type: 'oauth2', tokenUrl: 'ftp://x', clientId: 'a', clientSecret: 'b' } }, 'auth.tokenUrl: must use http or https'],
