@@ -1,1 +1,2 @@
 export const APP_CONFIG = 'EXAMPLE:APP_CONFIG';
+export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');

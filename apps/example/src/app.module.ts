@@ -4,12 +4,14 @@ import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { WEBHOOK_MIGRATIONS, WebhooksApiModule, WebhooksModule } from 'nestjs-outgoing-webhooks';
 import { mkdirSync } from 'node:fs';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { adminModule } from './admin/admin.module.js';
-import { APP_CONFIG } from './app.constants.js';
+import { APP_CONFIG, METRICS_REGISTRY } from './app.constants.js';
 import { ApiTokenGuard } from './auth/api-token.guard.js';
 import { CustomerKeyGuard, type CustomerRequest } from './auth/customer-key.guard.js';
 import { sqliteDirectory, type AppConfig, type DatabaseConfig } from './config.js';
 import { HealthController } from './health/health.controller.js';
+import { MetricsController } from './health/metrics.controller.js';
 import { ShopSchema1764700000000 } from './migrations/1764700000000-shop-schema.js';
 import { CustomerApiKeys1765100000000 } from './migrations/1765100000000-customer-api-keys.js';
 import { DemoReceiverController } from './receiver/demo-receiver.controller.js';
@@ -30,6 +32,9 @@ export const CUSTOMER_TOPICS = ['customer.*', 'order.*'];
 @Module({})
 export class AppModule {
   static register(config: AppConfig, redisUrl: string): DynamicModule {
+    // A registry of this app's own (not prom-client's global one), so several apps in one process stay apart.
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
     return {
       module: AppModule,
       imports: [
@@ -42,6 +47,7 @@ export class AppModule {
           allowHttp: config.allowHttp,
           encryptionKeys: config.encryptionKeys,
           requireEncryption: config.production,
+          metrics: { registry },
           ...config.webhooks,
         }),
         TypeOrmModule.forFeature([Customer, Order, CustomerApiKey]),
@@ -63,10 +69,11 @@ export class AppModule {
         WebhookEndpointsController,
         DeliveriesController,
         HealthController,
+        MetricsController,
         // The demo receiver verifies against the app's own secrets: a development aid, not for production.
         ...(config.production ? [] : [DemoReceiverController]),
       ],
-      providers: [{ provide: APP_CONFIG, useValue: config }, ShopService, ApiTokenGuard],
+      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: METRICS_REGISTRY, useValue: registry }, ShopService, ApiTokenGuard],
     };
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { idFloor, newId } from './ids.js';
+import { idFloor, idTime, newId } from './ids.js';
 
 describe('newId', () => {
   it('is a prefix and 26 Crockford base32 characters', () => {
@@ -23,5 +23,10 @@ describe('newId', () => {
       expect(newId('att', t) >= idFloor('att', t)).toBe(true);
       expect(newId('att', t + 60_000) >= idFloor('att', t)).toBe(true);
     }
+  });
+
+  it('idTime reads back the creation time of an id, and null from anything else', () => {
+    for (const t of [0, 1, 1_765_000_000_123, 2 ** 48 - 1]) expect(idTime(newId('evt', t))).toBe(t);
+    for (const bad of ['', 'evt', 'evt_', 'evt_01J', 'evt_01JD!!!!!!!XYZ', 'nounderscore01JD8V7Q5B']) expect(idTime(bad)).toBeNull();
   });
 });

@@ -57,3 +57,16 @@ export function idFloor(prefix: string, time: number): string {
   }
   return `${prefix}_${encoded}`;
 }
+
+/** The creation time (epoch ms) of an id made by `newId`, or null when it is not one. */
+export function idTime(id: string): number | null {
+  const start = id.indexOf('_') + 1;
+  if (start === 0 || id.length < start + 10) return null;
+  let t = 0;
+  for (let i = start; i < start + 10; i++) {
+    const digit = ALPHABET.indexOf(id[i]);
+    if (digit < 0) return null;
+    t = t * 32 + digit;
+  }
+  return t;
+}

@@ -15,6 +15,7 @@ export {
   type WebhooksModuleOptions,
 } from './webhooks.options.js';
 export { WEBHOOKS_QUEUE } from './webhooks.constants.js';
+export type { MetricsRegistry } from './metrics/webhook-metrics.js';
 
 // Declaring what sends webhooks.
 export { WebhookEntity, WEBHOOK_ACTIONS, type WebhookAction, type WebhookEntityOptions } from './decorators/webhook-entity.decorator.js';

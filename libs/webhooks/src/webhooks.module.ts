@@ -32,6 +32,8 @@ import { CustomEvents } from './outbox/custom-events.js';
 import { DeliveriesService } from './management/deliveries.service.js';
 import { EndpointsService } from './management/endpoints.service.js';
 import { EndpointViews } from './management/views.js';
+import { MetricsGauges } from './health/metrics-gauges.js';
+import { WebhookMetrics } from './metrics/webhook-metrics.js';
 
 /**
  * Outgoing webhooks for TypeORM entities. The host app owns `TypeOrmModule.forRoot()` and `BullModule.forRoot()`;
@@ -76,6 +78,12 @@ import { EndpointViews } from './management/views.js';
       inject: [WEBHOOKS_OPTIONS],
     },
     { provide: WEBHOOK_HTTP_CLIENT, useClass: AxiosWebhookHttpClient },
+    {
+      provide: WebhookMetrics,
+      useFactory: (options: ResolvedWebhooksOptions) => WebhookMetrics.create(options.metrics),
+      inject: [WEBHOOKS_OPTIONS],
+    },
+    MetricsGauges,
     EndpointSecrets,
     EndpointCache,
     DeliveryQueue,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { WebhookConfigurationError } from './errors/webhooks.errors.js';
+import type { MetricsRegistry, ResolvedMetricsOptions } from './metrics/webhook-metrics.js';
 import type { EncryptionKey } from './security/secret-cipher.js';
 import { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './payload/shaping.js';
 import { CUSTOM_TOPIC } from './topics/topics.js';
@@ -228,6 +229,15 @@ export interface WebhooksModuleOptions {
    * `actor: () => cls.get('user')?.id` with nestjs-cls (use `forRootAsync` to inject ClsService).
    */
   actor?: () => unknown;
+  /**
+   * Prometheus metrics, with prom-client (install it; it is an optional peer): `true` registers them on
+   * prom-client's default registry, `{ registry }` on yours. The library serves no route: expose the registry
+   * (`await registry.metrics()`) where you choose. `endpointLabel: true` adds an `endpoint` label (the endpoint id)
+   * to the delivery and attempt series: a series per endpoint, so only with a bounded number of endpoints.
+   * `prefix` starts every name. Names and labels: the README's Metrics section.
+   * @default false
+   */
+  metrics?: boolean | { registry?: MetricsRegistry; endpointLabel?: boolean; prefix?: string };
 }
 
 export interface EndpointDisabledEvent {
@@ -248,8 +258,9 @@ export interface DeliveryFailedEvent {
 }
 
 export type ResolvedWebhooksOptions = Required<
-  Omit<WebhooksModuleOptions, 'entities' | 'onEndpointDisabled' | 'onDeliveryFailed' | 'allowedUrls' | 'actor' | 'redact'>
+  Omit<WebhooksModuleOptions, 'entities' | 'onEndpointDisabled' | 'onDeliveryFailed' | 'allowedUrls' | 'actor' | 'redact' | 'metrics'>
 > & {
+  metrics: ResolvedMetricsOptions | false;
   entities: EntityClass[] | undefined;
   actor: WebhooksModuleOptions['actor'];
   redact: { patterns: string[]; mask: string };
@@ -306,9 +317,25 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     topics: options.topics ?? [],
     actor: options.actor,
     redact: resolveRedaction(options.redact),
+    metrics: resolveMetrics(options.metrics),
   };
   validateOptions(resolved);
   return resolved;
+}
+
+function resolveMetrics(metrics: WebhooksModuleOptions['metrics']): ResolvedMetricsOptions | false {
+  if (metrics === undefined || metrics === false) return false;
+  const given = metrics === true ? {} : metrics;
+  const problem = (text: string) => new WebhookConfigurationError(`Invalid WebhooksModule options: metrics${text}.`);
+  if (typeof given !== 'object' || given === null) throw problem(' must be true, false or { registry?, endpointLabel?, prefix? }');
+  const registry = given.registry;
+  if (registry !== undefined && (typeof registry !== 'object' || typeof registry?.registerMetric !== 'function')) {
+    throw problem('.registry must be a prom-client Registry');
+  }
+  if (given.prefix !== undefined && (typeof given.prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(given.prefix))) {
+    throw problem('.prefix must be a Prometheus name prefix (letters, digits, "_" and ":")');
+  }
+  return { registry, endpointLabel: given.endpointLabel === true, prefix: `${given.prefix ?? ''}webhooks_` };
 }
 
 function resolveRedaction(redact: WebhooksModuleOptions['redact']): { patterns: string[]; mask: string } {

@@ -19,6 +19,8 @@ import { WebhookExtensions } from '../extensions/extensions.js';
 import { shapeChanges, shapeData } from '../payload/shaping.js';
 import { jsonSafe, stringify, type Changes } from '../payload/envelope.js';
 import { withTimeout } from '../util/timeout.js';
+import { idTime } from '../ids.js';
+import { WebhookMetrics } from '../metrics/webhook-metrics.js';
 
 export interface AttemptResult {
   /** The response as stored on the attempt row (body truncated to `responseBodyStoreLimitBytes`). */
@@ -51,6 +53,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     @Inject(WEBHOOK_HTTP_CLIENT) private readonly http: WebhookHttpClient,
     private readonly oauth: OAuth2Tokens,
     private readonly extensions: WebhookExtensions,
+    private readonly metrics: WebhookMetrics,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -298,6 +301,10 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         lastError: error,
       },
     );
+    if (job.trigger !== 'test') {
+      this.metrics.attempt(job.endpointId, verdict.action === 'succeed', response.unsent ? null : response.status, response.durationMs);
+      if (owned && !retry) this.metrics.delivery(job.endpointId, verdict.action === 'succeed', idTime(job.eventId), at.getTime());
+    }
     // Lost the row (the relay took it back after the lease): its new owner decides what follows.
     if (!owned || job.trigger === 'test') return result;
     if (retry) {

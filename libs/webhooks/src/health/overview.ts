@@ -98,7 +98,7 @@ function col(dataSource: DataSource, target: EntityClass, property: string): str
   return columnSql(dataSource, dataSource.getMetadata(target), property);
 }
 
-async function countByState(dataSource: DataSource): Promise<WebhooksOverview['endpoints']> {
+export async function countByState(dataSource: DataSource): Promise<WebhooksOverview['endpoints']> {
   const rows = await dataSource
     .getRepository(WebhookEndpoint)
     .createQueryBuilder('e')
@@ -201,7 +201,7 @@ function minuteBucket(type: string, column: string): string {
   }
 }
 
-async function outboxCounts(dataSource: DataSource): Promise<WebhooksOverview['outbox']> {
+export async function outboxCounts(dataSource: DataSource): Promise<WebhooksOverview['outbox']> {
   const rows = await dataSource
     .getRepository(WebhookDelivery)
     .createQueryBuilder('d')

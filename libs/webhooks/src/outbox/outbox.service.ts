@@ -7,6 +7,7 @@ import { newId } from '../ids.js';
 import { PayloadCache } from '../payload/payload-cache.js';
 import { passesCompiled } from '../endpoints/filters.js';
 import { envelope, type Changes } from '../payload/envelope.js';
+import { WebhookMetrics } from '../metrics/webhook-metrics.js';
 
 /** Jobs waiting for their transaction to commit, kept on the transaction's QueryRunner. */
 const PENDING = Symbol('webhooks.pendingJobs');
@@ -15,6 +16,8 @@ interface PendingJob {
   job: DeliveryJob;
   /** Transaction depth when recorded: a rollback to a savepoint drops what was recorded inside it. */
   depth: number;
+  /** The first job of its event: counts the event once it commits. */
+  first: boolean;
 }
 
 type RunnerWithPending = QueryRunner & { [PENDING]?: PendingJob[] };
@@ -45,6 +48,7 @@ export class OutboxService {
     private readonly queue: DeliveryQueue,
     private readonly payloads: PayloadCache,
     private readonly store: WebhookStore,
+    private readonly metrics: WebhookMetrics,
   ) {}
 
   /** Whether any active endpoint subscribes to a topic (lets callers skip building a payload nobody gets). */
@@ -68,8 +72,9 @@ export class OutboxService {
     const runner = (queryRunner ?? manager.queryRunner) as RunnerWithPending | undefined;
     if (runner?.isTransactionActive) {
       const depth = transactionDepth(runner);
-      (runner[PENDING] ??= []).push(...jobs.map((job) => ({ job, depth })));
+      (runner[PENDING] ??= []).push(...jobs.map((job, i) => ({ job, depth, first: i === 0 })));
     } else {
+      this.metrics.eventsRecorded(event.topic);
       this.queue.enqueueInBackground(jobs); // autocommit: the rows are already committed
     }
     return eventId;
@@ -141,8 +146,10 @@ export class OutboxService {
       for (const p of runner[PENDING]) if (p.depth > depth) p.depth = depth;
       return;
     }
-    const jobs = runner[PENDING].map((p) => p.job);
+    const pending = runner[PENDING];
     runner[PENDING] = [];
+    const jobs = pending.map((p) => p.job);
+    if (this.metrics.enabled) for (const p of pending) if (p.first) this.metrics.eventsRecorded(p.job.topic ?? '');
     this.queue.enqueueInBackground(jobs);
   }
 
