@@ -238,6 +238,13 @@ export interface WebhooksModuleOptions {
    * @default false
    */
   metrics?: boolean | { registry?: MetricsRegistry; endpointLabel?: boolean; prefix?: string };
+  /**
+   * Send a W3C `traceparent` header with each delivery (the attempt's HTTP span), so a receiver that traces can
+   * join the trace. Off by default: internal trace ids would reach third parties. Spans themselves are recorded
+   * whenever the host registers an OpenTelemetry tracer provider.
+   * @default false
+   */
+  traceparentHeader?: boolean;
 }
 
 export interface EndpointDisabledEvent {
@@ -318,6 +325,7 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     actor: options.actor,
     redact: resolveRedaction(options.redact),
     metrics: resolveMetrics(options.metrics),
+    traceparentHeader: options.traceparentHeader ?? false,
   };
   validateOptions(resolved);
   return resolved;

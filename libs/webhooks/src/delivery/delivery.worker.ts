@@ -21,6 +21,7 @@ import { jsonSafe, stringify, type Changes } from '../payload/envelope.js';
 import { withTimeout } from '../util/timeout.js';
 import { idTime } from '../ids.js';
 import { WebhookMetrics } from '../metrics/webhook-metrics.js';
+import { attemptOutcome, attemptSpan, httpOutcome, httpSpan, traceparentOf } from '../tracing/tracing.js';
 
 export interface AttemptResult {
   /** The response as stored on the attempt row (body truncated to `responseBodyStoreLimitBytes`). */
@@ -129,7 +130,27 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     answered: (response: WebhookResponse) => void = () => undefined,
   ): Promise<AttemptResult | null> {
     if (!(await this.store.claim(job.deliveryId, job.attempt, lease, now))) return null;
+    const attributes = {
+      'webhooks.topic': job.topic ?? '',
+      'webhooks.event.id': job.eventId,
+      'webhooks.delivery.id': job.deliveryId,
+      'webhooks.endpoint.id': job.endpointId,
+      'webhooks.attempt': job.attempt,
+    };
+    return attemptSpan(attributes, job.trace, async (span) => {
+      const result = await this.sendClaimed(job, endpoint, timeoutMs, answered);
+      attemptOutcome(span, result.verdict.action, result.response.unsent ? null : result.response.status, result.error);
+      return result;
+    });
+  }
 
+  /** Sends a claimed attempt and records its outcome. */
+  private async sendClaimed(
+    job: DeliveryJob,
+    endpoint: CachedEndpoint | undefined,
+    timeoutMs: number,
+    answered: (response: WebhookResponse) => void,
+  ): Promise<AttemptResult> {
     if (!endpoint || !endpoint.active) {
       return this.finish(job, endpoint, notSent(`Not sent: ${endpoint ? 'the endpoint is disabled' : 'the endpoint was deleted'}.`));
     }
@@ -148,24 +169,29 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     const prepared = await this.prepare(job, endpoint, payload, timeoutMs);
     if ('failure' in prepared) return this.finish(job, endpoint, prepared.failure, this.verdict(job, endpoint, prepared.failure));
     const { body, headers: extra, token } = prepared;
-    const send = (bearer: string | undefined) => {
-      const timestamp = Math.floor(Date.now() / 1000);
-      return this.http.send({
-        url: endpoint!.url,
-        method: endpoint!.method,
-        body,
-        headers: {
-          'user-agent': this.options.userAgent,
-          ...endpoint!.headers,
-          ...extra,
-          ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
-          'content-type': 'application/json',
-          ...signatureHeaders(job.eventId, timestamp, body, keys),
-        },
-        timeoutMs,
-        responseBodyLimitBytes: this.options.responseBodyReadLimitBytes,
+    const send = (bearer: string | undefined) =>
+      httpSpan(endpoint.method, endpoint.url, async (span) => {
+        const timestamp = Math.floor(Date.now() / 1000);
+        const traceparent = this.options.traceparentHeader ? traceparentOf(span) : undefined;
+        const response = await this.http.send({
+          url: endpoint.url,
+          method: endpoint.method,
+          body,
+          headers: {
+            'user-agent': this.options.userAgent,
+            ...endpoint.headers,
+            ...extra,
+            ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+            ...(traceparent ? { traceparent } : {}),
+            'content-type': 'application/json',
+            ...signatureHeaders(job.eventId, timestamp, body, keys),
+          },
+          timeoutMs,
+          responseBodyLimitBytes: this.options.responseBodyReadLimitBytes,
+        });
+        httpOutcome(span, response.status, response.error);
+        return response;
       });
-    };
     let response = await send(token);
     if (response.status === 401 && endpoint.auth && token) {
       // The receiver refused the token (revoked, rotated): fetch a new one and try once more in this attempt.

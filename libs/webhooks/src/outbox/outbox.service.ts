@@ -8,6 +8,7 @@ import { PayloadCache } from '../payload/payload-cache.js';
 import { passesCompiled } from '../endpoints/filters.js';
 import { envelope, type Changes } from '../payload/envelope.js';
 import { WebhookMetrics } from '../metrics/webhook-metrics.js';
+import { recordingSpan, traceparentOf } from '../tracing/tracing.js';
 
 /** Jobs waiting for their transaction to commit, kept on the transaction's QueryRunner. */
 const PENDING = Symbol('webhooks.pendingJobs');
@@ -68,7 +69,14 @@ export class OutboxService {
     const targets = subscribed.some((e) => e.compiledFilters) ? this.filtered(subscribed, event) : subscribed;
     if (targets.length === 0) return null;
 
-    const { eventId, jobs } = await this.write(manager, event, targets);
+    const attributes = { 'webhooks.topic': event.topic, 'webhooks.deliveries': targets.length };
+    const { eventId, jobs } = await recordingSpan(attributes, async (span) => {
+      const written = await this.write(manager, event, targets);
+      span.setAttribute('webhooks.event.id', written.eventId);
+      const trace = traceparentOf(span);
+      if (trace) for (const job of written.jobs) job.trace = trace;
+      return written;
+    });
     const runner = (queryRunner ?? manager.queryRunner) as RunnerWithPending | undefined;
     if (runner?.isTransactionActive) {
       const depth = transactionDepth(runner);

@@ -26,6 +26,8 @@ export interface DeliveryJob {
    * jobs from the relay: the worker reads the event.
    */
   payload?: string;
+  /** W3C traceparent of the event's recording span, when a tracer provider recorded it: attempts link to it. */
+  trace?: string;
 }
 
 /** Pub/sub channel (under the queue's prefix) on which instances announce endpoint changes. */
