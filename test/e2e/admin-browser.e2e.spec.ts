@@ -154,6 +154,11 @@ describe('admin in a browser', () => {
     await page.goto(url('/admin'));
     await page.getByTestId('attempts-chart').waitFor();
     await page.getByTestId('failing-owner').filter({ hasText: 'tenant-browser' }).waitFor();
+    // Beside the chart: commit-to-delivered of the hour's deliveries (the test sends and the redelivery above) and
+    // the share of failed attempts.
+    const p50 = await page.getByTestId('count-p50 commit to delivered').textContent();
+    expect(p50).toMatch(/^\d+(\.\d)? (ms|s|min)p50 commit to delivered$/);
+    expect(await page.getByTestId('count-failed attempts').textContent()).toMatch(/^(\d+\.\d %|–)failed attempts$/);
     await shot('dashboard');
     await page.goto(url('/admin/resources/WebhookEndpoint'));
     await page.getByText(rx.url).first().waitFor();

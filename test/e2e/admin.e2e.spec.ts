@@ -288,6 +288,14 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
       const charted = dashboard.attemptsPerMinute.reduce((n: number, m: any) => n + m.succeeded + m.failed, 0);
       expect(charted).toBe(attempts);
       expect(dashboard.attemptsPerMinute.reduce((n: number, m: any) => n + m.failed, 0)).toBeGreaterThanOrEqual(2);
+      // The last hour: the share of failed attempts, and commit-to-delivered of the succeeded deliveries.
+      const failedAttempts = dashboard.attemptsPerMinute.reduce((n: number, m: any) => n + m.failed, 0);
+      expect(dashboard.lastHour.attempts).toBe(charted);
+      expect(dashboard.lastHour.errorRate).toBeCloseTo(failedAttempts / charted, 10);
+      const succeeded = (await admin.get(`/admin/api/resources/WebhookDelivery/actions/list?filters.status=succeeded&perPage=500`)).json;
+      expect(dashboard.lastHour.samples).toBe(succeeded.meta.total);
+      expect(dashboard.lastHour.p50Ms).toBeGreaterThanOrEqual(0);
+      expect(dashboard.lastHour.p95Ms).toBeGreaterThanOrEqual(dashboard.lastHour.p50Ms);
       expect(dashboard.queue).toMatchObject({ waiting: expect.any(Number), delayed: expect.any(Number), failed: expect.any(Number) });
       expect(dashboard.outbox).toEqual({ pending: 0, delivering: 0 });
 

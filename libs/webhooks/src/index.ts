@@ -68,6 +68,7 @@ export {
   type HealthState,
 } from './endpoints/endpoint-health.js';
 export type { FailingEndpoint, OverviewOptions, WebhooksOverview } from './health/overview.js';
+export type { DeliveryLatency } from './health/latency.js';
 
 // Tables and migrations.
 export * from './entities/index.js';

@@ -3,6 +3,7 @@ import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../entities/in
 import { idFloor } from '../ids.js';
 import { columnSql } from '../store/webhook-store.js';
 import { withTimeout } from '../util/timeout.js';
+import { deliveryLatency, type DeliveryLatency } from './latency.js';
 import type { EntityClass } from '../util/entity-class.js';
 import { sqlDialect } from '../util/sql-dialect.js';
 import { healthState, healthStateSql, type HealthState } from '../endpoints/endpoint-health.js';
@@ -19,6 +20,11 @@ export interface WebhooksOverview {
   failingTotal: number;
   /** Delivery attempts per minute over the last hour, oldest minute first (60 entries). */
   attemptsPerMinute: { minute: Date; succeeded: number; failed: number }[];
+  /**
+   * The last hour: commit-to-delivered percentiles of the deliveries created in it that succeeded, and the share of
+   * its attempts that failed (null without attempts).
+   */
+  lastHour: DeliveryLatency & { attempts: number; errorRate: number | null };
   /** Deliveries not finished yet, by the database (the outbox is the source of truth). */
   outbox: { pending: number; delivering: number };
   /** The Bull queue's counts, or null with the reason when Redis did not answer in time. */
@@ -67,10 +73,11 @@ export async function readOverview(
 ): Promise<WebhooksOverview> {
   const now = options.now ?? new Date();
   const failingLimit = options.failingLimit ?? 10;
-  const [endpoints, failing, perMinute, outbox, queue] = await Promise.all([
+  const [endpoints, failing, perMinute, latency, outbox, queue] = await Promise.all([
     countByState(dataSource),
     failingEndpoints(dataSource, failingLimit),
     attemptsPerMinute(dataSource, now),
+    deliveryLatency(dataSource, new Date(now.getTime() - MINUTES * 60_000)),
     outboxCounts(dataSource),
     withTimeout(queueCounts(), QUEUE_TIMEOUT_MS, `no answer within ${QUEUE_TIMEOUT_MS} ms`).then(
       (counts) => ({ counts, error: null }),
@@ -83,6 +90,7 @@ export async function readOverview(
     failing: failing.rows,
     failingTotal: failing.total,
     attemptsPerMinute: perMinute,
+    lastHour: { ...latency, ...errorRate(perMinute) },
     outbox,
     queue: queue.counts && {
       waiting: queue.counts.waiting,
@@ -92,6 +100,12 @@ export async function readOverview(
     },
     queueError: queue.error,
   };
+}
+
+function errorRate(perMinute: WebhooksOverview['attemptsPerMinute']): { attempts: number; errorRate: number | null } {
+  const failed = perMinute.reduce((n, m) => n + m.failed, 0);
+  const attempts = perMinute.reduce((n, m) => n + m.succeeded + m.failed, 0);
+  return { attempts, errorRate: attempts === 0 ? null : failed / attempts };
 }
 
 function col(dataSource: DataSource, target: EntityClass, property: string): string {

@@ -8,6 +8,16 @@ const h = new ViewHelpers();
 const STATES = ['healthy', 'warning', 'critical', 'untested', 'disabled'];
 const REFRESH_MS = 15000;
 
+/** A duration for a person: 12 ms, 3.4 s, 5 min; a dash without one. */
+const ms = (value: number | null) =>
+  value === null
+    ? '–'
+    : value < 1000
+      ? `${Math.round(value)} ms`
+      : value < 60_000
+        ? `${(value / 1000).toFixed(1)} s`
+        : `${Math.round(value / 60_000)} min`;
+
 const Card = ({ title, children, testId }: { title: string; children: any; testId?: string }) => (
   <Box
     variant="card"
@@ -21,7 +31,7 @@ const Card = ({ title, children, testId }: { title: string; children: any; testI
   </Box>
 );
 
-const Count = ({ label, value, colour, href }: { label: string; value: number; colour?: string; href?: string }) => (
+const Count = ({ label, value, colour, href }: { label: string; value: number | string; colour?: string; href?: string }) => (
   <a href={href} style={{ textDecoration: 'none', color: 'inherit' }} data-testid={`count-${label}`}>
     <Box p="lg" style={{ minWidth: 120, borderLeft: `4px solid ${colour ?? '#6b7280'}`, background: '#fafafa', borderRadius: 4 }}>
       <div style={{ fontSize: 28, fontWeight: 700 }}>{value}</div>
@@ -115,7 +125,20 @@ const Dashboard = () => {
         </Box>
       </Card>
       <Card title="Delivery attempts per minute, last hour" testId="attempts-per-minute">
-        <Chart series={data.attemptsPerMinute} />
+        <Box flex style={{ gap: 24, flexWrap: 'wrap', alignItems: 'flex-start' }}>
+          <Box style={{ flex: '1 1 560px', minWidth: 320 }}>
+            <Chart series={data.attemptsPerMinute} />
+          </Box>
+          <Box flex style={{ gap: 12, flexDirection: 'column' }} data-testid="last-hour">
+            <Count label="p50 commit to delivered" value={ms(data.lastHour.p50Ms)} colour="#2e7d32" />
+            <Count label="p95 commit to delivered" value={ms(data.lastHour.p95Ms)} colour="#b35c00" />
+            <Count
+              label="failed attempts"
+              value={data.lastHour.errorRate === null ? '–' : `${(data.lastHour.errorRate * 100).toFixed(1)} %`}
+              colour="#c62828"
+            />
+          </Box>
+        </Box>
       </Card>
       <Card title="Backlog" testId="backlog">
         <Box flex style={{ gap: 16, flexWrap: 'wrap' }}>
