@@ -13,6 +13,7 @@ const ENTRY_POINTS = {
   'nestjs-outgoing-webhooks': 'src/index.ts',
   'nestjs-outgoing-webhooks/admin': 'src/admin/index.ts',
   'nestjs-outgoing-webhooks/receiver': 'src/receiver/index.ts',
+  'nestjs-outgoing-webhooks/cli': 'src/cli/index.ts',
 };
 
 function kindOf(symbol, checker) {

@@ -117,6 +117,8 @@ function checkTarball() {
     'dist/admin/index.js',
     'dist/receiver/index.js',
     'dist/receiver/index.d.ts',
+    'dist/cli/index.js',
+    'dist/cli/index.d.ts',
     'dist/admin/components/Dashboard.tsx',
   ];
   const missing = required.filter((f) => !files.includes(f));

@@ -85,8 +85,14 @@ describe.each(databaseKinds())('retention (%s)', (kind) => {
     const oldPending = await history(40, 'pending'); // still owed to the receiver
     const recent = await history(29, 'succeeded');
 
+    const preview = await fixture.app.get(RetentionService).preview();
+    expect(preview).toMatchObject({ events: 2, deliveries: 2, attempts: 2, succeededAtOnce: false });
+    expect(Math.abs(preview.olderThan!.getTime() - (Date.now() - 30 * DAY))).toBeLessThan(60_000);
+    expect(await exists(oldSucceeded)).toEqual(kept); // a preview deletes nothing
+
     const result = await fixture.app.get(RetentionService).run();
-    expect(result.events).toBe(2);
+    expect(result).toEqual({ events: 2, deliveries: 2, attempts: 2 });
+    expect(await fixture.app.get(RetentionService).preview()).toMatchObject({ events: 0, deliveries: 0, attempts: 0 });
     expect(await exists(oldSucceeded)).toEqual(gone);
     expect(await exists(oldFailed)).toEqual(gone);
     expect(await exists(oldPending)).toEqual(kept);
@@ -100,7 +106,15 @@ describe.each(databaseKinds())('retention (%s)', (kind) => {
     const succeeded = await history(0, 'succeeded');
     const failed = await history(0, 'failed');
     const pending = await history(0, 'pending');
-    await fixture.app.get(RetentionService).run(new Date(Date.now() + 1000));
+    const later = new Date(Date.now() + 1000);
+    expect(await fixture.app.get(RetentionService).preview(later)).toMatchObject({
+      // `succeeded`, and the earlier test's 29-day-old succeeded event: success is not kept at all.
+      events: 2,
+      deliveries: 2,
+      attempts: 2,
+      succeededAtOnce: true,
+    });
+    await fixture.app.get(RetentionService).run(later);
     expect(await exists(succeeded)).toEqual(gone);
     expect(await exists(failed)).toEqual(kept);
     expect(await exists(pending)).toEqual(kept);

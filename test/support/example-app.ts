@@ -8,6 +8,7 @@ import type { AppConfig } from '../../apps/example/src/config.js';
 import type { TestDatabase } from './databases.js';
 import { Receiver } from './receiver.js';
 import { CapturingLogger, captureText, noteSecret, watchSecretsOf } from './secret-watch.js';
+import { watchPayloadsOf } from './payload-watch.js';
 
 export const API_TOKEN = 'test-token';
 export const ADMIN_LOGIN = { email: 'operator@example.com', password: 'correct horse battery staple' };
@@ -72,6 +73,7 @@ export async function startExample(
   };
   const app = await createApp(config, new CapturingLogger());
   watchSecretsOf(app.get(WebhooksService));
+  watchPayloadsOf(app);
   await app.listen(0, '127.0.0.1');
   const baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const receivers: Receiver[] = [];

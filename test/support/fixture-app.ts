@@ -11,6 +11,7 @@ import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
 import type { TestDatabase } from './databases.js';
 import { FAST_WEBHOOKS, dropBullKeys } from './example-app.js';
 import { CapturingLogger, watchSecretsOf } from './secret-watch.js';
+import { watchPayloadsOf } from './payload-watch.js';
 
 export interface FixtureApp {
   app: INestApplication;
@@ -51,6 +52,7 @@ export async function startFixture(
   const app = moduleRef.createNestApplication({ logger: new CapturingLogger() });
   await app.init();
   watchSecretsOf(app.get(WebhooksService, { strict: false }));
+  watchPayloadsOf(app);
   return {
     app,
     bullPrefix,

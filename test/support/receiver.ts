@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { noteRequest } from './payload-watch.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -75,13 +76,15 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.requests.push({
+        const request: ReceivedRequest = {
           method: req.method ?? '',
           path: req.url ?? '',
           headers: req.headers,
           body: Buffer.concat(chunks).toString('utf8'),
           at: Date.now(),
-        });
+        };
+        this.requests.push(request);
+        noteRequest(request); // checked against the event catalogue after the file (payload-watch.ts)
         const reply = this.replies.length ? this.replies.shift()! : this.fallback;
         this.answer(reply, res);
         for (const w of this.waiters.splice(0)) w();

@@ -1,19 +1,17 @@
 import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { WEBHOOK_MIGRATIONS, WebhooksApiModule, WebhooksModule } from 'nestjs-outgoing-webhooks';
-import { mkdirSync } from 'node:fs';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { WebhooksApiModule, WebhooksModule } from 'nestjs-outgoing-webhooks';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { adminModule } from './admin/admin.module.js';
 import { APP_CONFIG, METRICS_REGISTRY } from './app.constants.js';
 import { ApiTokenGuard } from './auth/api-token.guard.js';
 import { CustomerKeyGuard, type CustomerRequest } from './auth/customer-key.guard.js';
-import { sqliteDirectory, type AppConfig, type DatabaseConfig } from './config.js';
+import type { AppConfig } from './config.js';
+import { typeOrmOptions } from './database.js';
 import { HealthController } from './health/health.controller.js';
 import { MetricsController } from './health/metrics.controller.js';
-import { ShopSchema1764700000000 } from './migrations/1764700000000-shop-schema.js';
-import { CustomerApiKeys1765100000000 } from './migrations/1765100000000-customer-api-keys.js';
 import { DemoReceiverController } from './receiver/demo-receiver.controller.js';
 import { CustomerApiKey } from './shop/api-key.entity.js';
 import { Customer } from './shop/customer.entity.js';
@@ -21,6 +19,7 @@ import { Order } from './shop/order.entity.js';
 import { CustomersController, MeController, OrdersController } from './shop/shop.controller.js';
 import { ShopService } from './shop/shop.service.js';
 import { DeliveriesController, WebhookEndpointsController } from './webhooks/webhook-endpoints.controller.js';
+import { EventTypesController } from './webhooks/event-types.controller.js';
 
 /** What a customer may subscribe to: the events of its own customer record and orders. */
 export const CUSTOMER_TOPICS = ['customer.*', 'order.*'];
@@ -68,6 +67,7 @@ export class AppModule {
         MeController,
         WebhookEndpointsController,
         DeliveriesController,
+        EventTypesController,
         HealthController,
         MetricsController,
         // The demo receiver verifies against the app's own secrets: a development aid, not for production.
@@ -78,28 +78,5 @@ export class AppModule {
   }
 }
 
-/**
- * In development `synchronize: true` creates and updates the tables from the entities. In production the schema
- * comes from migrations, run at startup: the library's (`WEBHOOK_MIGRATIONS`) and the shop's.
- */
-export function typeOrmOptions(database: DatabaseConfig, production = false): TypeOrmModuleOptions {
-  const tables = production
-    ? {
-        synchronize: false,
-        migrations: [...WEBHOOK_MIGRATIONS, ShopSchema1764700000000, CustomerApiKeys1765100000000],
-        migrationsRun: true,
-      }
-    : { synchronize: true };
-  if (database.type === 'sqlite') {
-    const dir = sqliteDirectory(database);
-    if (dir) mkdirSync(dir, { recursive: true });
-    return { type: 'better-sqlite3', database: database.path, enableWAL: true, autoLoadEntities: true, ...tables };
-  }
-  if (database.type === 'mysql' || database.type === 'mariadb') {
-    // mysql2 writes and reads DATETIME in the connection's time zone ('local' by default): 'Z' stores UTC, so every
-    // app instance agrees on an instant whatever its TZ. (Database-side defaults such as CURRENT_TIMESTAMP follow
-    // the server's session time zone: run it in UTC too.)
-    return { type: database.type, url: database.url, timezone: 'Z', autoLoadEntities: true, ...tables };
-  }
-  return { type: 'postgres', url: database.url, schema: database.schema, autoLoadEntities: true, ...tables };
-}
+/** The TypeORM options of the example (moved to database.ts, which the CLI loads without the app). */
+export { typeOrmOptions } from './database.js';

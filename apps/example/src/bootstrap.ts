@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { ValidationError } from 'class-validator';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config.js';
+import { setupOpenApi } from './openapi.js';
 import { resolveRedis } from './redis.js';
 
 /** Builds the example app (used by main.ts and the e2e tests). */
@@ -13,6 +14,7 @@ export async function createApp(
   const redis = await resolveRedis(config.redisUrl);
   const app = await NestFactory.create(AppModule.register(config, redis.url), { logger, rawBody: true });
   configureApp(app);
+  setupOpenApi(app);
   const close = app.close.bind(app);
   app.close = async () => {
     await close();
@@ -41,7 +43,9 @@ function flatten(error: ValidationError): string[] {
 export function announce(config: AppConfig, url: string): void {
   const logger = new Logger('Example');
   const base = url.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
-  logger.log(`Listening on ${base} (API under /api, health at /health${config.admin.enabled ? `, admin at ${base}/admin` : ''}).`);
+  logger.log(
+    `Listening on ${base} (API under /api, its docs at /api/docs, health at /health${config.admin.enabled ? `, admin at ${base}/admin` : ''}).`,
+  );
   if (config.apiTokenGenerated) {
     logger.warn(`API_TOKEN is unset; generated one for this run: ${config.apiToken}`);
   }

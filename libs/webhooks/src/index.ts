@@ -2,8 +2,9 @@
  * nestjs-outgoing-webhooks: committed TypeORM entity changes become signed webhooks.
  *
  * Entry points: this one (the sender: module, decorators, service, entities, migrations, errors),
- * `nestjs-outgoing-webhooks/admin` (AdminJS dashboard) and `nestjs-outgoing-webhooks/receiver` (verifying
- * webhooks on the receiving side, with no sender dependency). Everything not exported here is internal.
+ * `nestjs-outgoing-webhooks/admin` (AdminJS dashboard), `nestjs-outgoing-webhooks/cli` (operator commands for
+ * nest-commander) and `nestjs-outgoing-webhooks/receiver` (verifying webhooks on the receiving side, with no sender
+ * dependency). Everything not exported here is internal.
  */
 
 // Module and options.
@@ -28,6 +29,7 @@ export {
   type WebhookTransformerProvider,
 } from './extensions/extensions.js';
 export { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './payload/shaping.js';
+export type { JsonSchema, WebhookTopic } from './topics/topic-declaration.js';
 
 // Managing endpoints and deliveries.
 export {
@@ -42,6 +44,14 @@ export {
   type ListDeliveriesOptions,
   type RecoverOptions,
   type TestSendResult,
+  type DeliverySearchOptions,
+  type EndpointStats,
+  type ErrorGroup,
+  type ErrorSummaryOptions,
+  type StatsOptions,
+  type WebhooksErrorSummary,
+  type WebhooksStats,
+  type WebhookEventType,
 } from './webhooks.service.js';
 export { WebhooksApiModule, type OwnerResolver, type WebhooksApiOptions } from './api/webhooks-api.module.js';
 export { HIDDEN_HEADER_VALUE, type EndpointAuth, type EndpointFields, type EndpointInput } from './endpoints/endpoint-input.js';
@@ -55,7 +65,7 @@ export {
 } from './endpoints/endpoint-secrets.js';
 export type { CircuitState, EndpointDeliveryState } from './delivery/endpoint-gate.js';
 export { OutboxRelay, type RelayResult } from './outbox/outbox-relay.js';
-export { RetentionService, type RetentionResult } from './retention/retention.service.js';
+export { RetentionService, type RetentionPreview, type RetentionResult } from './retention/retention.service.js';
 
 // Health and events for the host.
 export { WebhooksHealthIndicator, type WebhooksHealthResult } from './health/webhooks.health.js';

@@ -4,6 +4,7 @@ import type { MetricsRegistry, ResolvedMetricsOptions } from './metrics/webhook-
 import type { EncryptionKey } from './security/secret-cipher.js';
 import { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './payload/shaping.js';
 import { CUSTOM_TOPIC } from './topics/topics.js';
+import { declaredTopicName, topicDeclarationProblem, type WebhookTopic } from './topics/topic-declaration.js';
 import type { EntityClass } from './util/entity-class.js';
 
 /**
@@ -212,10 +213,11 @@ export interface WebhooksModuleOptions {
   enabled?: boolean;
   /**
    * Custom topics for `WebhooksService.emit()` (entities can declare theirs in `@WebhookEntity({ topics })`).
-   * Endpoints can subscribe to them, and emitting an undeclared topic throws, so typos fail fast.
+   * Endpoints can subscribe to them, and emitting an undeclared topic throws, so typos fail fast. An entry
+   * `{ name: 'invoice.paid', description, schema }` documents the event's `data` in the event catalogue.
    * @default []
    */
-  topics?: string[];
+  topics?: Array<string | WebhookTopic>;
   /**
    * Masking of sensitive fields in `data` and `changes` of entity events. By default fields whose name contains
    * password, passwd, secret, token, apikey, privatekey or ssn (ignoring case, `_` and `-`) are sent as `mask`.
@@ -407,8 +409,10 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
   }
   if (typeof o.enabled !== 'boolean') problems.push('enabled must be true or false');
   if (o.actor !== undefined && typeof o.actor !== 'function') problems.push('actor must be a function');
-  if (!Array.isArray(o.topics) || o.topics.some((t) => typeof t !== 'string' || !CUSTOM_TOPIC.test(t))) {
-    problems.push(`topics must be a list of topics like "invoice.paid" (got ${JSON.stringify(o.topics)})`);
+  if (!Array.isArray(o.topics) || o.topics.some((t) => !CUSTOM_TOPIC.test(declaredTopicName(t) ?? '') || topicDeclarationProblem(t))) {
+    problems.push(
+      `topics must be a list of topics like "invoice.paid" or { name, description?, schema? } (got ${JSON.stringify(o.topics)})`,
+    );
   }
   if (!Array.isArray(o.allowedNetworks)) problems.push('allowedNetworks must be a list of CIDRs, addresses or host names');
   if (o.allowedUrls !== undefined) {

@@ -5,7 +5,16 @@ import type { EndpointInput } from './endpoints/endpoint-input.js';
 import type { RotateSecretOptions, RotatedSecret } from './endpoints/endpoint-secrets.js';
 import { readOverview, type OverviewOptions, type WebhooksOverview } from './health/overview.js';
 import {
+  readDeliveryStats,
+  readErrorSummary,
+  type ErrorSummaryOptions,
+  type StatsOptions,
+  type WebhooksErrorSummary,
+  type WebhooksStats,
+} from './health/delivery-stats.js';
+import {
   DeliveriesService,
+  type DeliverySearchOptions,
   type ListDeliveriesOptions,
   type RecoverOptions,
   type TestSendResult,
@@ -19,9 +28,11 @@ import { CustomEvents, type EmitOptions } from './outbox/custom-events.js';
 import { DeliveryQueue } from './queue/delivery-queue.js';
 import { EntityRegistry } from './registry/entity-registry.js';
 import { isTopicPattern } from './topics/topics.js';
+import { eventCatalogue, type WebhookEventType } from './catalogue/event-catalogue.js';
 
 export type { AttemptView, CreatedEndpoint, DeliveryView, EndpointView } from './management/views.js';
 export type { EmitOptions } from './outbox/custom-events.js';
+export type { WebhookEventType } from './catalogue/event-catalogue.js';
 
 export interface OwnerScopeOptions {
   /**
@@ -41,6 +52,15 @@ function checkTopicPatterns(topics: readonly string[]): readonly string[] {
 }
 export { OwnerScope } from './management/owner-scope.js';
 export type { ListDeliveriesOptions, RecoverOptions, TestSendResult } from './management/deliveries.service.js';
+export type { DeliverySearchOptions } from './management/deliveries.service.js';
+export type {
+  EndpointStats,
+  ErrorGroup,
+  ErrorSummaryOptions,
+  StatsOptions,
+  WebhooksErrorSummary,
+  WebhooksStats,
+} from './health/delivery-stats.js';
 
 /**
  * The library's API: custom events, endpoint management and the delivery log. A facade: each call is handed to
@@ -84,6 +104,15 @@ export class WebhooksService {
   /** Every topic endpoints can subscribe to. */
   topics(): string[] {
     return this.registry.topics();
+  }
+
+  /**
+   * The event catalogue: every topic with a JSON Schema (draft 2020-12) of its body, derived from the entity's
+   * columns and field rules (or the schema given with `serialize` or a custom topic). The schemas describe what an
+   * endpoint without its own `fields` or `transform` receives.
+   */
+  eventTypes(): WebhookEventType[] {
+    return eventCatalogue(this.registry);
   }
 
   /** Creates an endpoint with a new signing secret, returned here and never again. */
@@ -168,6 +197,30 @@ export class WebhooksService {
   /** An endpoint's deliveries, newest first, each with its attempts in order. */
   listDeliveries(endpointId: string, options: ListDeliveriesOptions = {}): Promise<DeliveryView[]> {
     return this.deliveries.list(endpointId, options);
+  }
+
+  /**
+   * Deliveries across endpoints, newest first, each with its attempts: by status (`'failed'`), endpoint, topic and
+   * creation time, a page at a time (`before`: the last id of the previous page).
+   */
+  searchDeliveries(options: DeliverySearchOptions = {}): Promise<DeliveryView[]> {
+    return this.deliveries.search(options);
+  }
+
+  /**
+   * Per endpoint over a time range (default the last 24 hours): deliveries by status, the success rate, and the
+   * attempts with their p50 and p95 duration. Aggregate queries only.
+   */
+  deliveryStats(options: StatsOptions = {}): Promise<WebhooksStats> {
+    return readDeliveryStats(this.dataSource, options);
+  }
+
+  /**
+   * The most frequent errors of failed attempts over a time range (default the last 24 hours), with their counts
+   * and the endpoints they hit. Aggregate queries only.
+   */
+  errorSummary(options: ErrorSummaryOptions = {}): Promise<WebhooksErrorSummary> {
+    return readErrorSummary(this.dataSource, options);
   }
 
   /**

@@ -1,8 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { WebhooksHealthIndicator } from 'nestjs-outgoing-webhooks';
 
 /** 200 when the database and Redis answer, 503 otherwise. No token needed (for load balancers). */
+@ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(

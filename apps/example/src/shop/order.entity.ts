@@ -26,7 +26,26 @@ export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'delivered', 'cance
  * An order's events belong to its customer (as it is after the change: a moved order is the new customer's news).
  * `order.shipped` is a custom event the shop emits when an order's status becomes "shipped".
  */
-@WebhookEntity({ name: 'order', owner: (order: Order) => customerOwner(order.customerId), topics: ['shipped'] })
+@WebhookEntity({
+  name: 'order',
+  owner: (order: Order) => customerOwner(order.customerId),
+  topics: [
+    {
+      name: 'shipped',
+      description: 'An order\'s status became "shipped" (sent with order.updated, in the same transaction).',
+      schema: {
+        type: 'object',
+        properties: {
+          orderId: { type: 'integer' },
+          customerId: { type: 'integer' },
+          total: { type: 'string', pattern: '^\\d+(\\.\\d{1,2})?$', description: 'The order total, e.g. "19.99".' },
+        },
+        required: ['orderId', 'customerId', 'total'],
+        additionalProperties: false,
+      },
+    },
+  ],
+})
 @Entity({ name: 'order' })
 @Index(['customerId'])
 export class Order extends BaseEntity {

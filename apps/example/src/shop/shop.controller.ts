@@ -1,9 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, Req, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { CustomerKeyGuard, type CustomerRequest } from '../auth/customer-key.guard.js';
 import { CreateCustomerDto, CreateOrderDto, UpdateCustomerDto, UpdateOrderDto } from './shop.dto.js';
 import { ShopService } from './shop.service.js';
 
+@ApiTags('customers')
+@ApiBearerAuth('operator')
 @Controller('api/customers')
 @UseGuards(ApiTokenGuard)
 export class CustomersController {
@@ -43,6 +46,8 @@ export class CustomersController {
   }
 }
 
+@ApiTags('orders')
+@ApiBearerAuth('operator')
 @Controller('api/orders')
 @UseGuards(ApiTokenGuard)
 export class OrdersController {
@@ -76,6 +81,8 @@ export class OrdersController {
 }
 
 /** The customer a customer API key belongs to (its webhook routes are under /api/me too, from the library). */
+@ApiTags('me')
+@ApiBearerAuth('customer')
 @Controller('api/me')
 @UseGuards(CustomerKeyGuard)
 export class MeController {

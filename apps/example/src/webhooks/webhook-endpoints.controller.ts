@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseFilters, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import {
   WebhookValidationError,
   WebhooksExceptionFilter,
@@ -15,6 +16,8 @@ import { ShopService } from '../shop/shop.service.js';
  * created here with `ownerId` (a customer's id) belongs to that customer; without, it receives every customer's
  * events.
  */
+@ApiTags('webhook endpoints')
+@ApiBearerAuth('operator')
 @Controller('api/webhook-endpoints')
 @UseGuards(ApiTokenGuard)
 @UseFilters(WebhooksExceptionFilter)
@@ -114,6 +117,8 @@ export class WebhookEndpointsController {
 }
 
 /** Deliveries by id. */
+@ApiTags('webhook endpoints')
+@ApiBearerAuth('operator')
 @Controller('api/deliveries')
 @UseGuards(ApiTokenGuard)
 @UseFilters(WebhooksExceptionFilter)

@@ -56,9 +56,13 @@ class Scopes {
           `it must answer a string (String(customer.id), say), or null when the request has no owner.`,
       );
     }
-    // Found wherever WebhooksModule was imported, global or not.
+    return this.service().forOwner(owner, { topics: this.config.topics });
+  }
+
+  /** Found wherever WebhooksModule was imported, global or not. */
+  service(): WebhooksService {
     this.webhooks ??= this.moduleRef.get(WebhooksService, { strict: false });
-    return this.webhooks.forOwner(owner, { topics: this.config.topics });
+    return this.webhooks;
   }
 }
 
@@ -183,10 +187,14 @@ export function ownerApiControllers(config: OwnerApiConfig): Type[] {
       this.scopes = new Scopes(moduleRef, config);
     }
 
-    /** The topics the owner may subscribe to, as `[{ name }]`. */
+    /** The event catalogue's entries of the topics the owner may subscribe to: `[{ name, description, schema }]`. */
     @Get()
     async list(@Req() request: unknown) {
-      return (await this.scopes.of(request)).topics().map((name) => ({ name }));
+      const allowed = new Set((await this.scopes.of(request)).topics());
+      return this.scopes
+        .service()
+        .eventTypes()
+        .filter((type) => allowed.has(type.name));
     }
   }
 

@@ -44,7 +44,7 @@ export interface WebhooksApiOptions<TRequest = unknown> {
  * | `POST /webhook-endpoints/:id/test`, `/rotate-secret`, `/enable`, `/disable`, `/recover` | 200 |
  * | `GET /webhook-endpoints/:id/deliveries?limit&before` | 200 deliveries with attempts, newest first |
  * | `GET /deliveries/:id`, `POST /deliveries/:id/redeliver` | 200 / 202 |
- * | `GET /event-types` | 200 `[{ name }]` |
+ * | `GET /event-types` | 200 `[{ name, description, schema }]`: the event catalogue's allowed topics |
  */
 @Module({})
 export class WebhooksApiModule {

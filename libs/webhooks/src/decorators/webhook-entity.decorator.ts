@@ -1,5 +1,6 @@
 import { WEBHOOK_ENTITY_METADATA } from '../webhooks.constants.js';
 import type { EntityClass } from '../util/entity-class.js';
+import type { JsonSchema, WebhookTopic } from '../topics/topic-declaration.js';
 
 export type WebhookAction = 'created' | 'updated' | 'deleted';
 export const WEBHOOK_ACTIONS: readonly WebhookAction[] = ['created', 'updated', 'deleted'];
@@ -39,9 +40,16 @@ export interface WebhookEntityOptions {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- users annotate the parameter with their entity class
   serialize?: (entity: any) => Record<string, unknown>;
   /**
-   * Custom topics of this entity for `WebhooksService.emit()`: `['shipped']` declares `order.shipped`.
+   * JSON Schema (draft 2020-12) of what `serialize` returns, for the event catalogue (`WebhooksService.eventTypes()`);
+   * the field rules are applied to it as to the data. Without `serialize`, the schema is derived from the columns and
+   * this option is refused. @default an open object
    */
-  topics?: string[];
+  schema?: JsonSchema;
+  /**
+   * Custom topics of this entity for `WebhooksService.emit()`: `['shipped']` declares `order.shipped`; an entry
+   * `{ name: 'shipped', description, schema }` documents its `data` in the event catalogue too.
+   */
+  topics?: Array<string | WebhookTopic>;
   /**
    * The owner of each event (a tenant: your customer's id), as a string. Owned events go to the endpoints of that
    * owner and to ownerless (operator) endpoints; `null` or `undefined`: the event has no owner and goes to ownerless

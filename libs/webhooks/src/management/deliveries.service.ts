@@ -3,13 +3,15 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Between, DataSource, In, LessThan } from 'typeorm';
 import { DeliveryWorker } from '../delivery/delivery.worker.js';
 import { TEST_TOPIC } from '../endpoints/endpoint-health.js';
-import { WebhookAttempt, WebhookDelivery } from '../entities/index.js';
+import { DELIVERY_STATUSES, WebhookAttempt, WebhookDelivery, type DeliveryStatus } from '../entities/index.js';
 import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
 import { OutboxService } from '../outbox/outbox.service.js';
 import { MAX_EVENT_PAYLOAD_CHARS, stringify } from '../payload/envelope.js';
 import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
 import { WebhookStore } from '../store/webhook-store.js';
 import { isTopicPattern } from '../topics/topics.js';
+import { idFloor } from '../ids.js';
+import { parseTime } from '../util/time-range.js';
 import { EndpointsService } from './endpoints.service.js';
 import { deliveryViews, type DeliveryView } from './views.js';
 
@@ -37,6 +39,23 @@ export interface RecoverOptions {
 }
 
 export interface ListDeliveriesOptions {
+  /** Page size, 1 to 200. @default 50 */
+  limit?: number;
+  /** Return deliveries older than this delivery id (the last id of the previous page). */
+  before?: string;
+}
+
+export interface DeliverySearchOptions {
+  /** Only deliveries in this status (or these): `'failed'` lists the failures. */
+  status?: DeliveryStatus | DeliveryStatus[];
+  /** Only this endpoint's deliveries (a not-found error when it does not exist). */
+  endpointId?: string;
+  /** Only this topic. */
+  topic?: string;
+  /** Created at or after this time (a Date or an ISO 8601 string). */
+  since?: Date | string;
+  /** Created before this time. */
+  until?: Date | string;
   /** Page size, 1 to 200. @default 50 */
   limit?: number;
   /** Return deliveries older than this delivery id (the last id of the previous page). */
@@ -75,6 +94,34 @@ export class DeliveriesService {
       take: limit,
     });
     return this.withAttempts(deliveries);
+  }
+
+  /**
+   * Deliveries across endpoints, newest first, with their attempts. The time range is read through the primary key
+   * (delivery ids are time-ordered), an endpoint's deliveries through its (endpointId, id) index.
+   */
+  async search(options: DeliverySearchOptions = {}): Promise<DeliveryView[]> {
+    const what = 'Invalid delivery search';
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+      throw new WebhookValidationError(`${what}: limit must be an integer from 1 to 200 (got ${options.limit}).`);
+    }
+    const statuses = options.status === undefined ? [] : Array.isArray(options.status) ? options.status : [options.status];
+    const unknown = statuses.filter((s) => !(DELIVERY_STATUSES as readonly string[]).includes(s));
+    if (unknown.length) {
+      throw new WebhookValidationError(`${what}: status must be one of ${DELIVERY_STATUSES.join(', ')} (got ${unknown.join(', ')}).`);
+    }
+    const since = options.since === undefined ? undefined : parseTime(options.since, 'since', what);
+    const until = options.until === undefined ? undefined : parseTime(options.until, 'until', what);
+    if (options.endpointId !== undefined) await this.endpoints.find(options.endpointId);
+    const query = this.dataSource.getRepository(WebhookDelivery).createQueryBuilder('d').orderBy('d.id', 'DESC').take(limit);
+    if (options.endpointId !== undefined) query.andWhere('d.endpointId = :endpointId', { endpointId: options.endpointId });
+    if (statuses.length) query.andWhere('d.status IN (:...statuses)', { statuses });
+    if (options.topic !== undefined) query.andWhere('d.topic = :topic', { topic: options.topic });
+    if (since) query.andWhere('d.id >= :fromId', { fromId: idFloor('dlv', since.getTime()) });
+    if (until) query.andWhere('d.id < :toId', { toId: idFloor('dlv', until.getTime()) });
+    if (options.before !== undefined) query.andWhere('d.id < :before', { before: options.before });
+    return this.withAttempts(await query.getMany());
   }
 
   async get(deliveryId: string): Promise<DeliveryView> {

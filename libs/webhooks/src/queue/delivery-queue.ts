@@ -170,6 +170,14 @@ export class DeliveryQueue implements OnApplicationShutdown {
     };
   }
 
+  /**
+   * Removes every key of this queue under its prefix (jobs, wake-ups, the gate's state): only for a queue no other
+   * process uses, as the perf command's own.
+   */
+  async obliterate(): Promise<void> {
+    await this.queue.obliterate({ force: true });
+  }
+
   /** Resolves when every background enqueue started so far has settled. */
   async drain(): Promise<void> {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);

@@ -11,13 +11,20 @@ import { WebhookEvent } from '../entities/index.js';
 import { MESSAGES, WebhookConfigurationError } from '../errors/webhooks.errors.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { CUSTOM_TOPIC } from '../topics/topics.js';
+import {
+  declaredTopicName,
+  schemaProblem,
+  topicDeclarationProblem,
+  type JsonSchema,
+  type WebhookTopic,
+} from '../topics/topic-declaration.js';
 import { DEFAULT_MASK, isRedacted, type FieldRules } from '../payload/shaping.js';
 import type { EntityClass } from '../util/entity-class.js';
 
 /** How a column's value is written into a payload. */
-type ValueKind = 'plain' | 'decimal' | 'bigint';
+export type ValueKind = 'plain' | 'decimal' | 'bigint' | 'boolean';
 
-interface PayloadColumn {
+export interface PayloadColumn {
   key: string;
   column: ColumnMetadata;
   kind: ValueKind;
@@ -38,16 +45,23 @@ export interface RegisteredEntity {
   topics: Record<WebhookAction, string>;
   /** Custom topics declared with `topics` (full names, e.g. `order.shipped`). */
   customTopics: readonly string[];
+  /** The documentation given with custom topics (`{ name, description, schema }` entries), by full name. */
+  topicDocs: ReadonlyMap<string, TopicDoc>;
   /** `updated` is sent only when one of these changed; null: any column. */
   watch: ReadonlySet<string> | null;
   shouldSend: WebhookEntityOptions['shouldSend'];
   serialize: WebhookEntityOptions['serialize'];
+  /** The schema of what `serialize` returns (`@WebhookEntity({ schema })`), for the event catalogue. */
+  schema: JsonSchema | undefined;
   owner: WebhookEntityOptions['owner'];
   /** include/exclude/redact of the decorator plus the module's redaction patterns. */
   rules: FieldRules;
   /** Fields sent as they are (not excluded, not masked): what endpoint filters may test. Null with a serializer. */
   visibleFields: readonly string[] | null;
 }
+
+/** What a custom topic's declaration documents. */
+export type TopicDoc = Omit<WebhookTopic, 'name'>;
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const DECIMAL_TYPES = new Set(['decimal', 'numeric', 'money', 'dec', 'fixed']);
@@ -58,6 +72,8 @@ export class EntityRegistry {
   private readonly byTarget = new Map<EntityClass | string, RegisteredEntity>();
 
   private customTopics: string[] = [];
+
+  private readonly docs = new Map<string, TopicDoc>();
 
   static fromDataSource(
     dataSource: DataSource,
@@ -76,8 +92,14 @@ export class EntityRegistry {
       byName.set(entity.name, entity.className);
       registry.byTarget.set(metadata.target, entity);
     }
-    const topics = new Set(options.topics ?? []);
+    const topics = new Set<string>();
+    for (const entry of options.topics ?? []) {
+      const topic = declaredTopicName(entry)!; // the module options are validated already
+      topics.add(topic);
+      if (typeof entry === 'object') registry.docs.set(topic, documentation(entry));
+    }
     for (const e of registry.all()) for (const t of e.customTopics) topics.add(t);
+    for (const e of registry.all()) for (const [t, doc] of e.topicDocs) registry.docs.set(t, doc);
     for (const e of registry.all()) {
       for (const t of Object.values(e.topics)) {
         if (topics.has(t))
@@ -110,6 +132,11 @@ export class EntityRegistry {
     return this.customTopics.includes(topic);
   }
 
+  /** The description and `data` schema declared with a custom topic, if any. */
+  topicDoc(topic: string): TopicDoc | undefined {
+    return this.docs.get(topic);
+  }
+
   /** The entity named `name` (the topic prefix). */
   byName(name: string): RegisteredEntity | undefined {
     return this.all().find((e) => e.name === name);
@@ -139,7 +166,13 @@ function describe(
       return {
         key: column.propertyPath,
         column,
-        kind: DECIMAL_TYPES.has(type) ? 'decimal' : BIGINT_TYPES.has(type) ? 'bigint' : 'plain',
+        kind: DECIMAL_TYPES.has(type)
+          ? 'decimal'
+          : BIGINT_TYPES.has(type)
+            ? 'bigint'
+            : (column.type === Boolean || type === 'boolean' || type === 'bool') && !column.transformer
+              ? 'boolean'
+              : 'plain',
         scale: column.scale,
         automatic: column.isUpdateDate || column.isVersion,
       };
@@ -169,13 +202,24 @@ function describe(
   if (options.serialize !== undefined && typeof options.serialize !== 'function') problems.push('serialize must be a function');
   if (options.owner !== undefined && typeof options.owner !== 'function') problems.push('owner must be a function (row) => string | null');
   const customTopics: string[] = [];
-  for (const t of options.topics ?? []) {
+  const topicDocs = new Map<string, TopicDoc>();
+  for (const entry of options.topics ?? []) {
+    const t = declaredTopicName(entry);
     const topic = `${name}.${t}`;
-    if (typeof t !== 'string' || !CUSTOM_TOPIC.test(topic))
-      problems.push(`topics entry ${JSON.stringify(t)} must be a word like "shipped"`);
+    const problem = topicDeclarationProblem(entry);
+    if (t === undefined || !CUSTOM_TOPIC.test(topic))
+      problems.push(`topics entry ${JSON.stringify(entry)} must be a word like "shipped" or { name: "shipped", description?, schema? }`);
     else if ((WEBHOOK_ACTIONS as readonly string[]).includes(t)) problems.push(`topics entry "${t}" is an entity event already`);
-    else customTopics.push(topic);
+    else if (problem) problems.push(`topics entry "${t}" ${problem}`);
+    else {
+      customTopics.push(topic);
+      if (typeof entry === 'object') topicDocs.set(topic, documentation(entry));
+    }
   }
+  const schema = schemaProblem(options.schema);
+  if (schema) problems.push(schema);
+  else if (options.schema !== undefined && !options.serialize)
+    problems.push('schema describes what serialize returns; without serialize the schema is derived from the columns');
   if (problems.length) throw new WebhookConfigurationError(`@WebhookEntity on ${className}: ${problems.join('; ')}.`);
   // Columns are known: resolve the redaction patterns to names once, so sending an event matches no patterns.
   const patternRules: FieldRules = { redact, redactPatterns: redaction.patterns, mask: redaction.mask };
@@ -195,11 +239,18 @@ function describe(
     columns,
     topics: { created: `${name}.created`, updated: `${name}.updated`, deleted: `${name}.deleted` },
     customTopics,
+    topicDocs,
     watch: watch ?? null,
     shouldSend: options.shouldSend,
     serialize: options.serialize,
+    schema: options.schema,
     owner: options.owner,
     rules,
     visibleFields,
   };
+}
+
+/** The documentation part of a `{ name, description, schema }` declaration. */
+function documentation(entry: WebhookTopic): TopicDoc {
+  return { description: entry.description, schema: entry.schema };
 }

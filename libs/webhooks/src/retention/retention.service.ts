@@ -11,7 +11,25 @@ const BATCH = 500;
 const MAX_BATCHES_PER_RUN = 200;
 
 export interface RetentionResult {
+  /** Events deleted. */
   events: number;
+  /** Their deliveries and attempts, deleted with them. */
+  deliveries: number;
+  attempts: number;
+}
+
+/** What a retention run would delete now (`RetentionService.preview()`), and by which rules. */
+export interface RetentionPreview extends RetentionResult {
+  /** Finished history created before this time goes (`retentionDays`); null when `retentionDays` is 0. */
+  olderThan: Date | null;
+  /** `storeEvents: false`: events whose deliveries all succeeded go at once. */
+  succeededAtOnce: boolean;
+}
+
+/** One rule of a run: events created before `before` with no delivery in one of `keepIf` statuses go. */
+interface Sweep {
+  before: Date;
+  keepIf: string[];
 }
 
 /**
@@ -37,22 +55,78 @@ export class RetentionService implements OnApplicationBootstrap {
       .catch((e: Error) => this.logger.warn(`Could not schedule the retention job: ${e.message}`));
   }
 
-  /** One full pass; returns how many events were deleted (with their deliveries and attempts). */
+  /** One full pass; returns how many events were deleted, with their deliveries and attempts. */
   async run(now = new Date()): Promise<RetentionResult> {
-    let events = 0;
-    if (this.options.retentionDays > 0) {
-      events += await this.sweep(new Date(now.getTime() - this.options.retentionDays * 86_400_000), ['pending', 'delivering']);
+    const total: RetentionResult = { events: 0, deliveries: 0, attempts: 0 };
+    for (const sweep of this.sweeps(now)) {
+      const removed = await this.sweep(sweep);
+      total.events += removed.events;
+      total.deliveries += removed.deliveries;
+      total.attempts += removed.attempts;
     }
-    if (!this.options.storeEvents) events += await this.sweep(now, ['pending', 'delivering', 'failed']);
-    if (events) this.logger.log(`Retention removed ${events} webhook events with their deliveries and attempts.`);
-    return { events };
+    if (total.events) this.logger.log(`Retention removed ${total.events} webhook events with their deliveries and attempts.`);
+    return total;
   }
 
-  /** Deletes events created before `before` that have no delivery in one of `keepIf` statuses. */
-  private async sweep(before: Date, keepIf: string[]): Promise<number> {
+  /**
+   * What `run(now)` would delete, counted without deleting (three aggregate statements). A run deletes at most
+   * 100,000 events; the preview counts them all.
+   */
+  async preview(now = new Date()): Promise<RetentionPreview> {
+    const sweeps = this.sweeps(now);
+    const rules = {
+      olderThan: this.options.retentionDays > 0 ? sweeps[0].before : null,
+      succeededAtOnce: !this.options.storeEvents,
+    };
+    if (sweeps.length === 0) return { events: 0, deliveries: 0, attempts: 0, ...rules };
+    const events = this.candidates(sweeps);
+    const deliveries = this.dataSource
+      .getRepository(WebhookDelivery)
+      .createQueryBuilder('dd')
+      .select('dd.id')
+      .where(`dd.eventId IN (${events.getQuery()})`)
+      .setParameters(events.getParameters());
+    const attempts = this.dataSource
+      .getRepository(WebhookAttempt)
+      .createQueryBuilder('aa')
+      .where(`aa.deliveryId IN (${deliveries.getQuery()})`)
+      .setParameters(deliveries.getParameters());
+    const [e, d, a] = await Promise.all([events.getCount(), deliveries.getCount(), attempts.getCount()]);
+    return { events: e, deliveries: d, attempts: a, ...rules };
+  }
+
+  /** The rules in force: old finished history (`retentionDays`), and succeeded history at once (`storeEvents: false`). */
+  private sweeps(now: Date): Sweep[] {
+    const sweeps: Sweep[] = [];
+    if (this.options.retentionDays > 0) {
+      sweeps.push({ before: new Date(now.getTime() - this.options.retentionDays * 86_400_000), keepIf: ['pending', 'delivering'] });
+    }
+    if (!this.options.storeEvents) sweeps.push({ before: now, keepIf: ['pending', 'delivering', 'failed'] });
+    return sweeps;
+  }
+
+  /** The events any of `sweeps` deletes (the same conditions as `sweep`, joined by OR). */
+  private candidates(sweeps: readonly Sweep[]) {
+    const query = this.dataSource.getRepository(WebhookEvent).createQueryBuilder('e').select('e.id');
+    const rules = sweeps.map((sweep, i) => {
+      query.setParameter(`before${i}`, sweep.before).setParameter(`keep${i}`, sweep.keepIf);
+      const open = this.dataSource
+        .getRepository(WebhookDelivery)
+        .createQueryBuilder('d')
+        .select('1')
+        .where('d.eventId = e.id')
+        .andWhere(`d.status IN (:...keep${i})`)
+        .getQuery();
+      return `(e.createdAt < :before${i} AND NOT EXISTS (${open}))`;
+    });
+    return query.where(rules.join(' OR '));
+  }
+
+  /** Deletes, batch by batch, the events `sweep` selects, with their deliveries and attempts. */
+  private async sweep({ before, keepIf }: Sweep): Promise<RetentionResult> {
     const events = this.dataSource.getRepository(WebhookEvent);
     const deliveries = this.dataSource.getRepository(WebhookDelivery);
-    let removed = 0;
+    const removed: RetentionResult = { events: 0, deliveries: 0, attempts: 0 };
     for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
       const rows = await events
         .createQueryBuilder('e')
@@ -73,10 +147,12 @@ export class RetentionService implements OnApplicationBootstrap {
       if (rows.length === 0) break;
       const ids = rows.map((r) => r.id);
       const deliveryIds = (await deliveries.find({ select: { id: true }, where: { eventId: In(ids) } })).map((d) => d.id);
-      if (deliveryIds.length) await this.dataSource.getRepository(WebhookAttempt).delete({ deliveryId: In(deliveryIds) });
-      await deliveries.delete({ eventId: In(ids) });
+      if (deliveryIds.length) {
+        removed.attempts += (await this.dataSource.getRepository(WebhookAttempt).delete({ deliveryId: In(deliveryIds) })).affected ?? 0;
+      }
+      removed.deliveries += (await deliveries.delete({ eventId: In(ids) })).affected ?? 0;
       await events.delete({ id: In(ids) });
-      removed += ids.length;
+      removed.events += ids.length;
       if (rows.length < BATCH) break;
     }
     return removed;

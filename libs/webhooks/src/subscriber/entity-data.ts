@@ -1,13 +1,17 @@
 import type { ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import type { RegisteredEntity } from '../registry/entity-registry.js';
+import type { RegisteredEntity, ValueKind } from '../registry/entity-registry.js';
 import { stringify, type Changes } from '../payload/envelope.js';
 
-/** The JSON form of one column value: dates as ISO strings, decimals and bigints as strings, bytes as base64. */
-function jsonValue(value: unknown, kind: 'plain' | 'decimal' | 'bigint', scale: number | undefined): unknown {
+/**
+ * The JSON form of one column value: dates as ISO strings, decimals and bigints as strings, bytes as base64, booleans
+ * as true/false (MySQL/MariaDB hand back 0/1 for the defaults TypeORM reads back after an `insert()`).
+ */
+function jsonValue(value: unknown, kind: ValueKind, scale: number | undefined): unknown {
   if (value === undefined || value === null) return null;
   if (kind === 'decimal') return decimalString(value, scale);
   if (kind === 'bigint') return String(value);
+  if (kind === 'boolean' && typeof value === 'number') return value !== 0;
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (Buffer.isBuffer(value)) return value.toString('base64');
   if (typeof value === 'bigint') return value.toString();

@@ -1,0 +1,3 @@
+export const CLI_ENTRY: string;
+export function cliBuildIsFresh(): boolean;
+export function ensureCliBuilt(): boolean;
