@@ -28,7 +28,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { now, ownedEndpointTotal, sleep, type DbKind, type OwnersSetup, type ProcessConfig, type SaveResult } from './lib/config.js';
-import { Child, type ProcessStats } from './lib/ipc.js';
+import { Child, type ProcessStats, type SocketWrites } from './lib/ipc.js';
 import {
   Databases,
   latencySummary,
@@ -327,6 +327,35 @@ function cpuPerEvent(a: Snapshot, b: Snapshot, events: number): Cpu {
   return cpu;
 }
 
+/** Socket writes per event by process ('api', 'worker1', ...; the receiver's are its answers), and all workers'. */
+type Writes = Record<string, SocketWrites>;
+
+function writesPerEvent(a: Snapshot, b: Snapshot, events: number): Writes {
+  const out: Writes = {};
+  const workers: SocketWrites = { db: 0, redis: 0, other: 0 };
+  for (const [name, stats] of b.procs) {
+    const before = a.procs.get(name)?.writes ?? { db: 0, redis: 0, other: 0 };
+    const w = { db: 0, redis: 0, other: 0 };
+    for (const k of ['db', 'redis', 'other'] as const) {
+      w[k] = (stats.writes[k] - before[k]) / events;
+      if (name.startsWith('worker')) workers[k] += w[k];
+    }
+    out[name] = w;
+  }
+  out.workers = workers;
+  return out;
+}
+
+function writesLine(writes: Writes): string {
+  const dbName = DB === 'postgres' ? 'pg' : DB;
+  return ['api', 'workers']
+    .filter((name) => writes[name])
+    .map(
+      (name) => `${name} ${dbName} ${fixed(writes[name].db, 2)} redis ${fixed(writes[name].redis, 2)} http ${fixed(writes[name].other, 2)}`,
+    )
+    .join('; ');
+}
+
 function cpuLine(cpu: Cpu): string {
   const parts = Object.keys(cpu)
     .filter((k) => k !== 'total' && k !== 'dbBackends')
@@ -355,6 +384,8 @@ interface ThroughputResult {
   /** TCP connections the receiver accepted during the run. */
   connections: number;
   latency: Latency;
+  /** Socket writes per event by process (a lower bound of round trips to the database and to Redis). */
+  writes: Writes;
 }
 
 async function throughputRun(pipeline: Pipeline, round: number): Promise<ThroughputResult> {
@@ -386,6 +417,7 @@ async function throughputRun(pipeline: Pipeline, round: number): Promise<Through
       redisKeyBytesAfter: left.bytes,
       connections,
       latency: latencySummary(got.latencies ?? []),
+      writes: writesPerEvent(before, after, saves.saved),
     };
   });
 }
@@ -579,6 +611,8 @@ interface OwnersResult {
   cacheLoads: { api: number; workers: number };
   /** Rows of webhook_endpoint updated per delivery (health: a success is written once a second per endpoint). */
   endpointWritesPerDelivery: number;
+  /** Socket writes per delivery by process. */
+  writes: Writes;
   routing: RoutingTiming;
   /** One endpoint cache reload in the API process (each process does one every endpointCacheRefreshMs, 30 s). */
   reload: { ms: number; cpuMs: number };
@@ -637,6 +671,7 @@ async function ownersRun(round: number, owners: number): Promise<OwnersResult> {
           workers: loads(after, workerNames) - loads(before, workerNames),
         },
         endpointWritesPerDelivery: writes / deliveries,
+        writes: writesPerEvent(before, after, deliveries),
         routing,
         reload,
         misrouted: await receiver.call<number>('misrouted'),
@@ -686,6 +721,11 @@ function printThroughput(results: ThroughputResult[]): void {
     ...cpuKeys.map((k) => rowOf(results, `CPU ms/event ${k === 'db' ? dbLabel : k}`, (r) => r.cpu[k] ?? NaN, 2)),
     ...(DB === 'postgres' ? [rowOf(results, `  (our postgres backends)`, (r) => r.cpu.dbBackends, 2)] : []),
     rowOf(results, 'CPU ms/event total', (r) => r.cpu.total, 2),
+    ...(['api', 'workers'] as const).flatMap((name) =>
+      (['db', 'redis'] as const).map((k) =>
+        rowOf(results, `socket writes/event ${name} → ${k === 'db' ? DB : k}`, (r) => r.writes[name]?.[k] ?? NaN, 2),
+      ),
+    ),
     rowOf(results, 'latency p50 ms (under full load)', (r) => r.latency.p50, 1),
     rowOf(results, 'latency p99 ms (under full load)', (r) => r.latency.p99, 1),
   ]);
@@ -789,6 +829,8 @@ function printOwners(results: OwnersResult[]): void {
   row('deliveries/s (first save→last receipt)', (r) => r.deliveriesPerSec, 0);
   row('workers CPU ms/delivery', (r) => r.workersMsPerDelivery, 3);
   row('CPU ms/event, all processes', (r) => r.cpu.total, 2);
+  row(`workers socket writes/delivery → ${DB}`, (r) => r.writes.workers.db, 2);
+  row('workers socket writes/delivery → redis', (r) => r.writes.workers.redis, 2);
   if (DB === 'postgres') row('endpoint rows written per delivery (health)', (r) => r.endpointWritesPerDelivery, 3);
   row('routing call ns/event (API process, idle)', (r) => r.routing.nsPerEvent, 0);
   row('  for scale: scanning every endpoint, ns/event', (r) => r.routing.scanNsPerEvent, 0);
@@ -838,7 +880,7 @@ async function main(): Promise<void> {
             `  round ${round} ${pipeline.padEnd(8)} ${r.events} in ${fixed(r.seconds, 2)} s = ${fixed(r.deliveriesPerSec, 0)} deliveries/s ` +
               `(saves ${fixed(r.savesPerSec, 0)}/s); CPU ${cpuLine(r.cpu)}; Redis ${fixed(r.redisBytesPerEvent, 1)} B/event after, ` +
               `peak +${fixed(r.redisPeakBytes / 1024, 0)} KB, ${r.redisKeysAfter} keys left (${fixed(r.redisKeyBytesAfter / 1024, 1)} KB); ` +
-              `${latencyText(r.latency)}; ${r.connections} connections`,
+              `${latencyText(r.latency)}; ${r.connections} connections; socket writes/event ${writesLine(r.writes)}`,
           );
         }
       }
@@ -914,6 +956,7 @@ async function main(): Promise<void> {
               `${r.events} events, ${fixed(r.savesPerSec, 0)} recorded/s, API ${fixed(r.cpu.api, 3)} ms/event; ` +
               `${r.deliveries} deliveries, ${fixed(r.deliveriesPerSec, 0)}/s, workers ${fixed(r.workersMsPerDelivery, 3)} ms/delivery; ` +
               `CPU ${cpuLine(r.cpu)}; endpoint rows written ${fixed(r.endpointWritesPerDelivery, 2)}/delivery; ` +
+              `socket writes/delivery ${writesLine(r.writes)}; ` +
               `cache loads in the interval: api ${r.cacheLoads.api}, workers ${r.cacheLoads.workers}; ` +
               `routing ${fixed(r.routing.nsPerEvent, 0)} ns/event (scan ${fixed(r.routing.scanNsPerEvent, 0)}); ` +
               `cache reload ${fixed(r.reload.ms, 0)} ms (${fixed(r.reload.cpuMs, 0)} ms CPU); misrouted ${r.misrouted}`,

@@ -4,6 +4,7 @@
  * exits when the orchestrator goes away, so no process outlives a crashed run.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { Socket } from 'node:net';
 
 type Handler = (arg: any) => unknown;
 
@@ -29,6 +30,37 @@ export interface ProcessStats {
   failed?: number;
   /** Endpoint cache loads so far (ours in the owners scenario). */
   cacheLoads?: number;
+  /** Writes this process made to its TCP sockets so far, by peer: the database, Redis, anything else (HTTP). */
+  writes: SocketWrites;
+}
+
+export interface SocketWrites {
+  db: number;
+  redis: number;
+  other: number;
+}
+
+const DB_PORTS = new Set([5432, 3306]);
+const REDIS_PORT = 6379;
+
+/**
+ * Counts the writes this process hands to its TCP sockets (one per `write`/`writev` reaching the socket: writes
+ * made while it is corked, as pg does for the messages of one query, count once), by the peer's port. A round
+ * trip to the database or to Redis is at least one.
+ */
+function countSocketWrites(): SocketWrites {
+  const writes: SocketWrites = { db: 0, redis: 0, other: 0 };
+  const proto = Socket.prototype as unknown as { _writeGeneric?: (this: Socket, ...args: unknown[]) => unknown };
+  const original = proto._writeGeneric;
+  if (typeof original !== 'function') return writes; // a Node without it: the counts stay 0
+  proto._writeGeneric = function (this: Socket, ...args: unknown[]) {
+    const port = this.remotePort ?? 0;
+    if (DB_PORTS.has(port)) writes.db++;
+    else if (port === REDIS_PORT) writes.redis++;
+    else writes.other++;
+    return original.apply(this, args);
+  };
+  return writes;
 }
 
 /**
@@ -36,6 +68,7 @@ export interface ProcessStats {
  * opened; the process exits once its answer is out.
  */
 export function serve(handlers: Record<string, Handler>, start: () => Promise<unknown>, extraStats?: () => Partial<ProcessStats>): void {
+  const writes = countSocketWrites();
   process.on('disconnect', () => process.exit(2));
   process.on('unhandledRejection', (error) => {
     console.error(`[${process.argv[1]}] unhandled rejection:`, error);
@@ -46,7 +79,12 @@ export function serve(handlers: Record<string, Handler>, start: () => Promise<un
       const answer: Answer = { id: message.id };
       try {
         if (message.cmd === 'stats') {
-          answer.value = { cpu: process.cpuUsage(), rss: process.memoryUsage.rss(), ...extraStats?.() } satisfies ProcessStats;
+          answer.value = {
+            cpu: process.cpuUsage(),
+            rss: process.memoryUsage.rss(),
+            writes: { ...writes },
+            ...extraStats?.(),
+          } satisfies ProcessStats;
         } else {
           const handler = handlers[message.cmd];
           if (!handler) throw new Error(`unknown command ${message.cmd}`);

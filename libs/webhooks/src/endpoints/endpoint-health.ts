@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Between, DataSource, IsNull, MoreThanOrEqual, Not, type FindOptionsWhere } from 'typeorm';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
+import { HealthWrites } from './health-writes.js';
 import { WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
 import { columnSql } from '../store/webhook-store.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
@@ -74,12 +75,14 @@ export function healthStateWhere(state: string, base: FindOptionsWhere<WebhookEn
 
 /**
  * Keeps each endpoint's health counters from delivery outcomes, disables endpoints that keep failing, and tells the
- * host (callback options and `@nestjs/event-emitter`, when the host has it).
+ * host (callback options and `@nestjs/event-emitter`, when the host has it). The counter writes of one endpoint
+ * run in the order they were asked for; successes of many endpoints are written together (`HealthWrites`).
  */
 @Injectable()
-export class EndpointHealth implements OnModuleInit {
+export class EndpointHealth implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
   private readonly successWrittenAt = new Map<string, number>();
+  private readonly writes: HealthWrites;
   private emitter?: { emit(name: string, event: unknown): unknown };
 
   constructor(
@@ -87,7 +90,9 @@ export class EndpointHealth implements OnModuleInit {
     private readonly cache: EndpointCache,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
     private readonly moduleRef: ModuleRef,
-  ) {}
+  ) {
+    this.writes = new HealthWrites(dataSource);
+  }
 
   /** `@nestjs/event-emitter` is an optional peer: used when the host has it installed and registered. */
   async onModuleInit(): Promise<void> {
@@ -100,32 +105,43 @@ export class EndpointHealth implements OnModuleInit {
     }
   }
 
-  /** A delivery succeeded: the failure streak ends. Throttled, since it is the common case. */
+  /** Health writes still waiting finish before the connection closes. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.writes.settled();
+  }
+
+  /**
+   * A delivery succeeded: the failure streak ends. Throttled, since it is the common case; written together with
+   * other endpoints' successes.
+   */
   async succeeded(endpointId: string, at: Date): Promise<void> {
     const last = this.successWrittenAt.get(endpointId);
     if (last !== undefined && at.getTime() - last < SUCCESS_WRITE_INTERVAL_MS) return;
     this.successWrittenAt.set(endpointId, at.getTime());
-    await this.update(endpointId, { consecutiveFailures: 0, failingSince: null, lastSuccessAt: at });
+    await this.writes.success(endpointId, at);
   }
 
   /** A delivery failed for good: count it, and disable the endpoint when a limit is reached. */
   async failed(endpointId: string, at: Date, failure: Omit<DeliveryFailedEvent, 'endpointId' | 'at'>): Promise<void> {
     this.successWrittenAt.delete(endpointId);
     const column = (p: string) => columnSql(this.dataSource, this.metadata(), p);
-    await this.dataSource
-      .createQueryBuilder()
-      .update(WebhookEndpoint)
-      .set({
-        consecutiveFailures: () => `${column('consecutiveFailures')} + 1`,
-        failingSince: () => `COALESCE(${column('failingSince')}, :at)`,
-        lastFailureAt: at,
-        updatedAt: () => column('updatedAt'),
-      })
-      .setParameter('at', at)
-      .where({ id: endpointId })
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
+    // After any success of this endpoint still waiting to be written: it came first, so it must not reset this.
+    await this.writes.inOrder(endpointId, () =>
+      this.dataSource
+        .createQueryBuilder()
+        .update(WebhookEndpoint)
+        .set({
+          consecutiveFailures: () => `${column('consecutiveFailures')} + 1`,
+          failingSince: () => `COALESCE(${column('failingSince')}, :at)`,
+          lastFailureAt: at,
+          updatedAt: () => column('updatedAt'),
+        })
+        .setParameter('at', at)
+        .where({ id: endpointId })
+        .callListeners(false)
+        .updateEntity(false)
+        .execute(),
+    );
     await this.deliveryFailed({ ...failure, endpointId, at });
 
     const row = await this.dataSource
@@ -197,14 +213,16 @@ export class EndpointHealth implements OnModuleInit {
   /** Enables an endpoint with a clean slate: health back to `untested`. */
   async enable(endpointId: string): Promise<boolean> {
     this.successWrittenAt.delete(endpointId);
-    const result = await this.dataSource
-      .createQueryBuilder()
-      .update(WebhookEndpoint)
-      .set({ active: true, disabledAt: null, disabledReason: null, ...CLEAN_HEALTH })
-      .where({ id: endpointId })
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
+    const result = await this.writes.inOrder(endpointId, () =>
+      this.dataSource
+        .createQueryBuilder()
+        .update(WebhookEndpoint)
+        .set({ active: true, disabledAt: null, disabledReason: null, ...CLEAN_HEALTH })
+        .where({ id: endpointId })
+        .callListeners(false)
+        .updateEntity(false)
+        .execute(),
+    );
     await this.cache.changed();
     return result.affected === 1;
   }
@@ -235,16 +253,19 @@ export class EndpointHealth implements OnModuleInit {
     return (await this.update(endpointId, CLEAN_HEALTH)) === 1;
   }
 
+  /** Writes health counters of one endpoint, in order with its other health writes. */
   private async update(endpointId: string, values: Partial<WebhookEndpoint>): Promise<number> {
     const updatedAt = columnSql(this.dataSource, this.metadata(), 'updatedAt');
-    const result = await this.dataSource
-      .createQueryBuilder()
-      .update(WebhookEndpoint)
-      .set({ ...values, updatedAt: () => updatedAt }) // health is not an edit of the endpoint
-      .where({ id: endpointId })
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
+    const result = await this.writes.inOrder(endpointId, () =>
+      this.dataSource
+        .createQueryBuilder()
+        .update(WebhookEndpoint)
+        .set({ ...values, updatedAt: () => updatedAt }) // health is not an edit of the endpoint
+        .where({ id: endpointId })
+        .callListeners(false)
+        .updateEntity(false)
+        .execute(),
+    );
     return result.affected ?? 0;
   }
 

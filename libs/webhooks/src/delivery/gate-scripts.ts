@@ -1,0 +1,196 @@
+/**
+ * The endpoint gate's Lua scripts (see `EndpointGate`). Acquire and release are written once, as bodies over `K`
+ * (their keys) and `A` (their arguments): run alone, with the call's KEYS and ARGV; or many calls in one script
+ * (`GATE_MANY`), each with its own slice of them, so that concurrent attempts share one round trip to Redis.
+ */
+
+/** Keys and arguments of one acquire, and of one release. */
+export const ACQUIRE_KEYS = 5;
+export const ACQUIRE_ARGS = 12;
+export const RELEASE_KEYS = 4;
+export const RELEASE_ARGS = 11;
+
+// Both keep the common case short (a few commands): no pause, closed circuit, under the cap, nothing held.
+const ACQUIRE_BODY = `
+local inflight, held, state, rate, heldIndex = K[1], K[2], K[3], K[4], K[5]
+local now, token, lease, cap = tonumber(A[1]), A[2], tonumber(A[3]), tonumber(A[4])
+local rateMax, ratePer, member, job, released = tonumber(A[5]), tonumber(A[6]), A[7], A[8], A[9] == '1'
+local payload, payloadsMax = A[11], tonumber(A[12])
+local function hold(wake)
+  if released then
+    -- Put back but not admitted: due again at once (not parked behind its in-transit mark).
+    redis.call('ZADD', held, now, member)
+  else
+    redis.call('ZADD', held, 'NX', now, member)
+  end
+  redis.call('HSET', held .. ':jobs', member, job)
+  -- The first held jobs of an endpoint keep their payload (no read-back when they go); a long backlog does not.
+  if payload ~= '' and redis.call('HLEN', held .. ':payloads') < payloadsMax then
+    redis.call('HSET', held .. ':payloads', member, payload)
+  end
+  redis.call('SADD', heldIndex, A[10])
+  return {0, wake}
+end
+-- Newcomers queue behind held deliveries that are waiting for a slot, so those are not overtaken. Held deliveries
+-- already put back (in transit, scored in the future) do not count: a burst must not leave the endpoint holding
+-- every later delivery while slots are free.
+local heldCount = redis.call('ZCARD', held)
+local inHeld = heldCount > 0 and redis.call('ZSCORE', held, member)
+if not released and heldCount > 0 and not inHeld and redis.call('ZCOUNT', held, '-inf', now) > 0 then return hold(0) end
+local s = redis.call('HMGET', state, 'pausedUntil', 'circuit', 'retryAt', 'probe')
+local paused, circuit = tonumber(s[1] or '0'), s[2]
+if paused > now then return hold(paused) end
+if rateMax > 0 then
+  redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - ratePer)
+  if redis.call('ZCARD', rate) >= rateMax then
+    local oldest = redis.call('ZRANGE', rate, 0, 0, 'WITHSCORES')
+    return hold(tonumber(oldest[2]) + ratePer)
+  end
+end
+if circuit == 'open' then
+  local retryAt = tonumber(s[3] or '0')
+  if retryAt > now then return hold(retryAt) end
+  redis.call('HSET', state, 'circuit', 'half-open', 'probe', token)
+elseif circuit == 'half-open' then
+  if s[4] and redis.call('ZSCORE', inflight, s[4]) then return hold(0) end
+  redis.call('HSET', state, 'probe', token)
+elseif redis.call('ZCARD', inflight) >= cap then
+  -- Leases of dead workers end here.
+  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
+  if redis.call('ZCARD', inflight) >= cap then return hold(0) end
+end
+if rateMax > 0 then
+  redis.call('ZADD', rate, now, token)
+  redis.call('PEXPIRE', rate, ratePer + 1000)
+end
+redis.call('ZADD', inflight, lease, token)
+if inHeld and redis.call('ZREM', held, member) == 1 then
+  redis.call('HDEL', held .. ':jobs', member)
+  redis.call('HDEL', held .. ':payloads', member)
+  if redis.call('ZCARD', held) == 0 then redis.call('SREM', heldIndex, A[10]) end
+end
+return {1, 0}
+`;
+
+const RELEASE_BODY = `
+local inflight, held, state, heldIndex = K[1], K[2], K[3], K[4]
+local now, token, kind, pauseUntil = tonumber(A[1]), A[2], A[3], tonumber(A[4])
+local cap, threshold, baseMs, maxMs = tonumber(A[5]), tonumber(A[6]), tonumber(A[7]), tonumber(A[8])
+if token ~= '' then redis.call('ZREM', inflight, token) end
+-- A held job that will not pass the gate (its endpoint was disabled) leaves the held set, its data with it.
+local dropped = A[11]
+if dropped ~= '' then
+  redis.call('ZREM', held, dropped)
+  redis.call('HDEL', held .. ':jobs', dropped)
+  redis.call('HDEL', held .. ':payloads', dropped)
+end
+local s = redis.call('HMGET', state, 'circuit', 'probe', 'unreachable', 'pausedUntil', 'backoff', 'retryAt')
+local circuit, unreachable, paused = s[1], tonumber(s[3] or '0'), tonumber(s[4] or '0')
+local isProbe = token ~= '' and s[2] == token
+if kind == 'answered' then
+  if unreachable > 0 then redis.call('HSET', state, 'unreachable', 0) end
+  if circuit then redis.call('HDEL', state, 'circuit', 'probe', 'backoff', 'retryAt') circuit = false end
+  if pauseUntil > now and pauseUntil > paused then
+    redis.call('HSET', state, 'pausedUntil', pauseUntil)
+    paused = pauseUntil
+  end
+elseif kind == 'unreachable' then
+  unreachable = redis.call('HINCRBY', state, 'unreachable', 1)
+  if isProbe then
+    local backoff = math.min(tonumber(s[5] or baseMs) * 2, maxMs)
+    redis.call('HSET', state, 'circuit', 'open', 'backoff', backoff, 'retryAt', now + backoff)
+    redis.call('HDEL', state, 'probe')
+    circuit, s[6] = 'open', now + backoff
+  elseif threshold > 0 and unreachable >= threshold and not circuit then
+    redis.call('HSET', state, 'circuit', 'open', 'backoff', baseMs, 'retryAt', now + baseMs)
+    circuit, s[6] = 'open', now + baseMs
+  end
+elseif isProbe then
+  -- The probe sent nothing: let the next held delivery probe.
+  redis.call('HDEL', state, 'probe')
+end
+-- Which held jobs may go back to the queue now, and when to look again if none may.
+if paused > now then return {paused} end
+if paused > 0 then redis.call('HDEL', state, 'pausedUntil') end
+if redis.call('ZCARD', held) == 0 then
+  -- The relay's and wake-ups' calls (no token) keep the index of holding endpoints exact.
+  if token == '' then redis.call('SREM', heldIndex, A[9]) end
+  return {0}
+end
+local free
+if circuit == 'open' then
+  local retryAt = tonumber(s[6] or '0')
+  if retryAt > now then return {retryAt} end
+  free = 1
+elseif circuit == 'half-open' then
+  local current = redis.call('HGET', state, 'probe')
+  if current and redis.call('ZSCORE', inflight, current) then return {0} end
+  free = 1
+else
+  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
+  free = cap - redis.call('ZCARD', inflight)
+end
+if free <= 0 then return {0} end
+-- Released jobs stay in the held set, marked in transit until transitMs from now, and leave it when admitted: a
+-- releaser that dies before re-adding them loses nothing, and a job in transit is not released twice meanwhile.
+local members = redis.call('ZRANGEBYSCORE', held, '-inf', now, 'LIMIT', 0, free)
+local out = {0}
+for _, m in ipairs(members) do
+  local job = redis.call('HGET', held .. ':jobs', m)
+  if job then
+    table.insert(out, job)
+    table.insert(out, redis.call('HGET', held .. ':payloads', m) or '')
+    redis.call('ZADD', held, 'XX', now + tonumber(A[10]), m)
+  else
+    redis.call('ZREM', held, m)
+    redis.call('HDEL', held .. ':payloads', m)
+  end
+end
+return out
+`;
+
+export const ACQUIRE = `local K, A = KEYS, ARGV
+${ACQUIRE_BODY}`;
+
+export const RELEASE = `local K, A = KEYS, ARGV
+${RELEASE_BODY}`;
+
+/**
+ * Many acquires and releases, in order, each as if run alone (an error stops the script where it is: the calls
+ * before it stay done, and each call may be run again, since a call's token makes it idempotent). ARGV[1] holds
+ * the calls' kinds, one letter each ('a' acquire, 'r' release); then come the calls' arguments, and KEYS holds
+ * their keys, in the same order. Answers one answer per call.
+ */
+export const GATE_MANY = `
+local function acquire(K, A)
+${ACQUIRE_BODY}
+end
+local function release(K, A)
+${RELEASE_BODY}
+end
+local kinds = ARGV[1]
+local out = {}
+local k, a = 0, 1
+for i = 1, #kinds do
+  local isAcquire = string.sub(kinds, i, i) == 'a'
+  local nk, na = ${RELEASE_KEYS}, ${RELEASE_ARGS}
+  if isAcquire then nk, na = ${ACQUIRE_KEYS}, ${ACQUIRE_ARGS} end
+  local K, A = {}, {}
+  for j = 1, nk do K[j] = KEYS[k + j] end
+  for j = 1, na do A[j] = ARGV[a + j] end
+  k, a = k + nk, a + na
+  if isAcquire then out[i] = acquire(K, A) else out[i] = release(K, A) end
+end
+return out
+`;
+
+export const STATUS = `
+local out = {}
+local now = tonumber(ARGV[1])
+for i = 1, #KEYS, 3 do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  local s = redis.call('HMGET', KEYS[i + 2], 'circuit', 'retryAt', 'pausedUntil', 'unreachable')
+  table.insert(out, {redis.call('ZCARD', KEYS[i]), redis.call('ZCARD', KEYS[i + 1]), s[1] or '', s[2] or '', s[3] or '', s[4] or ''})
+end
+return out
+`;

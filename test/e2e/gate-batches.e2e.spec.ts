@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WebhooksService } from 'nestjs-outgoing-webhooks';
+import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js';
+import { DeliveryQueue, type DeliveryJob } from '../../libs/webhooks/src/queue/delivery-queue.js';
+import { createDatabase, type TestDatabase } from '../support/databases.js';
+import { startFixture, type FixtureApp } from '../support/fixture-app.js';
+
+// Acquires and releases of concurrent attempts go to Redis together (one script for those that come while one call
+// is in flight); each must still act as if it ran alone, in the order they came.
+describe('endpoint gate calls made together', () => {
+  let db: TestDatabase;
+  let fixture: FixtureApp;
+  let gate: EndpointGate;
+  let service: WebhooksService;
+  let queue: DeliveryQueue;
+  let n = 0;
+
+  beforeAll(async () => {
+    db = await createDatabase('sqlite');
+    fixture = await startFixture(db, { webhooksOptions: { worker: false, maxInFlightPerEndpoint: 3 } });
+    gate = fixture.app.get(EndpointGate);
+    service = fixture.app.get(WebhooksService);
+    queue = fixture.app.get(DeliveryQueue);
+  });
+  afterAll(async () => {
+    await fixture?.close();
+    await db?.drop();
+  });
+
+  const endpoint = async () => (await service.createEndpoint({ url: `https://hooks.example/${++n}`, topics: ['widget.created'] })).id;
+  const job = (endpointId: string): DeliveryJob => ({ deliveryId: `dlv_${++n}`, eventId: `evt_${n}`, endpointId, attempt: 1 });
+  const lease = () => new Date(Date.now() + 60_000);
+
+  it('admits exactly the cap of acquires that come together, per endpoint, and holds the rest', async () => {
+    const [a, b] = [await endpoint(), await endpoint()];
+    const jobs = [...Array.from({ length: 8 }, () => job(a)), ...Array.from({ length: 2 }, () => job(b))];
+    const results = await Promise.all(jobs.map((j) => gate.acquire(j, lease())));
+    expect(results.slice(0, 8).filter((r) => r.admitted)).toHaveLength(3);
+    expect(results.slice(0, 3).every((r) => r.admitted)).toBe(true); // in the order they came
+    expect(results.slice(8).every((r) => r.admitted)).toBe(true); // another endpoint's cap is its own
+    const states = await gate.states([a, b]);
+    expect(states.get(a)).toMatchObject({ inFlight: 3, held: 5 });
+    expect(states.get(b)).toMatchObject({ inFlight: 2, held: 0 });
+
+    // Two attempts finish together: held jobs go back to the queue for their slots (at least one each: a release
+    // counts the free slots, not the jobs put back before it that are still on their way).
+    const waiting = (await queue.counts()).waiting;
+    const tokens = results.slice(0, 2).map((r) => (r.admitted ? r.token : ''));
+    await Promise.all([
+      gate.release(b, results[8].admitted ? results[8].token : '', { kind: 'answered' }),
+      ...tokens.map((t) => gate.release(a, t, { kind: 'answered' })),
+    ]);
+    expect((await queue.counts()).waiting - waiting).toBeGreaterThanOrEqual(2);
+    const after = await gate.states([a, b]);
+    expect(after.get(a)).toMatchObject({ inFlight: 1, held: 5 }); // put back: still held, in transit until admitted
+    expect(after.get(b)).toMatchObject({ inFlight: 1 });
+  });
+
+  it('a batch that Redis refuses fails each of its calls, without running them again one by one', async () => {
+    const a = await endpoint();
+    const first = gate.acquire(job(a), lease()); // in flight alone: the next three wait and go together
+    const client = (gate as unknown as { redis(): Record<string, (...args: unknown[]) => Promise<unknown>> }).redis();
+    const refuse = vi.spyOn(client, 'webhooksGateMany').mockRejectedValueOnce(new Error('Connection is closed.'));
+    const single = vi.spyOn(client, 'webhooksGateAcquire');
+    const together = await Promise.allSettled([job(a), job(a), job(a)].map((j) => gate.acquire(j, lease())));
+    expect((await first).admitted).toBe(true);
+    expect(together.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(refuse).toHaveBeenCalledTimes(1);
+    expect(single).not.toHaveBeenCalled();
+    refuse.mockRestore();
+    single.mockRestore();
+    // Nothing of the refused batch was applied; the gate works on.
+    expect((await gate.states([a])).get(a)).toMatchObject({ inFlight: 1, held: 0 });
+    expect((await gate.acquire(job(a), lease())).admitted).toBe(true);
+  });
+});
