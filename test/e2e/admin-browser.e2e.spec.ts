@@ -160,6 +160,18 @@ describe('admin in a browser', () => {
     expect(p50).toMatch(/^\d+(\.\d)? (ms|s|min)p50 commit to delivered$/);
     expect(await page.getByTestId('count-failed attempts').textContent()).toMatch(/^(\d+\.\d %|–)failed attempts$/);
     await shot('dashboard');
+    // The event catalogue: every topic, its data fields at a glance, its whole schema on a click.
+    await page.goto(url('/admin/pages/eventCatalogue'));
+    const created = page.getByTestId('catalogue-topic-order.created');
+    await created.waitFor();
+    expect(await created.textContent()).toContain('customerId: integer');
+    await page.getByTestId('catalogue-open-order.created').click();
+    const schema = JSON.parse((await page.getByTestId('catalogue-schema-order.created').textContent())!);
+    expect(schema).toEqual(webhooks.eventTypes().find((t) => t.name === 'order.created')!.schema);
+    await page.getByTestId('catalogue-filter').fill('shipped');
+    await page.getByTestId('catalogue-topic-order.shipped').waitFor();
+    expect(await page.getByTestId('catalogue-topic-order.created').count()).toBe(0);
+    await shot('event-catalogue');
     await page.goto(url('/admin/resources/WebhookEndpoint'));
     await page.getByText(rx.url).first().waitFor();
     await shot('endpoint-list');

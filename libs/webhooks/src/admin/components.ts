@@ -13,6 +13,7 @@ export function registerComponents(loader: ComponentLoader) {
   const add = (name: string) => loader.add(`Webhooks${name}`, join(dir, `${name}.tsx`));
   return {
     Dashboard: add('Dashboard'),
+    EventCatalogue: add('EventCatalogue'),
     HealthBadge: add('HealthBadge'),
     StatusBadge: add('StatusBadge'),
     JsonView: add('JsonView'),

@@ -18,6 +18,8 @@ export interface WebhooksAdmin {
   resources: ResourceWithOptions[];
   /** The health dashboard (use it as the AdminJS home page). */
   dashboard: NonNullable<AdminJSOptions['dashboard']>;
+  /** The event catalogue page (`/admin/pages/eventCatalogue`): every topic with its JSON Schema. */
+  pages: NonNullable<AdminJSOptions['pages']>;
   componentLoader: ComponentLoader;
   /** English labels for the resources and actions. */
   locale: NonNullable<AdminJSOptions['locale']>;
@@ -54,10 +56,14 @@ export function webhooksAdmin(webhooks: WebhooksService, options: WebhooksAdminO
     component: components.Dashboard,
     handler: async () => webhooks.overview(),
   };
+  const pages = {
+    eventCatalogue: { component: components.EventCatalogue, icon: 'Book', handler: async () => webhooks.eventTypes() },
+  };
   const locale = { language: 'en', availableLanguages: ['en'], translations: { en: TRANSLATIONS } };
   return {
     resources,
     dashboard,
+    pages,
     componentLoader,
     locale,
     options: (overrides = {}) => ({
@@ -66,6 +72,7 @@ export function webhooksAdmin(webhooks: WebhooksService, options: WebhooksAdminO
       ...overrides,
       resources: [...resources, ...(overrides.resources ?? [])],
       dashboard: overrides.dashboard ?? dashboard,
+      pages: { ...pages, ...overrides.pages },
       componentLoader,
       locale: overrides.locale ?? locale,
     }),
@@ -75,6 +82,7 @@ export function webhooksAdmin(webhooks: WebhooksService, options: WebhooksAdminO
 const TRANSLATIONS = {
   labels: {
     Webhooks: 'Webhooks',
+    eventCatalogue: 'Event catalogue',
     WebhookEndpoint: 'Endpoints',
     WebhookEvent: 'Events',
     WebhookDelivery: 'Deliveries',
