@@ -3,6 +3,7 @@
  * secrets, signing, network policy limited to the receiver's address, relay and cache timers at their defaults).
  * The API process runs it with `worker: false`, each worker process with `worker: true`.
  */
+import { Registry } from 'prom-client';
 import 'reflect-metadata';
 import { BullModule, getQueueToken } from '@nestjs/bull';
 import { Module, type INestApplicationContext } from '@nestjs/common';
@@ -43,6 +44,8 @@ export async function createOursApp(config: ProcessConfig, worker: boolean): Pro
         encryptionKeys: [{ id: 'bench', key: config.encryptionKey }],
         // BENCH_MAX_IN_FLIGHT sets the per-endpoint cap (default: the library's), to see the gate with and without holds.
         ...(process.env.BENCH_MAX_IN_FLIGHT ? { maxInFlightPerEndpoint: Number(process.env.BENCH_MAX_IN_FLIGHT) } : {}),
+        // BENCH_METRICS=1 turns the Prometheus metrics on (a registry of this process), to see their cost.
+        ...(process.env.BENCH_METRICS === '1' ? { metrics: { registry: new Registry() } } : {}),
       }),
     ],
   })
