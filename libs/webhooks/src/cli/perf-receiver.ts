@@ -1,12 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** Nearest-rank percentile of sorted values (as the benchmark in bench/ reports them). */
-export function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
 /**
  * The receiver of `perf`: a bare node:http server on 127.0.0.1 (a free port) answering 200 at once, counting each
  * event once by its `webhook-id`, and recording the latency from the event's `timestamp` (set when it was saved) to

@@ -10,7 +10,8 @@ import type { WebhooksService } from '../webhooks.service.js';
 import { EXIT_FAILURE, parseIntegerOption } from './arguments.js';
 import { WebhooksCommand, type CommandOptions } from './command.js';
 import { count, fields, ms, type CliOutput } from './output.js';
-import { PerfReceiver, percentile } from './perf-receiver.js';
+import { percentile } from '../health/latency.js';
+import { PerfReceiver } from './perf-receiver.js';
 
 /** The topic of perf's events (they go to its temporary endpoint only, whatever the subscriptions). */
 export const PERF_TOPIC = 'webhook.perf';
@@ -153,7 +154,7 @@ export class PerfCommand extends WebhooksCommand {
       deliverSeconds: deliverMs / 1000,
       eventsPerSecond: (eventIds.length / Math.max(recordMs, 1)) * 1000,
       deliveriesPerSecond: (receiver.received / deliverMs) * 1000,
-      latencyMs: { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1) ?? null },
+      latencyMs: { p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? null },
       attemptMs: { p50: attempts?.p50Ms ?? null, p95: attempts?.p95Ms ?? null },
     };
   }

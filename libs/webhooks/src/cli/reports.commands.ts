@@ -15,8 +15,8 @@ function range(options: CommandOptions): { since?: Date; until?: Date } {
 const SINCE = 'from: ISO 8601 (2026-11-24T00:00:00Z) or a duration ago (30m, 24h, 7d); default 24h';
 const UNTIL = 'up to (same formats; default now)';
 
-@Command({ name: 'stats', description: 'per endpoint over a time range: deliveries, success rate, p50/p95 attempt duration' })
-export class StatsCommand extends WebhooksCommand {
+/** A report over `--since`/`--until` (the options are declared once, here). */
+abstract class RangeReportCommand extends WebhooksCommand {
   @Option({ flags: '--since <time>', description: SINCE })
   parseSince(value: string): string {
     return value;
@@ -26,7 +26,10 @@ export class StatsCommand extends WebhooksCommand {
   parseUntil(value: string): string {
     return value;
   }
+}
 
+@Command({ name: 'stats', description: 'per endpoint over a time range: deliveries, success rate, p50/p95 attempt duration' })
+export class StatsCommand extends RangeReportCommand {
   protected async execute(_params: string[], options: CommandOptions, out: CliOutput): Promise<void> {
     const stats = await this.cli.webhooks.deliveryStats(range(options));
     out.result(stats, () => {
@@ -52,17 +55,7 @@ export class StatsCommand extends WebhooksCommand {
 }
 
 @Command({ name: 'errors', description: 'the most frequent errors of failed attempts over a time range, with the endpoints affected' })
-export class ErrorsCommand extends WebhooksCommand {
-  @Option({ flags: '--since <time>', description: SINCE })
-  parseSince(value: string): string {
-    return value;
-  }
-
-  @Option({ flags: '--until <time>', description: UNTIL })
-  parseUntil(value: string): string {
-    return value;
-  }
-
+export class ErrorsCommand extends RangeReportCommand {
   @Option({ flags: '--limit <n>', description: 'how many errors, 1 to 100 (default 10)' })
   parseLimit(value: string): string {
     return value;

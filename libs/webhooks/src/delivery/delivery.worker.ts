@@ -329,7 +329,9 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     );
     if (job.trigger !== 'test') {
       this.metrics.attempt(job.endpointId, verdict.action === 'succeed', response.unsent ? null : response.status, response.durationMs);
-      if (owned && !retry) this.metrics.delivery(job.endpointId, verdict.action === 'succeed', idTime(job.eventId), at.getTime());
+      if (owned && !retry && this.metrics.enabled) {
+        this.metrics.delivery(job.endpointId, verdict.action === 'succeed', idTime(job.eventId), at.getTime());
+      }
     }
     // Lost the row (the relay took it back after the lease): its new owner decides what follows.
     if (!owned || job.trigger === 'test') return result;

@@ -2,8 +2,7 @@ import { In, type DataSource } from 'typeorm';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
 import { idFloor, idTime } from '../ids.js';
-import { columnSql } from '../store/webhook-store.js';
-import type { EntityClass } from '../util/entity-class.js';
+import { entityColumnSql } from '../store/webhook-store.js';
 import { timeRange, type TimeRange } from '../util/time-range.js';
 
 /** A report's time range; both ends optional. */
@@ -70,9 +69,7 @@ type Raw = string | number | null;
 const num = (v: Raw | undefined): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: Raw | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
-function col(dataSource: DataSource, target: EntityClass, property: string): string {
-  return columnSql(dataSource, dataSource.getMetadata(target), property);
-}
+const col = entityColumnSql;
 
 /**
  * Deliveries and attempts of a time range per endpoint, with the success rate and attempt duration percentiles.

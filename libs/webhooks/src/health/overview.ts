@@ -1,10 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
 import { idFloor } from '../ids.js';
-import { columnSql } from '../store/webhook-store.js';
+import { entityColumnSql } from '../store/webhook-store.js';
 import { withTimeout } from '../util/timeout.js';
 import { deliveryLatency, type DeliveryLatency } from './latency.js';
-import type { EntityClass } from '../util/entity-class.js';
 import { sqlDialect } from '../util/sql-dialect.js';
 import { healthState, healthStateSql, type HealthState } from '../endpoints/endpoint-health.js';
 
@@ -108,9 +107,7 @@ function errorRate(perMinute: WebhooksOverview['attemptsPerMinute']): { attempts
   return { attempts, errorRate: attempts === 0 ? null : failed / attempts };
 }
 
-function col(dataSource: DataSource, target: EntityClass, property: string): string {
-  return columnSql(dataSource, dataSource.getMetadata(target), property);
-}
+const col = entityColumnSql;
 
 export async function countByState(dataSource: DataSource): Promise<WebhooksOverview['endpoints']> {
   const rows = await dataSource

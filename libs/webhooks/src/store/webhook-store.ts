@@ -1,3 +1,4 @@
+import type { EntityClass } from '../util/entity-class.js';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type EntityMetadata } from 'typeorm';
@@ -381,6 +382,11 @@ function table(dataSource: DataSource, metadata: EntityMetadata): string {
 
 function columns(dataSource: DataSource, metadata: EntityMetadata) {
   return (...properties: string[]) => properties.map((p) => columnSql(dataSource, metadata, p)).join(', ');
+}
+
+/** The escaped column name of an entity class's property, for hand-written SQL. */
+export function entityColumnSql(dataSource: DataSource, target: EntityClass, property: string): string {
+  return columnSql(dataSource, dataSource.getMetadata(target), property);
 }
 
 /** The escaped database name of an entity property's column, for hand-written SQL. */
