@@ -32,6 +32,14 @@ class WidgetCopy {
   id: number;
 }
 
+/** An owner given as a column name instead of a resolver. */
+@WebhookEntity({ owner: 'customerId' as never })
+@Entity({ name: 'owned_by_name' })
+class OwnedByName {
+  @PrimaryGeneratedColumn()
+  id: number;
+}
+
 @WebhookEntity()
 @Entity({ name: 'unregistered' })
 class Unregistered {
@@ -117,6 +125,12 @@ describe('WebhooksModule registration', () => {
   it('fails start-up when two entities share a webhook name', async () => {
     await expect(startFixture(db, { entities: [...FIXTURE_ENTITIES, WidgetCopy] })).rejects.toThrow(
       'name "widget" is used by both Widget and WidgetCopy',
+    );
+  });
+
+  it('fails start-up when an entity’s owner is not a resolver function', async () => {
+    await expect(startFixture(db, { entities: [...FIXTURE_ENTITIES, OwnedByName] })).rejects.toThrow(
+      'owner must be a function (row) => string | null',
     );
   });
 
