@@ -1,6 +1,7 @@
 /**
  * End-to-end benchmark in the deployment shape: ours (WebhooksModule) against a minimal pipeline (bench/minimal)
- * on the same database, Redis and receiver, run interleaved (ours, minimal, ours, minimal, ...).
+ * on the same database, Redis and receiver, run interleaved; the order flips each round (ours, minimal, minimal, ours,
+ * ...), so neither pipeline always runs first after a cleanup or last in a drifting machine's slowest moment.
  *
  *   npm run bench -- [--db postgres|sqlite|mariadb] [--events 5000] [--rounds 3] [--workers 1]
  *                    [--scenario throughput|latency|drain|noisy|memory|owners|all] [--json] [--long]
@@ -66,7 +67,9 @@ const { values: args } = parseArgs({
     'hang-ms': { type: 'string', default: '10000' },
     // --long: worker RSS is read when this many deliveries are done (the last is the run's length).
     'long-checkpoints': { type: 'string', default: '10000,100000' },
-    // One pipeline alone (for trying the harness); the comparison needs both.
+    // The pipelines run in turn; the tables compare the first with the second. ours-metrics is ours with its
+    // Prometheus metrics on (a registry in each process), so `--pipelines ours-metrics,ours` prices them.
+    // One pipeline alone is for trying the harness.
     pipelines: { type: 'string', default: 'ours,minimal' },
     // The owners scenario: owners in (a) and (b), ownerless endpoints beside them, events of the routing timing.
     owners: { type: 'string', default: '4,10000' },
@@ -77,11 +80,21 @@ const { values: args } = parseArgs({
 
 const SCENARIOS = ['throughput', 'latency', 'drain', 'noisy', 'memory', 'owners'] as const;
 type Scenario = (typeof SCENARIOS)[number];
-type Pipeline = 'ours' | 'minimal';
+const PIPELINE_NAMES = ['ours', 'minimal', 'ours-metrics'] as const;
+type Pipeline = (typeof PIPELINE_NAMES)[number];
 const PIPELINES = args.pipelines!.split(',') as Pipeline[];
-if (PIPELINES.length === 0 || PIPELINES.some((p) => p !== 'ours' && p !== 'minimal')) {
-  throw new Error(`--pipelines must list ours and/or minimal (got ${args.pipelines})`);
+if (
+  PIPELINES.length === 0 ||
+  PIPELINES.length > 2 ||
+  new Set(PIPELINES).size !== PIPELINES.length ||
+  PIPELINES.some((p) => !PIPELINE_NAMES.includes(p))
+) {
+  throw new Error(`--pipelines must list one or two of ${PIPELINE_NAMES.join(', ')} (got ${args.pipelines})`);
 }
+/** The pipelines of a round, in its order: as given in odd rounds, reversed in even ones. */
+const inTurn = (round: number): Pipeline[] => (round % 2 ? PIPELINES : [...PIPELINES].reverse());
+/** The tables' two columns: the first pipeline against the second (or the default pair). */
+const [FIRST, SECOND] = PIPELINES.length === 2 ? PIPELINES : (['ours', 'minimal'] as const);
 
 const int = (name: keyof typeof args, min = 1): number => {
   const value = Number(args[name]);
@@ -144,7 +157,8 @@ interface Stack {
   workers: Child[];
 }
 
-const script = (pipeline: Pipeline, role: 'api' | 'worker') => new URL(`./${pipeline}/${role}.js`, import.meta.url);
+const script = (pipeline: Pipeline, role: 'api' | 'worker') =>
+  new URL(`./${pipeline === 'minimal' ? 'minimal' : 'ours'}/${role}.js`, import.meta.url);
 
 /**
  * Starts the API process (which creates the tables and, for ours, the endpoints: one per path, ownerless, and with
@@ -169,6 +183,7 @@ async function withStack<T>(
     secret,
     encryptionKey,
     owners,
+    metrics: pipeline === 'ours-metrics',
   };
   const stack: Stack = { pipeline, prefix, config, workers: [] };
   try {
@@ -691,26 +706,26 @@ const latencyText = (l: Latency) => `p50 ${fixed(l.p50, 1)} p90 ${fixed(l.p90, 1
 
 interface Row {
   label: string;
-  ours: number[];
-  minimal: number[];
+  first: number[];
+  second: number[];
   digits: number;
 }
 
-/** Ranges over the rounds and ours/minimal per round. */
+/** Ranges over the rounds and FIRST/SECOND (ours/minimal unless --pipelines says otherwise) per round. */
 function printTable(title: string, rows: Row[]): void {
   console.log(`\n${title}`);
-  console.log(`  ${''.padEnd(40)} ${'ours'.padEnd(16)} ${'minimal'.padEnd(16)} ours/minimal per round`);
+  console.log(`  ${''.padEnd(40)} ${FIRST.padEnd(16)} ${SECOND.padEnd(16)} ${FIRST}/${SECOND} per round`);
   for (const row of rows) {
-    const ratios = row.ours.map((v, i) => (row.minimal[i] > 0 && v >= 0 ? fixed(v / row.minimal[i], 2) : '-')).join(' ');
+    const ratios = row.first.map((v, i) => (row.second[i] > 0 && v >= 0 ? fixed(v / row.second[i], 2) : '-')).join(' ');
     console.log(
-      `  ${row.label.padEnd(40)} ${range(row.ours, row.digits).padEnd(16)} ${range(row.minimal, row.digits).padEnd(16)} ${ratios}`,
+      `  ${row.label.padEnd(40)} ${range(row.first, row.digits).padEnd(16)} ${range(row.second, row.digits).padEnd(16)} ${ratios}`,
     );
   }
 }
 
 function rowOf<T extends { pipeline: Pipeline }>(results: T[], label: string, value: (r: T) => number, digits = 0): Row {
   const of = (p: Pipeline) => results.filter((r) => r.pipeline === p).map(value);
-  return { label, ours: of('ours'), minimal: of('minimal'), digits };
+  return { label, first: of(FIRST), second: of(SECOND), digits };
 }
 
 function printThroughput(results: ThroughputResult[]): void {
@@ -873,7 +888,7 @@ async function main(): Promise<void> {
     if (runs('throughput') || runs('memory')) {
       console.log('\n[throughput]');
       for (let round = 1; round <= ROUNDS; round++) {
-        for (const pipeline of PIPELINES) {
+        for (const pipeline of inTurn(round)) {
           const r = await throughputRun(pipeline, round);
           results.throughput.push(r);
           console.log(
@@ -890,7 +905,7 @@ async function main(): Promise<void> {
     if (runs('latency')) {
       console.log(`\n[latency] rates ${RATES.join(', ')}/s for ${LATENCY_SECONDS} s each`);
       for (let round = 1; round <= ROUNDS; round++) {
-        for (const pipeline of PIPELINES) {
+        for (const pipeline of inTurn(round)) {
           for (const r of await latencyRuns(pipeline, round)) {
             results.latency.push(r);
             console.log(
@@ -907,7 +922,7 @@ async function main(): Promise<void> {
       console.log(`\n[drain] backlog of ${EVENTS}, saved with the queue paused and no worker running`);
       for (let round = 1; round <= ROUNDS; round++) {
         for (const workers of [1, 2]) {
-          for (const pipeline of PIPELINES) {
+          for (const pipeline of inTurn(round)) {
             const r = await drainRun(pipeline, round, workers);
             results.drain.push(r);
             console.log(
@@ -926,7 +941,7 @@ async function main(): Promise<void> {
       );
       for (let round = 1; round <= ROUNDS; round++) {
         for (const withSlow of [true, false]) {
-          for (const pipeline of PIPELINES) {
+          for (const pipeline of inTurn(round)) {
             const r = await noisyRun(pipeline, round, withSlow);
             results.noisy.push(r);
             console.log(

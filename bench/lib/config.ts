@@ -32,6 +32,8 @@ export interface ProcessConfig {
   encryptionKey: string;
   /** The owners scenario (ours only): `urls` become the ownerless endpoints, and these owners get endpoints too. */
   owners?: OwnersSetup;
+  /** Ours with its Prometheus metrics on (the ours-metrics pipeline). */
+  metrics?: boolean;
 }
 
 /**

@@ -25,7 +25,11 @@ export class BenchOwnedOrder extends OrderColumns {
   @Column({ type: 'varchar', length: 200 }) ownerId: string;
 }
 
+/** How often a process with metrics on is scraped, as a Prometheus server commonly does (gauges query then). */
+const SCRAPE_EVERY_MS = 15_000;
+
 export async function createOursApp(config: ProcessConfig, worker: boolean): Promise<INestApplicationContext> {
+  const registry = config.metrics ? new Registry() : undefined;
   @Module({
     imports: [
       TypeOrmModule.forRoot({
@@ -44,13 +48,15 @@ export async function createOursApp(config: ProcessConfig, worker: boolean): Pro
         encryptionKeys: [{ id: 'bench', key: config.encryptionKey }],
         // BENCH_MAX_IN_FLIGHT sets the per-endpoint cap (default: the library's), to see the gate with and without holds.
         ...(process.env.BENCH_MAX_IN_FLIGHT ? { maxInFlightPerEndpoint: Number(process.env.BENCH_MAX_IN_FLIGHT) } : {}),
-        // BENCH_METRICS=1 turns the Prometheus metrics on (a registry of this process), to see their cost.
-        ...(process.env.BENCH_METRICS === '1' ? { metrics: { registry: new Registry() } } : {}),
+        // The ours-metrics pipeline turns the Prometheus metrics on, a registry of this process.
+        ...(registry ? { metrics: { registry } } : {}),
       }),
     ],
   })
   class OursModule {}
-  return NestFactory.createApplicationContext(OursModule, { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(OursModule, { logger: ['error', 'warn'] });
+  if (registry) setInterval(() => void registry.metrics().catch(() => undefined), SCRAPE_EVERY_MS).unref();
+  return app;
 }
 
 export function oursQueue(app: INestApplicationContext): Queue {
