@@ -17,7 +17,9 @@ export type Reply =
   /** A body of `bytes` bytes, streamed in 64 KiB chunks as the client reads. */
   | { status: number; streamBytes: number }
   | 'reset'
-  | 'hang';
+  | 'hang'
+  /** Waits, then answers `then` (a slow receiver that does answer). */
+  | { delayMs: number; then: Reply };
 
 /**
  * A real HTTP receiver on 127.0.0.1 with a free port. Replies are consumed in order from `replies`; when the list
@@ -27,6 +29,8 @@ export class Receiver {
   readonly requests: ReceivedRequest[] = [];
   replies: Reply[] = [];
   fallback: Reply = 200;
+  /** Decides the reply from the request itself, before `replies` and `fallback` (undefined: those decide). */
+  replyFor: ((request: ReceivedRequest) => Reply | undefined) | undefined;
   /** Bytes of the last streamed body handed to the socket (the client stops reading early). */
   streamedBytesWritten: () => number = () => 0;
   private server: Server | undefined;
@@ -85,7 +89,7 @@ export class Receiver {
         };
         this.requests.push(request);
         noteRequest(request); // checked against the event catalogue after the file (payload-watch.ts)
-        const reply = this.replies.length ? this.replies.shift()! : this.fallback;
+        const reply = this.replyFor?.(request) ?? (this.replies.length ? this.replies.shift()! : this.fallback);
         this.answer(reply, res);
         for (const w of this.waiters.splice(0)) w();
       });
@@ -106,6 +110,11 @@ export class Receiver {
       return;
     }
     if (reply === 'hang') return; // never answers; the sender's timeout must fire
+    if (typeof reply === 'object' && 'delayMs' in reply) {
+      const timer = setTimeout(() => !res.destroyed && this.answer(reply.then, res), reply.delayMs);
+      res.on('close', () => clearTimeout(timer));
+      return;
+    }
     if (typeof reply === 'object' && 'streamBytes' in reply) {
       res.writeHead(reply.status, { 'content-type': 'text/plain', 'content-length': String(reply.streamBytes) });
       const chunk = Buffer.alloc(65_536, 'x');

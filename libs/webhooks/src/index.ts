@@ -95,6 +95,7 @@ export {
   WebhooksError,
 } from './errors/webhooks.errors.js';
 export { WebhooksExceptionFilter } from './errors/webhooks-exception.filter.js';
+export { DatabaseUnavailableFilter, isDatabaseUnavailable } from './errors/database-unavailable.js';
 export { BlockedAddressError, type NetworkPolicyOptions } from './security/network-policy.js';
 export { OAuth2TokenError } from './delivery/oauth2.js';
 

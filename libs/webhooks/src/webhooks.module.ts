@@ -8,6 +8,7 @@ import type { DataSource } from 'typeorm';
 import { DeliveryQueue } from './queue/delivery-queue.js';
 import { DeliveryWorker } from './delivery/delivery.worker.js';
 import { EndpointGate } from './delivery/endpoint-gate.js';
+import { LeaseKeeper } from './delivery/lease-keeper.js';
 import { AxiosWebhookHttpClient } from './http/axios-client.js';
 import { WEBHOOK_HTTP_CLIENT } from './http/exchange.js';
 import { EndpointCache } from './endpoints/endpoint-cache.js';
@@ -88,6 +89,7 @@ import { WebhookMetrics } from './metrics/webhook-metrics.js';
     EndpointCache,
     DeliveryQueue,
     EndpointGate,
+    LeaseKeeper,
     OutboxService,
     PayloadCache,
     WebhookStore,

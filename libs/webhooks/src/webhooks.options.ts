@@ -148,6 +148,15 @@ export interface WebhooksModuleOptions {
    */
   relayBatchSize?: number;
   /**
+   * How long an attempt in flight keeps its delivery (and its slot at the endpoint's gate) without word from its
+   * worker. Live workers renew the leases of all their attempts every third of it, in one statement and one Redis
+   * call per round; every process that runs the relay looks for lapsed leases as often. So the attempts of a worker
+   * that died (killed, out of memory) are sent again about `leaseMs` to `leaseMs * 4/3` after its death, not after
+   * the request timeout, while a live worker's slow requests are never taken from it.
+   * @default 15000
+   */
+  leaseMs?: number;
+  /**
    * Events (with their deliveries and attempts) older than this many days are deleted, once none of their
    * deliveries is still pending. 0 keeps everything.
    * @default 30
@@ -312,6 +321,7 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     relayIntervalMs: options.relayIntervalMs ?? 30_000,
     relayGraceMs: options.relayGraceMs ?? 10_000,
     relayBatchSize: options.relayBatchSize ?? 500,
+    leaseMs: options.leaseMs ?? 15_000,
     endpointCacheRefreshMs: options.endpointCacheRefreshMs ?? 30_000,
     retentionDays: options.retentionDays ?? 30,
     storeEvents: options.storeEvents ?? true,
@@ -389,6 +399,8 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
   positiveInt('relayIntervalMs', o.relayIntervalMs, 0);
   positiveInt('relayGraceMs', o.relayGraceMs, 0);
   positiveInt('relayBatchSize', o.relayBatchSize);
+  if (!Number.isInteger(o.leaseMs) || o.leaseMs < 3000)
+    problems.push(`leaseMs must be an integer of 3000 or more (got ${String(o.leaseMs)})`);
   positiveInt('endpointCacheRefreshMs', o.endpointCacheRefreshMs, 0);
   positiveInt('retentionDays', o.retentionDays, 0);
   positiveInt('retentionIntervalMs', o.retentionIntervalMs);

@@ -13,6 +13,7 @@ import { DeliveryQueue, WAKE_JOB, type DeliveryJob } from '../queue/delivery-que
 import { notSent, WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from '../http/exchange.js';
 import { decide, MAX_RETRY_AFTER_MS, retryAfterMs, type Verdict } from './retry-policy.js';
 import { EndpointGate, type GateOutcome } from './endpoint-gate.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { OAuth2TokenError, OAuth2Tokens } from './oauth2.js';
 import { isReservedHeader } from '../endpoints/endpoint-input.js';
 import { WebhookExtensions } from '../extensions/extensions.js';
@@ -30,9 +31,6 @@ export interface AttemptResult {
   /** The attempt's logged error; null on success. */
   error: string | null;
 }
-
-/** Extra time past the request timeout before an in-flight attempt counts as lost. */
-const LEASE_MARGIN_MS = 30_000;
 
 /**
  * The Bull processor: one job is one attempt of one delivery. The database row is the source of truth: the job
@@ -55,6 +53,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     private readonly oauth: OAuth2Tokens,
     private readonly extensions: WebhookExtensions,
     private readonly metrics: WebhookMetrics,
+    private readonly leases: LeaseKeeper,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -94,16 +93,14 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     }
     const timeoutMs = Math.min(endpoint?.timeoutMs ?? this.options.requestTimeoutMs, this.options.maxRequestTimeoutMs);
     const now = new Date();
-    // The longest an attempt may take: the send, plus a transformer or header provider, plus with OAuth2 a token
-    // request, and after a 401 another token request and a second send; each step is bounded by timeoutMs.
-    const steps = 1 + (endpoint?.transform || endpoint?.headerProvider ? 1 : 0) + (endpoint?.auth ? 3 : 0);
-    const lease = new Date(now.getTime() + steps * timeoutMs + LEASE_MARGIN_MS);
+    // The row and the gate slot are leased for leaseMs; the LeaseKeeper renews both while the attempt runs.
+    const lease = this.leases.leaseUntil(now.getTime());
     // Deliveries to a live endpoint pass its gate (in-flight cap, rate limit, pause, circuit); a test send does not.
     if (!endpoint?.active || job.trigger === 'test') {
       // A held job of an endpoint disabled meanwhile leaves the held set (or the relay would put it back forever),
       // and the next held ones follow: each runs without the gate, so no completion would release them.
       if (endpoint && job.released) await this.gate.release(job.endpointId, null, { kind: 'none' }, Date.now(), job);
-      return this.claimAndSend(job, endpoint, timeoutMs, lease, now);
+      return this.claimAndSend(job, endpoint, timeoutMs, lease, now, null);
     }
     const admission = await this.gate.acquire(job, lease, Date.now());
     if (!admission.admitted) return null; // held: the gate puts the job back when the endpoint can take it
@@ -113,7 +110,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       (released ??= this.gate.release(endpoint.id, admission.token, gateOutcome(response)));
     let result: AttemptResult | null = null;
     try {
-      result = await this.claimAndSend(job, endpoint, timeoutMs, lease, now, (response) => void release(response));
+      result = await this.claimAndSend(job, endpoint, timeoutMs, lease, now, admission.token, (response) => void release(response));
       return result;
     } finally {
       await release(result?.response);
@@ -127,9 +124,11 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     timeoutMs: number,
     lease: Date,
     now: Date,
+    slot: string | null,
     answered: (response: WebhookResponse) => void = () => undefined,
   ): Promise<AttemptResult | null> {
     if (!(await this.store.claim(job.deliveryId, job.attempt, lease, now))) return null;
+    this.leases.hold(job.deliveryId, job.endpointId, slot);
     const attributes = {
       'webhooks.topic': job.topic ?? '',
       'webhooks.event.id': job.eventId,
@@ -138,7 +137,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       'webhooks.attempt': job.attempt,
     };
     return attemptSpan(attributes, job.trace, async (span) => {
-      const result = await this.sendClaimed(job, endpoint, timeoutMs, answered);
+      const result = await this.sendClaimed(job, endpoint, timeoutMs, answered).finally(() => this.leases.drop(job.deliveryId));
       attemptOutcome(span, result.verdict.action, result.response.unsent ? null : result.response.status, result.error);
       return result;
     });

@@ -200,6 +200,20 @@ export class EndpointGate {
     }
   }
 
+  /**
+   * Pushes the leases of these slots to `until` (epoch ms), in one round trip: the attempts holding them are alive.
+   * A slot already freed is not taken again (XX). Never throws: a lapsed slot only frees a place early.
+   */
+  async renew(slots: ReadonlyArray<{ endpointId: string; token: string }>, until: number): Promise<void> {
+    try {
+      const pipeline = this.redis().pipeline();
+      for (const { endpointId, token } of slots) pipeline.zadd(this.keys(endpointId, 'inflight')[0], 'XX', until, token);
+      await pipeline.exec();
+    } catch (error) {
+      this.logger.warn(`Could not renew ${slots.length} endpoint slots (${(error as Error).message}).`);
+    }
+  }
+
   /** Endpoints that hold deliveries (the relay leaves their rows to the gate, and releases them). */
   async heldEndpoints(): Promise<string[]> {
     return this.redis().smembers(this.heldIndexKey());

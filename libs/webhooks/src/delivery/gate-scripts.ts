@@ -52,7 +52,10 @@ if circuit == 'open' then
   if retryAt > now then return hold(retryAt) end
   redis.call('HSET', state, 'circuit', 'half-open', 'probe', token)
 elseif circuit == 'half-open' then
-  if s[4] and redis.call('ZSCORE', inflight, s[4]) then return hold(0) end
+  -- The probe in flight holds the others back, until its lease lapses (its worker died): then another goes.
+  local probeLease = s[4] and redis.call('ZSCORE', inflight, s[4])
+  if probeLease and tonumber(probeLease) > now then return hold(0) end
+  if probeLease then redis.call('ZREM', inflight, s[4]) end
   redis.call('HSET', state, 'probe', token)
 elseif redis.call('ZCARD', inflight) >= cap then
   -- Leases of dead workers end here.

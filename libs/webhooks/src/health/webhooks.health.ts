@@ -15,7 +15,8 @@ export type WebhooksHealthResult<Key extends string> = Record<Key, { status: 'up
 
 /**
  * A `@nestjs/terminus` indicator (it returns terminus's result shape without importing terminus, so hosts without
- * terminus can call it too): down when Redis does not answer; otherwise up, with the queue backlog
+ * terminus can call it too): down when Redis or the database does not answer (within 2 s each; it never throws);
+ * otherwise up, with the queue backlog
  * (waiting, delayed, active, failed) and the endpoints that need attention (`critical`: 5+ failed deliveries in a
  * row; `disabled`; `circuitOpen`: unreachable, deliveries held until a probe succeeds; `paused` by `Retry-After`),
  * with `held`, the deliveries the endpoints' gates hold.
@@ -62,11 +63,22 @@ export class WebhooksHealthIndicator {
     } catch (error) {
       return result('down', { redis: 'down', message: (error as Error).message });
     }
-    const endpoints = this.dataSource.getRepository(WebhookEndpoint);
-    const [critical, disabled] = await Promise.all([
-      endpoints.countBy({ active: true, consecutiveFailures: MoreThanOrEqual(CRITICAL_AFTER_FAILURES) }),
-      endpoints.countBy({ active: false }),
-    ]);
-    return result('up', { redis: 'up', queue, endpoints: { critical, disabled, ...isolation } });
+    // Without the database nothing is recorded or delivered: down, with what Redis told (the backlog waits there).
+    let counts: [number, number];
+    try {
+      const endpoints = this.dataSource.getRepository(WebhookEndpoint);
+      counts = await withTimeout(
+        Promise.all([
+          endpoints.countBy({ active: true, consecutiveFailures: MoreThanOrEqual(CRITICAL_AFTER_FAILURES) }),
+          endpoints.countBy({ active: false }),
+        ]),
+        PING_TIMEOUT_MS,
+        `the database did not answer within ${PING_TIMEOUT_MS} ms`,
+      );
+    } catch (error) {
+      return result('down', { redis: 'up', database: 'down', message: (error as Error).message, queue, endpoints: isolation });
+    }
+    const [critical, disabled] = counts;
+    return result('up', { redis: 'up', database: 'up', queue, endpoints: { critical, disabled, ...isolation } });
   }
 }

@@ -30,7 +30,9 @@ export interface RelayResult {
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
   private timer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private running: Promise<RelayResult> | undefined;
+  private sweeping: Promise<RelayResult> | undefined;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -46,11 +48,44 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     tick();
     this.timer = setInterval(tick, this.options.relayIntervalMs);
     this.timer.unref();
+    // Lapsed leases (a dead worker's attempts) are looked for more often than the whole outbox: live workers renew
+    // theirs every leaseMs / 3, so a lease in the past is a lost attempt.
+    const sweep = () => void this.sweepLost().catch((error: Error) => this.logger.warn(`Lease sweep failed: ${error.message}`));
+    this.sweepTimer = setInterval(sweep, Math.floor(this.options.leaseMs / 3));
+    this.sweepTimer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.running?.catch(() => undefined);
+    clearInterval(this.sweepTimer);
+    await Promise.all([this.running?.catch(() => undefined), this.sweeping?.catch(() => undefined)]);
+  }
+
+  /**
+   * Takes back the attempts whose lease has lapsed (their worker died: a live one renews) and enqueues them again.
+   * One indexed query when there are none. Concurrent calls in one process share the sweep.
+   */
+  sweepLost(): Promise<RelayResult> {
+    this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async sweep(): Promise<RelayResult> {
+    const rows = await this.dataSource
+      .getRepository(WebhookDelivery)
+      .createQueryBuilder('d')
+      .select(['d.id', 'd.eventId', 'd.endpointId', 'd.topic', 'd.status', 'd.attemptCount', 'd.nextAttemptAt'])
+      .where({ status: 'delivering', nextAttemptAt: LessThanOrEqual(new Date()) })
+      .orderBy('d.nextAttemptAt', 'ASC')
+      .take(this.options.relayBatchSize)
+      .getMany();
+    const jobs: DeliveryJob[] = [];
+    for (const row of rows) if (await this.recoverLost(row)) jobs.push(jobOf(row));
+    if (jobs.length) {
+      await this.queue.enqueue(jobs);
+      this.logger.log(`Took back ${jobs.length} attempts whose worker stopped (their lease lapsed) and enqueued them again.`);
+    }
+    return { enqueued: jobs.length, recovered: jobs.length };
   }
 
   /** One pass over every overdue delivery. Concurrent calls in one process share the pass. */
@@ -94,13 +129,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           if (!(await this.recoverLost(row))) continue;
           result.recovered++;
         }
-        jobs.push({
-          deliveryId: row.id,
-          eventId: row.eventId,
-          endpointId: row.endpointId,
-          attempt: row.attemptCount + 1,
-          topic: row.topic,
-        });
+        jobs.push(jobOf(row));
       }
       await this.queue.enqueue(jobs);
       result.enqueued += jobs.length;
@@ -131,4 +160,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     });
     return true;
   }
+}
+
+/** The job of a delivery's next attempt. */
+function jobOf(row: WebhookDelivery): DeliveryJob {
+  return { deliveryId: row.id, eventId: row.eventId, endpointId: row.endpointId, attempt: row.attemptCount + 1, topic: row.topic };
 }

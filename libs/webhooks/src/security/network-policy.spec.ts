@@ -73,8 +73,28 @@ describe('NetworkPolicy', () => {
     expect(new NetworkPolicy({ allowPrivateNetworks: true }).urlProblem(new URL('http://127.0.0.1/'))).toBeNull();
   });
 
+  it('lets an address:port entry open that port of that address only, and never a host name', () => {
+    const own = new NetworkPolicy({ allowedNetworks: ['127.0.0.1:3000', '[::1]:3000'] });
+    const problem = (url: string) => own.urlProblem(new URL(url));
+    expect(problem('http://127.0.0.1:3000/demo/receiver')).toBeNull();
+    expect(problem('http://[::1]:3000/demo/receiver')).toBeNull();
+    expect(problem('http://[0:0:0:0:0:0:0:1]:3000/')).toBeNull();
+    expect(problem('http://127.0.0.1:3001/')).toContain('loopback');
+    expect(problem('http://127.0.0.1/')).toContain('loopback');
+    expect(problem('https://127.0.0.1/')).toContain('loopback');
+    expect(problem('http://127.0.0.2:3000/')).toContain('loopback');
+    expect(problem('http://localhost:3000/')).toContain('loopback');
+    expect(problem('http://[::ffff:127.0.0.1]:3000/')).not.toBeNull();
+    // The address itself stays refused where no port is known (a name that resolves to it).
+    expect(own.addressProblem('127.0.0.1')).toContain('loopback');
+    expect(new NetworkPolicy({ allowedNetworks: ['10.0.0.1:443'] }).urlProblem(new URL('https://10.0.0.1/'))).toBeNull();
+  });
+
   it('rejects allow-list entries it cannot read', () => {
     expect(() => new NetworkPolicy({ allowedNetworks: ['10.0.0.0/99', 'not a host', ''] })).toThrow(/10\.0\.0\.0\/99.*not a host.*empty/);
+    expect(() => new NetworkPolicy({ allowedNetworks: ['127.0.0.1:0', '[nope]:80', '999.1.1.1:80'] })).toThrow(
+      /127\.0\.0\.1:0.*not an address:port.*\[nope\]:80.*999\.1\.1\.1:80/,
+    );
   });
 
   describe('resolution (with a stub resolver: no DNS traffic)', () => {

@@ -8,7 +8,9 @@ export interface NetworkPolicyOptions {
   allowPrivateNetworks?: boolean;
   /**
    * Exceptions to the public-addresses-only rule: CIDRs (`10.20.0.0/16`, `fd12::/64`), single addresses, host
-   * names (`hooks.internal`) or host-name suffixes (`*.svc.cluster.local`).
+   * names (`hooks.internal`), host-name suffixes (`*.svc.cluster.local`), or one port of one address
+   * (`127.0.0.1:3000`, `[::1]:3000`: only URLs that name that address and port; a host name could resolve anywhere,
+   * so this form takes addresses only).
    */
   allowedNetworks?: readonly string[];
   /** How host names are resolved (tests inject a stub; default `dns.lookup` with every address). */
@@ -55,6 +57,8 @@ export class NetworkPolicy {
   private readonly cidrs: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> = [];
   private readonly hosts = new Set<string>();
   private readonly suffixes: string[] = [];
+  /** Address-and-port entries, as `address|port` (the address in ipaddr.js's spelling). */
+  private readonly targets = new Set<string>();
   private readonly resolver: Resolver;
 
   constructor(options: NetworkPolicyOptions = {}) {
@@ -63,8 +67,13 @@ export class NetworkPolicy {
     const problems: string[] = [];
     for (const entry of options.allowedNetworks ?? []) {
       const value = typeof entry === 'string' ? entry.trim().toLowerCase().replace(/\.$/, '') : '';
+      const target = /^\[([^\]]+)\]:(\d{1,5})$/.exec(value) ?? /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(value);
       if (!value) problems.push(`${JSON.stringify(entry)} is empty`);
-      else if (value.includes('/')) {
+      else if (target) {
+        const port = Number(target[2]);
+        if (!ipaddr.isValid(target[1]) || port < 1 || port > 65535) problems.push(`${JSON.stringify(entry)} is not an address:port`);
+        else this.targets.add(targetKey(target[1], port));
+      } else if (value.includes('/')) {
         try {
           this.cidrs.push(ipaddr.parseCIDR(value));
         } catch {
@@ -75,7 +84,7 @@ export class NetworkPolicy {
         this.cidrs.push([address, address.kind() === 'ipv4' ? 32 : 128]);
       } else if (value.startsWith('*.') && isHostName(value.slice(2))) this.suffixes.push(value.slice(1));
       else if (isHostName(value)) this.hosts.add(value);
-      else problems.push(`${JSON.stringify(entry)} is not a CIDR, an IP address, a host name or *.suffix`);
+      else problems.push(`${JSON.stringify(entry)} is not a CIDR, an IP address, an address:port, a host name or *.suffix`);
     }
     if (problems.length) throw new WebhookConfigurationError(`Invalid allowedNetworks: ${problems.join('; ')}.`);
   }
@@ -130,6 +139,7 @@ export class NetworkPolicy {
     if (this.allowAll) return null;
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host)) {
+      if (this.targets.size && this.targets.has(targetKey(host, Number(url.port || (url.protocol === 'https:' ? 443 : 80))))) return null;
       const problem = this.addressProblem(host);
       return problem ? `${problem}${HINT}` : null;
     }
@@ -182,6 +192,10 @@ const defaultResolver: Resolver = (hostname, family) =>
   dns.promises.lookup(hostname, { all: true, family: family ?? 0, order: 'verbatim' });
 
 const HINT = '; webhooks are only sent to public addresses (allow it with allowedNetworks or allowPrivateNetworks)';
+
+function targetKey(address: string, port: number): string {
+  return `${ipaddr.parse(address).toString()}|${port}`;
+}
 
 function isHostName(value: string): boolean {
   return value.length <= 253 && /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/.test(value);

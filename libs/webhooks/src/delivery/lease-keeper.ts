@@ -1,0 +1,93 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
+import { WebhookDelivery } from '../entities/index.js';
+import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
+import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+import { EndpointGate } from './endpoint-gate.js';
+
+/** Ids per renewal statement (a process rarely has more in flight; a longer list is split). */
+const RENEW_CHUNK = 500;
+
+/** One attempt in flight in this process: its delivery row, and its slot at the endpoint's gate (none for a test). */
+interface Held {
+  endpointId: string;
+  slot: string | null;
+}
+
+/**
+ * The leases of this process's attempts in flight. An attempt's delivery row is `delivering` until `leaseMs` from
+ * its claim, and its gate slot likewise; while the attempt runs, one round every `leaseMs / 3` pushes every lease
+ * of this process `leaseMs` ahead: one UPDATE for all the rows and one Redis call for all the slots. A worker that
+ * dies stops renewing, so its rows lapse within `leaseMs` and the relay's sweep of lapsed leases takes them back;
+ * a live worker's attempts, however slow, keep theirs.
+ */
+@Injectable()
+export class LeaseKeeper implements OnApplicationShutdown {
+  private readonly logger = new Logger('Webhooks');
+  private readonly held = new Map<string, Held>();
+  private timer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly gate: EndpointGate,
+    @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
+  ) {}
+
+  /** The end of a lease taken now. */
+  leaseUntil(now = Date.now()): Date {
+    return new Date(now + this.options.leaseMs);
+  }
+
+  /** An attempt of this delivery is in flight here (its row claimed; `slot` its gate token, if it has one). */
+  hold(deliveryId: string, endpointId: string, slot: string | null): void {
+    this.held.set(deliveryId, { endpointId, slot });
+    this.timer ??= setInterval(() => void this.renew(), Math.floor(this.options.leaseMs / 3));
+    this.timer.unref();
+  }
+
+  /** The attempt is over (its outcome written, or it never got its row). */
+  drop(deliveryId: string): void {
+    this.held.delete(deliveryId);
+    if (this.held.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** One renewal round (rounds do not overlap: a slow one makes the next wait). Never throws. */
+  renew(): Promise<void> {
+    this.renewing ??= this.round().finally(() => (this.renewing = undefined));
+    return this.renewing;
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async round(): Promise<void> {
+    if (this.held.size === 0) return;
+    const entries = [...this.held];
+    const until = this.leaseUntil();
+    try {
+      for (let i = 0; i < entries.length; i += RENEW_CHUNK) {
+        const ids = entries.slice(i, i + RENEW_CHUNK).map(([id]) => id);
+        await this.dataSource
+          .getRepository(WebhookDelivery)
+          .createQueryBuilder()
+          .update()
+          .set({ nextAttemptAt: until })
+          .where({ id: In(ids), status: 'delivering' })
+          .callListeners(false)
+          .updateEntity(false)
+          .execute();
+      }
+    } catch (error) {
+      this.logger.warn(`Could not renew the leases of ${entries.length} attempts in flight (${(error as Error).message}).`);
+    }
+    const slots = entries.flatMap(([, h]) => (h.slot ? [{ endpointId: h.endpointId, token: h.slot }] : []));
+    if (slots.length) await this.gate.renew(slots, until.getTime());
+  }
+}

@@ -1,0 +1,92 @@
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OutboxRelay, WebhookAttempt, WebhookDelivery } from 'nestjs-outgoing-webhooks';
+import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
+import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
+import type { Receiver } from '../support/receiver.js';
+import { sleep, waitUntil } from '../support/wait.js';
+
+/**
+ * Leases of attempts in flight: a live worker renews its own, so a request slower than the lease is never taken
+ * from it; a lease that lapses (its worker died) is taken back by the relay's sweep.
+ */
+describe.each(databaseKinds())('delivery leases (%s)', (kind) => {
+  let db: TestDatabase;
+  let example: RunningExample;
+  let rx: Receiver;
+  let endpointId: string;
+  let customerId: number;
+
+  beforeAll(async () => {
+    db = await createDatabase(kind);
+    // A 3 s lease renewed every second, and requests allowed 10 s.
+    example = await startExample(db, { webhooks: { leaseMs: 3000, requestTimeoutMs: 10_000 } });
+    const subscribed = await example.receiverEndpoint();
+    rx = subscribed.rx;
+    endpointId = subscribed.ep.id;
+    customerId = (await example.api('POST', '/api/customers', { name: 'Lease', email: 'lease@example.com' })).body.id;
+  });
+  afterAll(async () => {
+    await example?.close();
+    await dropBullKeys(example.bullPrefix);
+    await db?.drop();
+  });
+
+  const deliveryRow = async () => {
+    const rows = await example.app
+      .get(DataSource)
+      .getRepository(WebhookDelivery)
+      .find({ where: { endpointId }, order: { id: 'DESC' } });
+    return rows[0];
+  };
+
+  it('keeps renewing the lease of a request slower than the lease, so the sweep leaves it alone and it is sent once', async () => {
+    rx.replyFor = (request) => (rx.requests.indexOf(request) === 0 ? { delayMs: 6000, then: 200 } : undefined);
+    const order = await example.api('POST', '/api/orders', { customerId, total: '1.00', status: 'pending' });
+    expect(order.status).toBe(201);
+    await rx.waitFor(1);
+    const claimed = await deliveryRow();
+    expect(claimed.status).toBe('delivering');
+    const firstLease = claimed.nextAttemptAt!.getTime();
+
+    // Past the first lease's end, with the receiver still holding the request: renewed, not lapsed.
+    await sleep(firstLease - Date.now() + 1000);
+    const during = await deliveryRow();
+    expect(during.status).toBe('delivering');
+    expect(during.nextAttemptAt!.getTime()).toBeGreaterThan(Date.now());
+    expect((await example.app.get(OutboxRelay).sweepLost()).recovered).toBe(0);
+
+    const done = await waitUntil(async () => {
+      const row = await deliveryRow();
+      return row.status === 'succeeded' ? row : undefined;
+    }, 'the slow delivery to succeed');
+    expect(done.attemptCount).toBe(1);
+    await sleep(500);
+    expect(rx.requests).toHaveLength(1);
+    expect(await example.app.get(DataSource).getRepository(WebhookAttempt).countBy({ deliveryId: done.id })).toBe(1);
+    rx.replyFor = undefined;
+  });
+
+  it('takes back an attempt whose lease lapsed (its worker stopped renewing) and sends it again', async () => {
+    const before = rx.requests.length;
+    await example.api('POST', '/api/orders', { customerId, total: '2.00', status: 'pending' });
+    await rx.waitFor(before + 1);
+    const delivered = await waitUntil(async () => {
+      const row = await deliveryRow();
+      return row.status === 'succeeded' ? row : undefined;
+    }, 'the delivery to succeed');
+    // What a killed worker leaves: attempt 2 in flight, its lease a moment past.
+    await example.app
+      .get(DataSource)
+      .getRepository(WebhookDelivery)
+      .update({ id: delivered.id }, { status: 'delivering', attemptCount: 2, nextAttemptAt: new Date(Date.now() - 1000) });
+    expect(await example.app.get(OutboxRelay).sweepLost()).toEqual({ enqueued: 1, recovered: 1 });
+    await rx.waitFor(before + 2);
+    const again = await waitUntil(async () => {
+      const row = await deliveryRow();
+      return row.status === 'succeeded' ? row : undefined;
+    }, 'the recovered delivery to succeed');
+    expect(again.attemptCount).toBe(3);
+    expect((await example.app.get(OutboxRelay).sweepLost()).recovered).toBe(0);
+  });
+});
