@@ -111,6 +111,15 @@ describe('admin in a browser', () => {
     const succeeded = page.getByTestId('recent-deliveries').locator('[data-testid=delivery-succeeded]', { hasText: 'order.created' });
     await succeeded.waitFor();
     await shot('endpoint-page');
+    // Labels read alike (sentence case, translated in the custom components too), and a healthy endpoint's page
+    // leaves out what only matters when something is wrong.
+    const labels = (await page.locator('section label, label').allTextContents()).map((l) => l.trim()).filter(Boolean);
+    expect(labels).toEqual(expect.arrayContaining(['Topics', 'Health', 'Success rate', 'Last success', 'Failures in a row']));
+    expect(labels.filter((l) => !/^[A-Z]/.test(l))).toEqual([]);
+    expect(labels.filter((l) => /[a-z] [A-Z]/.test(l))).toEqual([]); // no "Last Success At"
+    for (const empty of ['Failing since', 'Disabled at', 'Why disabled', 'Last failure', 'Paused until', 'Probe at']) {
+      expect(labels).not.toContain(empty);
+    }
 
     // The delivery log: filter by endpoint and status, open the delivery with its attempts.
     await page.goto(url(`/admin/resources/WebhookDelivery?filters.endpointId=${endpoint.id}&filters.status=succeeded`));
@@ -138,6 +147,7 @@ describe('admin in a browser', () => {
     await page.waitForURL(/\/show/);
     await page.getByTestId('state-disabled').first().waitFor();
     expect((await webhooks.getEndpoint(endpoint.id)).active).toBe(false);
+    expect(await page.locator('label', { hasText: 'Disabled at' }).count()).toBe(1); // set now, so shown
     await page.goto(url(`/admin/resources/WebhookEndpoint/records/${endpoint.id}/enable`));
     await page.getByTestId('confirm-button').click();
     await page.waitForURL(/\/show/);

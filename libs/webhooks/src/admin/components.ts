@@ -26,6 +26,7 @@ export function registerComponents(loader: ComponentLoader) {
     ConfirmAction: add('ConfirmAction'),
     BulkConfirm: add('BulkConfirm'),
     TopicsList: add('TopicsList'),
+    OptionalField: add('OptionalField'),
   };
 }
 

@@ -18,6 +18,30 @@ function fieldsWhere(test: (admin: FieldAdmin) => boolean): string[] {
   return ENDPOINT_FIELD_NAMES.filter((name) => test(ENDPOINT_FIELDS[name].admin));
 }
 
+/**
+ * Shown on an endpoint's page only when set: the optional settings, and the times and reasons that matter only
+ * when something is wrong (a healthy endpoint's page does not list "Failing since", "Disabled at", ...).
+ */
+const SHOWN_WHEN_SET = [
+  ...ENDPOINT_FIELD_NAMES.filter((name) => !ENDPOINT_FIELDS[name].required && !['ownerId', 'active', 'method'].includes(name)),
+  'lastDeliveryAt',
+  'lastSuccessAt',
+  'lastFailureAt',
+  'failingSince',
+  'disabledAt',
+  'disabledReason',
+];
+
+/** Adds the show component that hides a property without a value to each of SHOWN_WHEN_SET. */
+function hiddenWhenEmpty(properties: Record<string, Record<string, unknown>>, component: string): Record<string, Record<string, unknown>> {
+  const out = { ...properties };
+  for (const name of SHOWN_WHEN_SET) {
+    const own = out[name] ?? {};
+    out[name] = { ...own, components: { ...(own.components as object | undefined), show: component } };
+  }
+  return out;
+}
+
 /** AdminJS property options of the endpoint fields: required marks, help texts, choices. */
 function fieldOptions(): Record<string, Record<string, unknown>> {
   return Object.fromEntries(
@@ -75,12 +99,8 @@ export function endpointResource(
         ...fieldsWhere((a) => a.summary === true),
         'health',
         'successRate',
+        // One line for in flight, held, circuit and pause (their own fields would repeat it).
         'delivery',
-        'circuit',
-        'circuitRetryAt',
-        'pausedUntil',
-        'inFlight',
-        'held',
         'consecutiveFailures',
         'lastDeliveryAt',
         'lastSuccessAt',
@@ -94,35 +114,41 @@ export function endpointResource(
         'recentDeliveries',
       ],
       editProperties: fieldsWhere((a) => a.form !== false),
-      properties: {
-        id: { isVisible: { list: false, show: true, edit: false, filter: false } },
-        ...fieldOptions(),
-        url: { ...fieldOptions().url, isTitle: true },
-        topics: {
-          ...fieldOptions().topics,
-          isArray: true,
-          availableValues: topicValues(),
-          components: { list: c.TopicsList, show: c.TopicsList },
+      properties: hiddenWhenEmpty(
+        {
+          id: { isVisible: { list: false, show: true, edit: false, filter: false } },
+          ...fieldOptions(),
+          url: { ...fieldOptions().url, isTitle: true },
+          ownerId: {
+            ...fieldOptions().ownerId,
+            custom: { emptyText: "None: an operator endpoint, which gets every owner's events" },
+            components: { show: c.OptionalField },
+          },
+          topics: {
+            ...fieldOptions().topics,
+            isArray: true,
+            availableValues: topicValues(),
+            components: { list: c.TopicsList, show: c.TopicsList },
+          },
+          health: {
+            availableValues: HEALTH_STATES.map((v) => ({ value: v, label: v })),
+            components: { list: c.HealthBadge, show: c.HealthBadge },
+            isSortable: false,
+          },
+          successRate: { isSortable: false, description: 'Succeeded of finished deliveries in the health window (tests excluded).' },
+          delivery: {
+            isSortable: false,
+            description:
+              'Across all workers, from Redis: deliveries in flight and held; the circuit (open: connection errors or timeouts in a row, deliveries held until a probe gets an answer); a pause the receiver asked for (429/503 with Retry-After).',
+          },
+          recentDeliveries: {
+            type: 'string',
+            components: { show: c.RecentDeliveries },
+            isVisible: { list: false, show: true, edit: false, filter: false },
+          },
         },
-        health: {
-          availableValues: HEALTH_STATES.map((v) => ({ value: v, label: v })),
-          components: { list: c.HealthBadge, show: c.HealthBadge },
-          isSortable: false,
-        },
-        successRate: { isSortable: false, description: 'Succeeded of finished deliveries in the health window (tests excluded).' },
-        delivery: { isSortable: false, description: 'In flight, held, circuit and Retry-After pause, across all workers (from Redis).' },
-        circuit: {
-          isSortable: false,
-          description: 'open: connection errors or timeouts in a row; deliveries are held until a probe gets an answer.',
-        },
-        circuitRetryAt: { isSortable: false, description: 'When the open circuit lets its probe go.' },
-        pausedUntil: { isSortable: false, description: 'The receiver asked (429/503 with Retry-After) to wait until then.' },
-        recentDeliveries: {
-          type: 'string',
-          components: { show: c.RecentDeliveries },
-          isVisible: { list: false, show: true, edit: false, filter: false },
-        },
-      },
+        c.OptionalField,
+      ),
       actions: {
         new: {
           component: c.EndpointCreate,

@@ -1,17 +1,18 @@
 import React from 'react';
 import { Box, Label, Text } from '@adminjs/design-system';
-import { Code, StateBadge, formatDate, pretty, jsonParam } from './badges';
+import { Code, StateBadge, formatDate, pretty, jsonParam, usePropertyLabel } from './badges';
 
 const BODY_LIMIT = 4000;
 
 /** A delivery's attempts in order: trigger, status code, duration, error and the (stored, truncated) response body. */
 const Attempts = (props: any) => {
   const { record, property } = props;
+  const label = usePropertyLabel(property);
   const attempts: any[] = jsonParam(record, property.path, []);
   return (
     <Box mb="xl" data-testid="attempts">
-      <Label>
-        {property.label} ({attempts.length})
+      <Label variant="light">
+        {label} ({attempts.length})
       </Label>
       {attempts.length === 0 ? <Text>No attempts yet.</Text> : null}
       {attempts.map((a) => {

@@ -1,18 +1,19 @@
 import React from 'react';
 import { Box, Label, Table, TableBody, TableCell, TableHead, TableRow, Text } from '@adminjs/design-system';
 import { ViewHelpers } from 'adminjs';
-import { StateBadge, formatDate, jsonParam } from './badges';
+import { StateBadge, formatDate, jsonParam, usePropertyLabel } from './badges';
 
 const h = new ViewHelpers();
 
 /** The endpoint's latest deliveries with their status, linked to each delivery's page. */
 const RecentDeliveries = (props: any) => {
   const { record, property } = props;
+  const label = usePropertyLabel(property);
   const deliveries: any[] = jsonParam(record, property.path, []);
   return (
     <Box mb="xl" data-testid="recent-deliveries">
-      <Label>
-        {property.label} (last {deliveries.length})
+      <Label variant="light">
+        {label} (last {deliveries.length})
       </Label>
       {deliveries.length === 0 ? (
         <Text>No deliveries yet.</Text>

@@ -1,5 +1,6 @@
 import React from 'react';
 import { Box, Label } from '@adminjs/design-system';
+import { useTranslation } from 'adminjs';
 
 /** Colours by state: the same palette for endpoint health and delivery status. */
 export const STATE_COLOURS: Record<string, string> = {
@@ -87,15 +88,26 @@ export function formatDate(value: unknown): string {
 }
 
 /** A property's value as it is in lists; on the record page, under its label like AdminJS's own fields. */
-export const ShowField = ({ where, label, children }: { where: string; label: string; children: any }) =>
-  where === 'show' ? (
+/**
+ * A property's label as the admin's translations give it (`property.label` is the raw name, e.g. "topics"); custom
+ * components show this one, so their labels read like the built-in ones'.
+ */
+export function usePropertyLabel(property: any): string {
+  const { translateProperty } = useTranslation();
+  return translateProperty(property.label ?? property.path, property.resourceId);
+}
+
+export const ShowField = ({ where, property, children }: { where: string; property: any; children: any }) => {
+  const label = usePropertyLabel(property);
+  return where === 'show' ? (
     <Box mb="xl">
-      <Label>{label}</Label>
+      <Label variant="light">{label}</Label>
       {children}
     </Box>
   ) : (
     children
   );
+};
 
 /** A record param that holds JSON text (lists the admin attaches to a record); a fallback when absent or broken. */
 export function jsonParam<T>(record: any, path: string, fallback: T): T {
