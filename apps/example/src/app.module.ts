@@ -8,7 +8,7 @@ import { adminModule } from './admin/admin.module.js';
 import { APP_CONFIG, METRICS_REGISTRY } from './app.constants.js';
 import { ApiTokenGuard } from './auth/api-token.guard.js';
 import { CustomerKeyGuard, type CustomerRequest } from './auth/customer-key.guard.js';
-import type { AppConfig } from './config.js';
+import { demoReceiverNetworks, type AppConfig } from './config.js';
 import { typeOrmOptions } from './database.js';
 import { HealthController } from './health/health.controller.js';
 import { MetricsController } from './health/metrics.controller.js';
@@ -31,18 +31,22 @@ export const CUSTOMER_TOPICS = ['customer.*', 'order.*'];
 @Module({})
 export class AppModule {
   static register(config: AppConfig, redisUrl: string): DynamicModule {
+    const roles = config.roles ?? { api: true, worker: true };
     // A registry of this app's own (not prom-client's global one), so several apps in one process stay apart.
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     return {
       module: AppModule,
       imports: [
-        TypeOrmModule.forRoot(typeOrmOptions(config.database, config.production)),
+        // Only a process with the API creates or migrates the schema: workers started beside it must not race it.
+        TypeOrmModule.forRoot(typeOrmOptions(config.database, config.production, { schema: roles.api })),
         BullModule.forRoot({ redis: redisUrl, prefix: config.bullPrefix }),
         WebhooksModule.forRoot({
           // Global, so the admin module can inject WebhooksService.
           isGlobal: true,
+          worker: roles.worker,
           allowPrivateNetworks: config.allowPrivateNetworks,
+          allowedNetworks: demoReceiverNetworks(config),
           allowHttp: config.allowHttp,
           encryptionKeys: config.encryptionKeys,
           requireEncryption: config.production,
@@ -52,26 +56,27 @@ export class AppModule {
         TypeOrmModule.forFeature([Customer, Order, CustomerApiKey]),
         // The customers' own API (REST hooks): /api/me/webhook-endpoints, /api/me/deliveries, /api/me/event-types,
         // each limited to the customer whose API key authenticates the request.
-        WebhooksApiModule.register<CustomerRequest>({
-          path: 'api/me',
-          guards: [CustomerKeyGuard],
-          owner: (request) => (request.customerId === undefined ? null : String(request.customerId)),
-          topics: CUSTOMER_TOPICS,
-        }),
+        ...(roles.api
+          ? [
+              WebhooksApiModule.register<CustomerRequest>({
+                path: 'api/me',
+                guards: [CustomerKeyGuard],
+                owner: (request) => (request.customerId === undefined ? null : String(request.customerId)),
+                topics: CUSTOMER_TOPICS,
+              }),
+            ]
+          : []),
         TerminusModule,
         ...(config.admin.enabled ? [adminModule(config.admin, config.production)] : []),
       ],
       controllers: [
-        CustomersController,
-        OrdersController,
-        MeController,
-        WebhookEndpointsController,
-        DeliveriesController,
-        EventTypesController,
+        ...(roles.api
+          ? [CustomersController, OrdersController, MeController, WebhookEndpointsController, DeliveriesController, EventTypesController]
+          : []),
         HealthController,
         MetricsController,
         // The demo receiver verifies against the app's own secrets: a development aid, not for production.
-        ...(config.production ? [] : [DemoReceiverController]),
+        ...(config.production || !roles.api ? [] : [DemoReceiverController]),
       ],
       providers: [{ provide: APP_CONFIG, useValue: config }, { provide: METRICS_REGISTRY, useValue: registry }, ShopService, ApiTokenGuard],
     };

@@ -1,5 +1,6 @@
 import { BadRequestException, INestApplication, Logger, ValidationPipe, type LoggerService, type LogLevel } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
+import { DatabaseUnavailableFilter } from 'nestjs-outgoing-webhooks';
 import type { ValidationError } from 'class-validator';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config.js';
@@ -11,10 +12,12 @@ export async function createApp(
   config: AppConfig,
   logger: LogLevel[] | LoggerService = ['error', 'warn', 'log'],
 ): Promise<INestApplication> {
-  const redis = await resolveRedis(config.redisUrl);
+  const roles = config.roles ?? { api: true, worker: true };
+  // Processes in split roles must share one Redis: a private one per process would split the queue.
+  const redis = await resolveRedis(config.redisUrl, undefined, { startPrivate: roles.api && roles.worker });
   const app = await NestFactory.create(AppModule.register(config, redis.url), { logger, rawBody: true });
   configureApp(app);
-  setupOpenApi(app);
+  if (roles.api) setupOpenApi(app);
   const close = app.close.bind(app);
   app.close = async () => {
     await close();
@@ -24,6 +27,8 @@ export async function createApp(
 }
 
 export function configureApp(app: INestApplication): void {
+  // A request that fails because the database is away answers 503 (with Retry-After), not 500.
+  app.useGlobalFilters(new DatabaseUnavailableFilter(app.get(HttpAdapterHost).httpAdapter));
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
@@ -43,8 +48,12 @@ function flatten(error: ValidationError): string[] {
 export function announce(config: AppConfig, url: string): void {
   const logger = new Logger('Example');
   const base = url.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
+  const roles = config.roles ?? { api: true, worker: true };
+  const role = roles.api ? (roles.worker ? 'API and webhook worker' : 'API only, no webhook worker') : 'webhook worker only';
   logger.log(
-    `Listening on ${base} (API under /api, its docs at /api/docs, health at /health${config.admin.enabled ? `, admin at ${base}/admin` : ''}).`,
+    roles.api
+      ? `Listening on ${base} as ${role} (API under /api, its docs at /api/docs, health at /health${config.admin.enabled ? `, admin at ${base}/admin` : ''}).`
+      : `Listening on ${base} as ${role} (health at /health, metrics at /metrics).`,
   );
   if (config.apiTokenGenerated) {
     logger.warn(`API_TOKEN is unset; generated one for this run: ${config.apiToken}`);
@@ -52,4 +61,18 @@ export function announce(config: AppConfig, url: string): void {
   if (config.admin.enabled && config.admin.passwordGenerated) {
     logger.warn(`ADMIN_PASSWORD is unset; admin login for this run: ${config.admin.email} / ${config.admin.password}`);
   }
+  if (!config.production && roles.api) logger.log(`Try it: ${demoCurl(config, url)}`);
+}
+
+/**
+ * The one command that subscribes the demo receiver (this app, on loopback) to every event: then create a customer
+ * or an order and read what arrived at /demo/receiver/messages.
+ */
+export function demoCurl(config: AppConfig, url: string): string {
+  const port = new URL(url).port;
+  const endpoint = JSON.stringify({ url: `http://127.0.0.1:${port}/demo/receiver`, topics: ['customer.*', 'order.*'] });
+  return (
+    `curl -s -X POST http://127.0.0.1:${port}/api/webhook-endpoints -H 'authorization: Bearer ${config.apiToken}' ` +
+    `-H 'content-type: application/json' -d '${endpoint}'`
+  );
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
+import { ConfigError } from './config-error.js';
 import { parseEncryptionKeys, type EncryptionKey, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
 
 export type DatabaseConfig =
@@ -19,9 +20,23 @@ export interface AdminConfig {
   cookieSecret: string;
 }
 
+/**
+ * What one process of the example does, so that one build runs as the API, as a worker, or as both (the default):
+ * `API_ENABLED=0` serves only `/health` and `/metrics` (no shop API, docs, admin or demo receiver) and leaves the
+ * schema to the API process; `WEBHOOKS_WORKER=0` sends no webhooks (the API records them, workers deliver).
+ */
+export interface ProcessRoles {
+  /** API_ENABLED (default 1): the shop's REST API, its docs, the admin and the demo receiver. */
+  api: boolean;
+  /** WEBHOOKS_WORKER (default 1): this process delivers webhooks (runs the Bull workers). */
+  worker: boolean;
+}
+
 export interface AppConfig {
   port: number;
   production: boolean;
+  /** Which parts run in this process (see ProcessRoles); tests leave it out: both. */
+  roles?: ProcessRoles;
   database: DatabaseConfig;
   /** Undefined: use redis://127.0.0.1:6379, or start a private Redis when nothing listens there. */
   redisUrl: string | undefined;
@@ -29,7 +44,10 @@ export interface AppConfig {
   bullPrefix: string;
   apiToken: string;
   apiTokenGenerated: boolean;
-  /** WEBHOOKS_ALLOW_PRIVATE_NETWORKS=1: deliver to loopback/private addresses (the local demo receiver). */
+  /**
+   * WEBHOOKS_ALLOW_PRIVATE_NETWORKS=1: deliver to loopback/private addresses. Without it, development still lets
+   * webhooks reach this app's own port on 127.0.0.1 and ::1 (the demo receiver), and nothing else local.
+   */
   allowPrivateNetworks: boolean;
   /** WEBHOOKS_ALLOW_HTTP: accept http:// endpoint URLs (default on in development, off in production). */
   allowHttp: boolean;
@@ -41,15 +59,15 @@ export interface AppConfig {
   admin: AdminConfig;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError } from './config-error.js';
 
 /** Reads the example's configuration from environment variables (see README). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
   const port = env.PORT ? Number(env.PORT) : 3000;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a port number (got ${env.PORT}).`);
+  const roles: ProcessRoles = { api: flag(env, 'API_ENABLED', true), worker: flag(env, 'WEBHOOKS_WORKER', true) };
+  if (!roles.api && !roles.worker) throw new ConfigError('API_ENABLED=0 with WEBHOOKS_WORKER=0 leaves this process nothing to do.');
   let apiToken = env.API_TOKEN ?? '';
   let apiTokenGenerated = false;
   if (!apiToken) {
@@ -60,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     port,
     production,
+    roles,
     database: parseDatabaseUrl(env.DATABASE_URL ?? 'sqlite:./data/example.sqlite'),
     redisUrl: env.REDIS_URL || undefined,
     bullPrefix: env.BULL_PREFIX || 'bull',
@@ -69,12 +88,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     allowHttp: (env.WEBHOOKS_ALLOW_HTTP ?? (production ? '0' : '1')) === '1',
     encryptionKeys: parseEncryptionKeys(env.WEBHOOKS_ENCRYPTION_KEYS),
     webhooks: {},
-    admin: loadAdminConfig(env, production),
+    admin: loadAdminConfig(env, production, roles.api),
   };
 }
 
-function loadAdminConfig(env: NodeJS.ProcessEnv, production: boolean): AdminConfig {
-  const enabled = (env.ADMIN_ENABLED ?? '1') !== '0';
+/** A 0/1 switch; anything else is an error (a typo must not flip a process's role). */
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (value !== '0' && value !== '1') throw new ConfigError(`${name} must be 0 or 1 (got ${JSON.stringify(value)}).`);
+  return value === '1';
+}
+
+function loadAdminConfig(env: NodeJS.ProcessEnv, production: boolean, api: boolean): AdminConfig {
+  // The admin is part of the API: a worker-only process (API_ENABLED=0) has none.
+  const enabled = api && flag(env, 'ADMIN_ENABLED', true);
   let password = env.ADMIN_PASSWORD ?? '';
   let cookieSecret = env.ADMIN_COOKIE_SECRET ?? '';
   const email = env.ADMIN_EMAIL || (production ? '' : 'admin@example.com');
@@ -93,6 +121,17 @@ function loadAdminConfig(env: NodeJS.ProcessEnv, production: boolean): AdminConf
   if (!password) password = randomBytes(12).toString('base64url');
   if (!cookieSecret) cookieSecret = randomBytes(32).toString('base64url');
   return { enabled, email, password, passwordGenerated, cookieSecret };
+}
+
+/**
+ * In development, webhooks may reach this app's own port on loopback (the demo receiver) without
+ * WEBHOOKS_ALLOW_PRIVATE_NETWORKS: that address and port only, not loopback or private networks in general. Not
+ * in production, and not when the port is chosen at start (0).
+ */
+export function demoReceiverNetworks(config: AppConfig): string[] {
+  const own =
+    config.production || config.allowPrivateNetworks || config.port === 0 ? [] : [`127.0.0.1:${config.port}`, `[::1]:${config.port}`];
+  return [...own, ...(config.webhooks.allowedNetworks ?? [])];
 }
 
 export function parseDatabaseUrl(url: string): DatabaseConfig {

@@ -12,13 +12,19 @@ export const EXAMPLE_MIGRATIONS = [...WEBHOOK_MIGRATIONS, ShopSchema176470000000
  * In development `synchronize: true` creates and updates the tables from the entities. In production the schema
  * comes from migrations, run at startup: the library's (`WEBHOOK_MIGRATIONS`) and the shop's. `migrate` (the CLI's
  * command of that name) lists the migrations and neither synchronizes nor runs them at startup: the command does.
+ * `schema: false` (a worker-only process) leaves the schema alone: the API process creates or migrates it.
  */
-export function typeOrmOptions(database: DatabaseConfig, production = false, { migrate = false } = {}): TypeOrmModuleOptions {
-  const tables = migrate
-    ? { synchronize: false, migrations: EXAMPLE_MIGRATIONS, migrationsRun: false }
-    : production
-      ? { synchronize: false, migrations: EXAMPLE_MIGRATIONS, migrationsRun: true }
-      : { synchronize: true };
+export function typeOrmOptions(
+  database: DatabaseConfig,
+  production = false,
+  { migrate = false, schema = true } = {},
+): TypeOrmModuleOptions {
+  const tables =
+    migrate || !schema
+      ? { synchronize: false, migrations: EXAMPLE_MIGRATIONS, migrationsRun: false }
+      : production
+        ? { synchronize: false, migrations: EXAMPLE_MIGRATIONS, migrationsRun: true }
+        : { synchronize: true };
   if (database.type === 'sqlite') {
     const dir = sqliteDirectory(database);
     if (dir) mkdirSync(dir, { recursive: true });
@@ -30,5 +36,7 @@ export function typeOrmOptions(database: DatabaseConfig, production = false, { m
     // the server's session time zone: run it in UTC too.)
     return { type: database.type, url: database.url, timezone: 'Z', autoLoadEntities: true, ...tables };
   }
-  return { type: 'postgres', url: database.url, schema: database.schema, autoLoadEntities: true, ...tables };
+  // A connection that cannot be made within 5 s fails (pg waits forever by default): while the database is away a
+  // request answers 503 at once or after 5 s, never hangs.
+  return { type: 'postgres', url: database.url, schema: database.schema, connectTimeoutMS: 5000, autoLoadEntities: true, ...tables };
 }

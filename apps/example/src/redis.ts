@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { ConfigError } from './config-error.js';
 import { accessSync, constants } from 'node:fs';
 import { Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
@@ -13,11 +14,21 @@ export interface RedisHandle {
 
 /**
  * The Redis to use: `REDIS_URL` as given; otherwise the default one if something listens there, else a private
- * Redis started for this process (redis-memory-server, using a system redis-server when installed).
+ * Redis started for this process (redis-memory-server, using a system redis-server when installed), unless
+ * `startPrivate` is false (a process in a split deployment: its peers could not reach a private one).
  */
-export async function resolveRedis(configured: string | undefined, logger = new Logger('Redis')): Promise<RedisHandle> {
+export async function resolveRedis(
+  configured: string | undefined,
+  logger = new Logger('Redis'),
+  { startPrivate = true } = {},
+): Promise<RedisHandle> {
   if (configured) return { url: configured, stop: async () => undefined };
   if (await listening('127.0.0.1', 6379)) return { url: DEFAULT_REDIS_URL, stop: async () => undefined };
+  if (!startPrivate) {
+    throw new ConfigError(
+      `No Redis at ${DEFAULT_REDIS_URL} and REDIS_URL is unset: an API-only or worker-only process needs the Redis its other processes use.`,
+    );
+  }
   const { RedisMemoryServer } = await import('redis-memory-server');
   const systemBinary = findOnPath('redis-server');
   const server = await RedisMemoryServer.create({ binary: systemBinary ? { systemBinary } : {} });

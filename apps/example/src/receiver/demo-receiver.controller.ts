@@ -6,7 +6,8 @@ import { MemoryReplayStore, VerifyWebhook, WebhookMessage, type VerifiedWebhook 
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 
 export interface ReceivedWebhook {
-  endpointId: string;
+  /** The endpoint of `/demo/receiver/<id>`; null for `/demo/receiver`, which any demo endpoint may use. */
+  endpointId: string | null;
   webhookId: string;
   timestamp: number;
   type: unknown;
@@ -16,15 +17,34 @@ export interface ReceivedWebhook {
 
 const KEEP = 100;
 
+/** Secrets of the endpoints that point at `/demo/receiver` itself (on any host and port). */
+async function demoEndpointSecrets(moduleRef: ModuleRef): Promise<string[]> {
+  const webhooks = moduleRef.get(WebhooksService, { strict: false });
+  const endpoints = (await webhooks.listEndpoints()).filter((e) => new URL(e.url).pathname === '/demo/receiver');
+  return (await Promise.all(endpoints.map((e) => webhooks.signingSecrets(e.id).catch(() => [])))).flat();
+}
+
 /**
- * A receiver for the demo, in the same app: point an endpoint at `http://127.0.0.1:3000/demo/receiver/<its id>`
- * (with WEBHOOKS_ALLOW_PRIVATE_NETWORKS=1, since that is a loopback address). Requests are verified with
- * `@VerifyWebhook()` against the endpoint's current secrets (so it keeps working across a rotation), and exact
- * replays are refused. A real receiver lives in another app and holds the secret it was given.
+ * A receiver for the demo, in the same app: point an endpoint at `http://127.0.0.1:3000/demo/receiver` (the
+ * command printed at start-up does), or at `/demo/receiver/<its id>`. In development the app may send to its own
+ * port on loopback without WEBHOOKS_ALLOW_PRIVATE_NETWORKS. Requests are verified with `@VerifyWebhook()`
+ * against the current secrets of the endpoint (of every endpoint aimed at `/demo/receiver` for the short form), so
+ * it keeps working across a rotation, and exact replays are refused. A real receiver lives in another app and
+ * holds the secret it was given.
  */
 @Controller('demo/receiver')
 export class DemoReceiverController {
   private readonly received: ReceivedWebhook[] = [];
+
+  @Post()
+  @HttpCode(204)
+  @VerifyWebhook<Request>({
+    secrets: (_request: Request, moduleRef: ModuleRef) => demoEndpointSecrets(moduleRef),
+    replayStore: new MemoryReplayStore(),
+  })
+  receiveAny(@WebhookMessage() webhook: VerifiedWebhook): void {
+    this.keep(null, webhook);
+  }
 
   @Post(':endpointId')
   @HttpCode(204)
@@ -37,6 +57,10 @@ export class DemoReceiverController {
     replayStore: new MemoryReplayStore(),
   })
   receive(@Param('endpointId') endpointId: string, @WebhookMessage() webhook: VerifiedWebhook): void {
+    this.keep(endpointId, webhook);
+  }
+
+  private keep(endpointId: string | null, webhook: VerifiedWebhook): void {
     const payload = webhook.payload as { type?: unknown } | undefined;
     this.received.unshift({
       endpointId,
