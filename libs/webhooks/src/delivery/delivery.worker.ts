@@ -14,6 +14,7 @@ import { notSent, WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookRespo
 import { decide, MAX_RETRY_AFTER_MS, retryAfterMs, type Verdict } from './retry-policy.js';
 import { EndpointGate, type GateOutcome } from './endpoint-gate.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { LocalAdmission } from './local-admission.js';
 import { OAuth2TokenError, OAuth2Tokens } from './oauth2.js';
 import { isReservedHeader } from '../endpoints/endpoint-input.js';
 import { WebhookExtensions } from '../extensions/extensions.js';
@@ -40,6 +41,7 @@ export interface AttemptResult {
 @Injectable()
 export class DeliveryWorker implements OnApplicationBootstrap {
   private readonly logger = new Logger('Webhooks');
+  private readonly local = new LocalAdmission();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -102,12 +104,19 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       if (endpoint && job.released) await this.gate.release(job.endpointId, null, { kind: 'none' }, Date.now(), job);
       return this.claimAndSend(job, endpoint, timeoutMs, lease, now, null);
     }
-    const admission = await this.gate.acquire(job, lease, Date.now());
+    // The gate decides; the process asks it only when it may admit (see LocalAdmission).
+    const admission = await this.local.ask(endpoint.id, this.gate.limits(endpoint.id).maxInFlight, () =>
+      this.gate.acquire(job, lease, Date.now()),
+    );
     if (!admission.admitted) return null; // held: the gate puts the job back when the endpoint can take it
     // The slot is the receiver's: it is given back as soon as the response is in, not after the database writes.
     let released: Promise<void> | undefined;
-    const release = (response: WebhookResponse | undefined) =>
-      (released ??= this.gate.release(endpoint.id, admission.token, gateOutcome(response)));
+    const release = (response: WebhookResponse | undefined) => {
+      if (released) return released;
+      released = this.gate.release(endpoint.id, admission.token, gateOutcome(response));
+      this.local.leave(endpoint.id, response && !response.unsent ? response.durationMs : undefined);
+      return released;
+    };
     let result: AttemptResult | null = null;
     try {
       result = await this.claimAndSend(job, endpoint, timeoutMs, lease, now, admission.token, (response) => void release(response));

@@ -1,0 +1,76 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LocalAdmission } from './local-admission.js';
+
+/** Whether `turn()` resolved by the time the pending callbacks and microtasks ran. */
+async function settled(promise: Promise<void>): Promise<boolean> {
+  let done = false;
+  void promise.then(() => (done = true));
+  await vi.advanceTimersByTimeAsync(0);
+  return done;
+}
+
+describe('LocalAdmission', () => {
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+
+  it('lets a fast endpoint ask the gate only while the process is below the cap, and the next one goes when a slot is given back', async () => {
+    const local = new LocalAdmission();
+    await local.turn('ep', 2);
+    await local.turn('ep', 2);
+    const third = local.turn('ep', 2);
+    expect(await settled(third)).toBe(false);
+    local.leave('ep', 5);
+    expect(await settled(third)).toBe(true);
+  });
+
+  it('never makes a delivery wait more than a second', async () => {
+    const local = new LocalAdmission();
+    await local.turn('ep', 1);
+    const second = local.turn('ep', 1);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(await settled(second)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settled(second)).toBe(true);
+  });
+
+  it('sends a slow endpoint’s deliveries to the gate at once (to be parked there, not kept in a worker slot)', async () => {
+    const local = new LocalAdmission();
+    await local.turn('slow', 1);
+    local.leave('slow', 10_000);
+    await local.turn('slow', 1);
+    expect(await settled(local.turn('slow', 1))).toBe(true);
+  });
+
+  it('stops waiting for an endpoint whose attempts have not answered for a second (hanging): the gate parks the rest', async () => {
+    const local = new LocalAdmission();
+    await local.turn('hang', 1);
+    await vi.advanceTimersByTimeAsync(400);
+    const early = local.turn('hang', 1);
+    await vi.advanceTimersByTimeAsync(599);
+    expect(await settled(early)).toBe(false); // waits only until a second after the first began
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settled(early)).toBe(true);
+    local.held('hang', true, 1); // parked; a hold is not an answer
+    expect(await settled(local.turn('hang', 1))).toBe(true);
+  });
+
+  it('halves its share when the gate holds a delivery for want of a slot, and grows it back as deliveries are admitted', async () => {
+    const local = new LocalAdmission();
+    await local.turn('ep', 8);
+    local.held('ep', true, 8); // other processes hold the rest: the share is 4 now
+    for (let i = 0; i < 4; i++) await local.turn('ep', 8);
+    expect(await settled(local.turn('ep', 8))).toBe(false);
+    const other = new LocalAdmission();
+    await other.turn('ep', 8);
+    other.held('ep', false, 8); // a pause or an open circuit: the share stays
+    for (let i = 0; i < 8; i++) await other.turn('ep', 8);
+    // Admissions grow the share back: after enough of them the whole cap is this process's again.
+    const grown = new LocalAdmission();
+    await grown.turn('ep', 4);
+    grown.held('ep', true, 4);
+    for (let i = 0; i < 20; i++) grown.admitted('ep', 4);
+    grown.leave('ep', 1);
+    for (let i = 0; i < 4; i++) await grown.turn('ep', 4);
+    expect(await settled(grown.turn('ep', 4))).toBe(false);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * An endpoint is fast while its attempts here answer within this on average, and one of them ended (or the first
+ * began) within this long: its slots free up within moments. It is also the longest a delivery waits here.
+ */
+const FAST_MS = 1000;
+/** Weight of the newest attempt in the moving average of an endpoint's answer times. */
+const EWMA_WEIGHT = 0.2;
+
+/**
+ * What this process knows about its own attempts per endpoint, to spare the gate work that cannot succeed. A
+ * delivery the gate holds costs two queue jobs and two Redis calls (parked, then put back), and once deliveries are
+ * parked, newcomers queue behind them: asking the gate while the endpoint is at its cap only feeds that line.
+ *
+ * So before asking, a delivery to a fast endpoint (one whose attempts here answer in under a second on average, and
+ * one of which ended, or the first began, less than a second ago) waits in the process, until then at most, while
+ * the process has its share of the endpoint's cap asking or in flight. Its share starts at the whole cap; each delivery the gate holds for want of a slot (other
+ * processes have the rest) halves it, and each one admitted grows it back by about one per round. A delivery to a
+ * slow or hanging endpoint asks the gate at once (a hanging one after its first second) and is parked there, so
+ * it does not keep a worker slot while it waits.
+ */
+export class LocalAdmission {
+  private readonly inFlight = new Map<string, number>();
+  private readonly share = new Map<string, number>();
+  private readonly averageMs = new Map<string, number>();
+  /** When an attempt to the endpoint last ended here, or the first of those in flight began. */
+  private readonly progressAt = new Map<string, number>();
+  private readonly waiters = new Map<string, Array<() => void>>();
+
+  /**
+   * Waits for the delivery's turn, asks the gate (`acquire`) and keeps count of the answer. An admitted delivery is
+   * this process's until `leave`.
+   */
+  async ask<A extends { admitted: boolean; wakeAt?: number }>(endpointId: string, cap: number, acquire: () => Promise<A>): Promise<A> {
+    await this.turn(endpointId, cap);
+    let admission: A;
+    try {
+      admission = await acquire();
+    } catch (error) {
+      this.leave(endpointId, undefined);
+      throw error;
+    }
+    if (admission.admitted) this.admitted(endpointId, cap);
+    else this.held(endpointId, admission.wakeAt === 0, cap);
+    return admission;
+  }
+
+  /**
+   * Resolves when the delivery may ask the gate, and counts it as this process's from then on (`admitted` and
+   * `leave`, or `held`, follow): at once, or once the process is below its share of a fast endpoint's cap, or after
+   * the longest wait.
+   */
+  async turn(endpointId: string, cap: number, now = Date.now()): Promise<void> {
+    const count = this.inFlight.get(endpointId) ?? 0;
+    const share = Math.max(1, Math.floor(Math.min(cap, this.share.get(endpointId) ?? cap)));
+    const waitMs = (this.progressAt.get(endpointId) ?? now) + FAST_MS - now;
+    if (count >= share && waitMs > 0 && (this.averageMs.get(endpointId) ?? 0) < FAST_MS) await this.wait(endpointId, waitMs);
+    if (!this.inFlight.has(endpointId)) this.progressAt.set(endpointId, Date.now());
+    this.inFlight.set(endpointId, (this.inFlight.get(endpointId) ?? 0) + 1);
+  }
+
+  /** The gate admitted the delivery: the process's share grows back towards the cap. */
+  admitted(endpointId: string, cap: number): void {
+    const share = Math.min(cap, this.share.get(endpointId) ?? cap);
+    if (share < cap) this.share.set(endpointId, Math.min(cap, share + 1 / share));
+    else this.share.delete(endpointId);
+  }
+
+  /** The gate held the delivery; `forSlot`: for want of a slot (not a pause, rate window or open circuit). */
+  held(endpointId: string, forSlot: boolean, cap: number): void {
+    if (forSlot) this.share.set(endpointId, Math.max(1, Math.min(cap, this.share.get(endpointId) ?? cap) / 2));
+    this.leave(endpointId, undefined);
+  }
+
+  /**
+   * The delivery is no longer this process's: its slot was given back (`durationMs`: how long the receiver took,
+   * when it was sent), or it never got one. The first waiter for this endpoint goes on.
+   */
+  leave(endpointId: string, durationMs: number | undefined): void {
+    const left = (this.inFlight.get(endpointId) ?? 1) - 1;
+    if (left > 0) {
+      this.inFlight.set(endpointId, left);
+      // An answer is progress; a delivery that never got a slot (held) or sent nothing is not.
+      if (durationMs !== undefined) this.progressAt.set(endpointId, Date.now());
+    } else {
+      this.inFlight.delete(endpointId);
+      this.progressAt.delete(endpointId);
+    }
+    if (durationMs !== undefined && durationMs > 0) {
+      const average = this.averageMs.get(endpointId);
+      this.averageMs.set(endpointId, average === undefined ? durationMs : average + EWMA_WEIGHT * (durationMs - average));
+    }
+    this.waiters.get(endpointId)?.[0]?.();
+  }
+
+  private wait(endpointId: string, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const queue = this.waiters.get(endpointId) ?? [];
+      this.waiters.set(endpointId, queue);
+      const done = () => {
+        clearTimeout(timer);
+        const i = queue.indexOf(done);
+        if (i >= 0) queue.splice(i, 1);
+        if (queue.length === 0 && this.waiters.get(endpointId) === queue) this.waiters.delete(endpointId);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      queue.push(done);
+    });
+  }
+}
