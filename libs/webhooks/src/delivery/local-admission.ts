@@ -13,10 +13,10 @@ const EWMA_WEIGHT = 0.2;
  *
  * So before asking, a delivery to a fast endpoint (one whose attempts here answer in under a second on average, and
  * one of which ended, or the first began, less than a second ago) waits in the process, until then at most, while
- * the process has its share of the endpoint's cap asking or in flight. Its share starts at the whole cap; each delivery the gate holds for want of a slot (other
- * processes have the rest) halves it, and each one admitted grows it back by about one per round. A delivery to a
- * slow or hanging endpoint asks the gate at once (a hanging one after its first second) and is parked there, so
- * it does not keep a worker slot while it waits.
+ * the process has its share of the endpoint's cap asking or in flight. Its share starts at the whole cap; each
+ * delivery the gate holds for want of a slot (other processes have the rest) halves it, and each one admitted
+ * grows it back by about one per round. A delivery to a slow or hanging endpoint asks the gate at once (a hanging
+ * one after its first second) and is parked there, so it does not keep a worker slot while it waits.
  */
 export class LocalAdmission {
   private readonly inFlight = new Map<string, number>();
