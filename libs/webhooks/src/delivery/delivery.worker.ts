@@ -105,8 +105,8 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       return this.claimAndSend(job, endpoint, timeoutMs, lease, now, null);
     }
     // The gate decides; the process asks it only when it may admit (see LocalAdmission).
-    const admission = await this.local.ask(endpoint.id, this.gate.limits(endpoint.id).maxInFlight, () =>
-      this.gate.acquire(job, lease, Date.now()),
+    const admission = await this.local.ask(endpoint.id, this.gate.limits(endpoint.id).maxInFlight, (park) =>
+      this.gate.acquire(job, lease, Date.now(), { park }),
     );
     if (!admission.admitted) return null; // held: the gate puts the job back when the endpoint can take it
     // The slot is the receiver's: it is given back as soon as the response is in, not after the database writes.

@@ -28,8 +28,11 @@ import { ACQUIRE, ACQUIRE_KEYS, GATE_MANY, RELEASE, RELEASE_KEYS, STATUS } from 
 /** What `acquire` answers. */
 export type Admission =
   | { admitted: true; token: string }
-  /** Held; `wakeAt` (epoch ms) when a timed wait (pause, rate window, circuit backoff) ends, 0 when a completion frees it. */
-  | { admitted: false; wakeAt: number };
+  /**
+   * Not admitted; `wakeAt` (epoch ms) when a timed wait (pause, rate window, circuit backoff) ends, 0 when a
+   * completion frees it. `parked`: held in the endpoint's held set (false when asked not to park).
+   */
+  | { admitted: false; wakeAt: number; parked: boolean };
 
 /** What an attempt told about the endpoint. */
 export type GateOutcome =
@@ -126,7 +129,7 @@ export class EndpointGate {
   }
 
   /** Admits a delivery attempt, or holds its job until the endpoint can take it. */
-  async acquire(job: DeliveryJob, leaseUntil: Date, now = Date.now()): Promise<Admission> {
+  async acquire(job: DeliveryJob, leaseUntil: Date, now = Date.now(), { park = true } = {}): Promise<Admission> {
     const limits = this.limits(job.endpointId);
     const token = `${job.deliveryId}:${job.attempt}:${randomUUID().slice(0, 8)}`;
     const member = `${job.deliveryId}:${job.attempt}`;
@@ -147,11 +150,13 @@ export class EndpointGate {
         job.endpointId,
         job.payload ?? '',
         HELD_PAYLOADS_MAX,
+        park ? '1' : '0',
       ],
-    )) as [number, number];
+    )) as [number, number, number?];
     if (admitted === 1) return { admitted: true, token };
+    if (!park) return { admitted: false, wakeAt, parked: false };
     if (wakeAt > 0) await this.scheduleWake(job.endpointId, wakeAt, now);
-    return { admitted: false, wakeAt };
+    return { admitted: false, wakeAt, parked: true };
   }
 
   /**

@@ -6,7 +6,7 @@
 
 /** Keys and arguments of one acquire, and of one release. */
 export const ACQUIRE_KEYS = 5;
-export const ACQUIRE_ARGS = 12;
+export const ACQUIRE_ARGS = 13;
 export const RELEASE_KEYS = 4;
 export const RELEASE_ARGS = 11;
 
@@ -15,8 +15,10 @@ const ACQUIRE_BODY = `
 local inflight, held, state, rate, heldIndex = K[1], K[2], K[3], K[4], K[5]
 local now, token, lease, cap = tonumber(A[1]), A[2], tonumber(A[3]), tonumber(A[4])
 local rateMax, ratePer, member, job, released = tonumber(A[5]), tonumber(A[6]), A[7], A[8], A[9] == '1'
-local payload, payloadsMax = A[11], tonumber(A[12])
+local payload, payloadsMax, park = A[11], tonumber(A[12]), A[13] ~= '0'
 local function hold(wake)
+  -- Asked not to park (the worker waits in its process and asks again): no trace of the attempt is kept.
+  if not park then return {0, wake, 0} end
   if released then
     -- Put back but not admitted: due again at once (not parked behind its in-transit mark).
     redis.call('ZADD', held, now, member)
@@ -29,7 +31,7 @@ local function hold(wake)
     redis.call('HSET', held .. ':payloads', member, payload)
   end
   redis.call('SADD', heldIndex, A[10])
-  return {0, wake}
+  return {0, wake, 1}
 end
 -- Newcomers queue behind held deliveries that are waiting for a slot, so those are not overtaken. Held deliveries
 -- already put back (in transit, scored in the future) do not count: a burst must not leave the endpoint holding

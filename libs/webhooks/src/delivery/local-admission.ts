@@ -3,6 +3,8 @@
  * began) within this long: its slots free up within moments. It is also the longest a delivery waits here.
  */
 const FAST_MS = 1000;
+/** The share halves at most once in this long: one burst of holds is one sign of contention, not many. */
+const DECREASE_EVERY_MS = 250;
 /** Weight of the newest attempt in the moving average of an endpoint's answer times. */
 const EWMA_WEIGHT = 0.2;
 
@@ -14,34 +16,59 @@ const EWMA_WEIGHT = 0.2;
  * So before asking, a delivery to a fast endpoint (one whose attempts here answer in under a second on average, and
  * one of which ended, or the first began, less than a second ago) waits in the process, until then at most, while
  * the process has its share of the endpoint's cap asking or in flight. Its share starts at the whole cap; each
- * delivery the gate holds for want of a slot (other processes have the rest) halves it, and each one admitted
- * grows it back by about one per round. A delivery to a slow or hanging endpoint asks the gate at once (a hanging
- * one after its first second) and is parked there, so it does not keep a worker slot while it waits.
+ * delivery the gate holds for want of a slot (other processes have the rest) halves it, at most every 250 ms (a
+ * burst of holds is one sign), and each one admitted grows it back by about one per round. A delivery to a slow or
+ * hanging endpoint asks the gate at once (a hanging one after its first second) and is parked there, so it does not
+ * keep a worker slot while it waits.
  */
 export class LocalAdmission {
   private readonly inFlight = new Map<string, number>();
   private readonly share = new Map<string, number>();
+  private readonly decreasedAt = new Map<string, number>();
   private readonly averageMs = new Map<string, number>();
   /** When an attempt to the endpoint last ended here, or the first of those in flight began. */
   private readonly progressAt = new Map<string, number>();
   private readonly waiters = new Map<string, Array<() => void>>();
 
   /**
-   * Waits for the delivery's turn, asks the gate (`acquire`) and keeps count of the answer. An admitted delivery is
-   * this process's until `leave`.
+   * Waits for the delivery's turn and asks the gate (`acquire`), keeping count of the answer; an admitted delivery is
+   * this process's until `leave`. While the process has attempts of a fast endpoint in flight, it asks without
+   * parking (`acquire(false)`): refused for want of a slot, the delivery waits here for one of those attempts to end
+   * and asks again; otherwise (or once the endpoint stops being fast, or a timed wait is due) it asks with parking.
    */
-  async ask<A extends { admitted: boolean; wakeAt?: number }>(endpointId: string, cap: number, acquire: () => Promise<A>): Promise<A> {
-    await this.turn(endpointId, cap);
-    let admission: A;
-    try {
-      admission = await acquire();
-    } catch (error) {
-      this.leave(endpointId, undefined);
-      throw error;
+  async ask<A extends { admitted: boolean; wakeAt?: number; parked?: boolean }>(
+    endpointId: string,
+    cap: number,
+    acquire: (park: boolean) => Promise<A>,
+  ): Promise<A> {
+    for (let park = false; ;) {
+      await this.turn(endpointId, cap);
+      park ||= this.mayWaitMs(endpointId) === 0;
+      let admission: A;
+      try {
+        admission = await acquire(park);
+      } catch (error) {
+        this.leave(endpointId, undefined);
+        throw error;
+      }
+      if (admission.admitted) {
+        this.admitted(endpointId, cap);
+        return admission;
+      }
+      this.held(endpointId, admission.wakeAt === 0, cap);
+      if (admission.parked !== false) return admission;
+      // Refused, not parked: a pause, rate window or open circuit is parked at once; a full cap waits here.
+      const waitMs = admission.wakeAt ? 0 : this.mayWaitMs(endpointId);
+      if (waitMs > 0) await this.wait(endpointId, waitMs);
+      else park = true;
     }
-    if (admission.admitted) this.admitted(endpointId, cap);
-    else this.held(endpointId, admission.wakeAt === 0, cap);
-    return admission;
+  }
+
+  /** How long a delivery may wait here for the endpoint: while it is fast and this process has attempts of it. */
+  private mayWaitMs(endpointId: string, now = Date.now()): number {
+    const progress = this.progressAt.get(endpointId);
+    if (progress === undefined || (this.averageMs.get(endpointId) ?? 0) >= FAST_MS) return 0;
+    return Math.max(0, progress + FAST_MS - now);
   }
 
   /**
@@ -62,12 +89,18 @@ export class LocalAdmission {
   admitted(endpointId: string, cap: number): void {
     const share = Math.min(cap, this.share.get(endpointId) ?? cap);
     if (share < cap) this.share.set(endpointId, Math.min(cap, share + 1 / share));
-    else this.share.delete(endpointId);
+    else {
+      this.share.delete(endpointId);
+      this.decreasedAt.delete(endpointId);
+    }
   }
 
   /** The gate held the delivery; `forSlot`: for want of a slot (not a pause, rate window or open circuit). */
-  held(endpointId: string, forSlot: boolean, cap: number): void {
-    if (forSlot) this.share.set(endpointId, Math.max(1, Math.min(cap, this.share.get(endpointId) ?? cap) / 2));
+  held(endpointId: string, forSlot: boolean, cap: number, now = Date.now()): void {
+    if (forSlot && now - (this.decreasedAt.get(endpointId) ?? 0) >= DECREASE_EVERY_MS) {
+      this.share.set(endpointId, Math.max(1, Math.min(cap, this.share.get(endpointId) ?? cap) / 2));
+      this.decreasedAt.set(endpointId, now);
+    }
     this.leave(endpointId, undefined);
   }
 

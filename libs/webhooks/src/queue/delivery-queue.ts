@@ -192,6 +192,9 @@ export class DeliveryQueue implements OnApplicationShutdown {
     return {
       jobId: deliveryJobId(data),
       delay: delayMs > 0 ? delayMs : undefined,
+      // A job the gate put back goes to the head of the queue: it was held in line before the jobs waiting there,
+      // and while it travels behind a backlog, newcomers would keep joining the line.
+      lifo: data.released === true && !(delayMs > 0),
       attempts: 1,
       // History lives in the database. A job kept in Redis would also keep its id, and block the relay from
       // enqueueing that attempt again.
