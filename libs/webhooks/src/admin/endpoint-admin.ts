@@ -18,18 +18,16 @@ function fieldsWhere(test: (admin: FieldAdmin) => boolean): string[] {
   return ENDPOINT_FIELD_NAMES.filter((name) => test(ENDPOINT_FIELDS[name].admin));
 }
 
+/** The times and reasons of an endpoint's history, most of which matter only when something is wrong. */
+const HISTORY_FIELDS = ['lastDeliveryAt', 'lastSuccessAt', 'lastFailureAt', 'failingSince', 'disabledAt', 'disabledReason'];
+
 /**
- * Shown on an endpoint's page only when set: the optional settings, and the times and reasons that matter only
- * when something is wrong (a healthy endpoint's page does not list "Failing since", "Disabled at", ...).
+ * Shown on an endpoint's page only when set: the optional settings, and the history (a healthy endpoint's page does
+ * not list "Failing since", "Disabled at", ...).
  */
 const SHOWN_WHEN_SET = [
   ...ENDPOINT_FIELD_NAMES.filter((name) => !ENDPOINT_FIELDS[name].required && !['ownerId', 'active', 'method'].includes(name)),
-  'lastDeliveryAt',
-  'lastSuccessAt',
-  'lastFailureAt',
-  'failingSince',
-  'disabledAt',
-  'disabledReason',
+  ...HISTORY_FIELDS,
 ];
 
 /** Adds the show component that hides a property without a value to each of SHOWN_WHEN_SET. */
@@ -102,12 +100,7 @@ export function endpointResource(
         // One line for in flight, held, circuit and pause (their own fields would repeat it).
         'delivery',
         'consecutiveFailures',
-        'lastDeliveryAt',
-        'lastSuccessAt',
-        'lastFailureAt',
-        'failingSince',
-        'disabledAt',
-        'disabledReason',
+        ...HISTORY_FIELDS,
         ...fieldsWhere((a) => a.summary !== true),
         'createdAt',
         'updatedAt',
