@@ -6,6 +6,7 @@ import type { WebhookResponse } from '../http/exchange.js';
 import { WebhookAttempt, WebhookDelivery, WebhookEvent, type AttemptTrigger, type DeliveryStatus } from '../entities/index.js';
 import { newId } from '../ids.js';
 import { GroupCommit } from '../util/group-commit.js';
+import { preparedQuery } from './pg-prepared.js';
 
 export interface EventRow {
   id: string;
@@ -72,7 +73,9 @@ export class WebhookStore {
   /** Writes an event and its deliveries (`pending`, due now) with the caller's manager (its transaction). */
   async insertEvent(manager: EntityManager, event: EventRow, deliveries: ReadonlyArray<{ id: string; endpointId: string }>): Promise<void> {
     if (this.pg) {
-      await manager.query(this.pg.insertEvent(deliveries.length), [
+      const run = (sql: string, values: unknown[]) =>
+        manager.queryRunner ? preparedQuery(manager.queryRunner, sql, values) : manager.query(sql, values);
+      await run(this.pg.insertEvent(deliveries.length), [
         event.id,
         event.topic,
         event.entityName,
@@ -207,8 +210,7 @@ export class WebhookStore {
   private async pgRows(sql: string, parameters: unknown[]): Promise<Array<Record<string, unknown>>> {
     const runner = this.dataSource.createQueryRunner();
     try {
-      const result = await runner.query(sql, parameters, true);
-      return (result.records ?? []) as Array<Record<string, unknown>>;
+      return (await preparedQuery(runner, sql, parameters)).rows;
     } finally {
       await runner.release();
     }
@@ -217,8 +219,7 @@ export class WebhookStore {
   private async pgWrite(sql: string, parameters: unknown[]): Promise<number> {
     const runner = this.dataSource.createQueryRunner();
     try {
-      const result = await runner.query(sql, parameters, true);
-      return result.affected ?? 0;
+      return (await preparedQuery(runner, sql, parameters)).rowCount;
     } finally {
       await runner.release();
     }
