@@ -144,7 +144,9 @@ export class Child {
 
   /** Forks `script` with `config` as its argument and waits for its ready message (or its exit). */
   static async start<T = unknown>(name: string, script: URL, config: unknown, timeoutMs = 60_000): Promise<{ child: Child; info: T }> {
-    const proc = fork(script, [JSON.stringify(config)], { stdio: 'inherit' });
+    // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every child there (for finding where the time goes).
+    const execArgv = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const proc = fork(script, [JSON.stringify(config)], { stdio: 'inherit', execArgv });
     const child = new Child(name, proc);
     let timer: NodeJS.Timeout | undefined;
     try {
