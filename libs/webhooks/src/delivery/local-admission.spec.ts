@@ -54,23 +54,26 @@ describe('LocalAdmission', () => {
     expect(await settled(local.turn('hang', 1))).toBe(true);
   });
 
-  it('halves its share when the gate holds a delivery for want of a slot, and grows it back as deliveries are admitted', async () => {
+  it('takes what it has in flight as its share when the gate refuses for want of a slot, and grows it back as deliveries are admitted', async () => {
     const local = new LocalAdmission();
-    await local.turn('ep', 8);
-    local.held('ep', true, 8); // other processes hold the rest: the share is 4 now
     for (let i = 0; i < 4; i++) await local.turn('ep', 8);
-    expect(await settled(local.turn('ep', 8))).toBe(false);
+    await local.turn('ep', 8);
+    local.held('ep', true, 8); // refused with 4 in flight: other processes hold the other 4 slots
+    expect(await settled(local.turn('ep', 8))).toBe(false); // the 5th waits for one of the 4
+    local.leave('ep', 2);
+    // A pause or an open circuit says nothing about slots: the share stays.
     const other = new LocalAdmission();
     await other.turn('ep', 8);
-    other.held('ep', false, 8); // a pause or an open circuit: the share stays
+    other.held('ep', false, 8);
     for (let i = 0; i < 8; i++) await other.turn('ep', 8);
+    expect(await settled(other.turn('ep', 8))).toBe(false);
     // Admissions grow the share back: after enough of them the whole cap is this process's again.
     const grown = new LocalAdmission();
     await grown.turn('ep', 4);
-    grown.held('ep', true, 4);
+    await grown.turn('ep', 4);
+    grown.held('ep', true, 4); // share 1
     for (let i = 0; i < 20; i++) grown.admitted('ep', 4);
-    grown.leave('ep', 1);
-    for (let i = 0; i < 4; i++) await grown.turn('ep', 4);
+    for (let i = 0; i < 3; i++) await grown.turn('ep', 4);
     expect(await settled(grown.turn('ep', 4))).toBe(false);
   });
 

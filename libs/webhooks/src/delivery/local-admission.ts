@@ -3,8 +3,6 @@
  * began) within this long: its slots free up within moments. It is also the longest a delivery waits here.
  */
 const FAST_MS = 1000;
-/** The share halves at most once in this long: one burst of holds is one sign of contention, not many. */
-const DECREASE_EVERY_MS = 250;
 /** Weight of the newest attempt in the moving average of an endpoint's answer times. */
 const EWMA_WEIGHT = 0.2;
 
@@ -15,16 +13,15 @@ const EWMA_WEIGHT = 0.2;
  *
  * So before asking, a delivery to a fast endpoint (one whose attempts here answer in under a second on average, and
  * one of which ended, or the first began, less than a second ago) waits in the process, until then at most, while
- * the process has its share of the endpoint's cap asking or in flight. Its share starts at the whole cap; each
- * delivery the gate holds for want of a slot (other processes have the rest) halves it, at most every 250 ms (a
- * burst of holds is one sign), and each one admitted grows it back by about one per round. A delivery to a slow or
+ * the process has its share of the endpoint's cap asking or in flight. Its share starts at the whole cap; when the
+ * gate refuses for want of a slot (other processes have the rest), it becomes what the process has in flight then,
+ * and each admission grows it back by about one per round. A delivery to a slow or
  * hanging endpoint asks the gate at once (a hanging one after its first second) and is parked there, so it does not
  * keep a worker slot while it waits.
  */
 export class LocalAdmission {
   private readonly inFlight = new Map<string, number>();
   private readonly share = new Map<string, number>();
-  private readonly decreasedAt = new Map<string, number>();
   private readonly averageMs = new Map<string, number>();
   /** When an attempt to the endpoint last ended here, or the first of those in flight began. */
   private readonly progressAt = new Map<string, number>();
@@ -89,18 +86,15 @@ export class LocalAdmission {
   admitted(endpointId: string, cap: number): void {
     const share = Math.min(cap, this.share.get(endpointId) ?? cap);
     if (share < cap) this.share.set(endpointId, Math.min(cap, share + 1 / share));
-    else {
-      this.share.delete(endpointId);
-      this.decreasedAt.delete(endpointId);
-    }
+    else this.share.delete(endpointId);
   }
 
-  /** The gate held the delivery; `forSlot`: for want of a slot (not a pause, rate window or open circuit). */
-  held(endpointId: string, forSlot: boolean, cap: number, now = Date.now()): void {
-    if (forSlot && now - (this.decreasedAt.get(endpointId) ?? 0) >= DECREASE_EVERY_MS) {
-      this.share.set(endpointId, Math.max(1, Math.min(cap, this.share.get(endpointId) ?? cap) / 2));
-      this.decreasedAt.set(endpointId, now);
-    }
+  /**
+   * The gate held or refused the delivery; `forSlot`: for want of a slot (not a pause, rate window or open circuit).
+   * Then what the process has in flight is its share for now: the other processes have the rest of the cap.
+   */
+  held(endpointId: string, forSlot: boolean, cap: number): void {
+    if (forSlot) this.share.set(endpointId, Math.max(1, Math.min(cap, (this.inFlight.get(endpointId) ?? 1) - 1)));
     this.leave(endpointId, undefined);
   }
 
