@@ -15,9 +15,9 @@ const EWMA_WEIGHT = 0.2;
  * one of which ended, or the first began, less than a second ago) waits in the process, until then at most, while
  * the process has its share of the endpoint's cap asking or in flight. Its share starts at the whole cap; when the
  * gate refuses for want of a slot (other processes have the rest), it becomes what the process has in flight then,
- * and each admission grows it back by about one per round. A delivery to a slow or
- * hanging endpoint asks the gate at once (a hanging one after its first second) and is parked there, so it does not
- * keep a worker slot while it waits.
+ * and each admission grows it back by about one per round. A delivery waits here a second in all at most. A
+ * delivery to a slow or hanging endpoint asks the gate at once (a hanging one after its first second) and is
+ * parked there, so it does not keep a worker slot while it waits.
  */
 export class LocalAdmission {
   private readonly inFlight = new Map<string, number>();
@@ -38,9 +38,11 @@ export class LocalAdmission {
     cap: number,
     acquire: (park: boolean) => Promise<A>,
   ): Promise<A> {
+    // However often it is refused, a delivery waits here at most FAST_MS in all, then it is parked.
+    const deadline = Date.now() + FAST_MS;
     for (let park = false; ;) {
       await this.turn(endpointId, cap);
-      park ||= this.mayWaitMs(endpointId) === 0;
+      park ||= this.mayWaitMs(endpointId, deadline) === 0;
       let admission: A;
       try {
         admission = await acquire(park);
@@ -55,17 +57,20 @@ export class LocalAdmission {
       this.held(endpointId, admission.wakeAt === 0, cap);
       if (admission.parked !== false) return admission;
       // Refused, not parked: a pause, rate window or open circuit is parked at once; a full cap waits here.
-      const waitMs = admission.wakeAt ? 0 : this.mayWaitMs(endpointId);
+      const waitMs = admission.wakeAt ? 0 : this.mayWaitMs(endpointId, deadline);
       if (waitMs > 0) await this.wait(endpointId, waitMs);
       else park = true;
     }
   }
 
-  /** How long a delivery may wait here for the endpoint: while it is fast and this process has attempts of it. */
-  private mayWaitMs(endpointId: string, now = Date.now()): number {
+  /**
+   * How long a delivery may wait here for the endpoint: while it is fast and this process has attempts of it, and
+   * not past the delivery's `deadline`.
+   */
+  private mayWaitMs(endpointId: string, deadline: number, now = Date.now()): number {
     const progress = this.progressAt.get(endpointId);
     if (progress === undefined || (this.averageMs.get(endpointId) ?? 0) >= FAST_MS) return 0;
-    return Math.max(0, progress + FAST_MS - now);
+    return Math.max(0, Math.min(progress + FAST_MS, deadline) - now);
   }
 
   /**
