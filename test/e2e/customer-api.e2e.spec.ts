@@ -58,19 +58,19 @@ describe.each(databaseKinds())('example app tenants: customers and their webhook
   });
 
   it('gives a new customer an API key once, stored only as its digest', async () => {
-    const ada = await customer('Ada');
-    expect(ada.apiKey).toMatch(/^ck_[A-Za-z0-9_-]{32}$/);
-    const stored = await example.app.get(DataSource).getRepository(CustomerApiKey).findBy({ customerId: ada.id });
-    expect(stored.map((k) => k.keyHash)).toEqual([createHash('sha256').update(ada.apiKey).digest('hex')]);
-    const read = await example.api('GET', `/api/customers/${ada.id}`);
-    expect(JSON.stringify(read.body)).not.toContain(ada.apiKey);
+    const acme = await customer('Acme');
+    expect(acme.apiKey).toMatch(/^ck_[A-Za-z0-9_-]{32}$/);
+    const stored = await example.app.get(DataSource).getRepository(CustomerApiKey).findBy({ customerId: acme.id });
+    expect(stored.map((k) => k.keyHash)).toEqual([createHash('sha256').update(acme.apiKey).digest('hex')]);
+    const read = await example.api('GET', `/api/customers/${acme.id}`);
+    expect(JSON.stringify(read.body)).not.toContain(acme.apiKey);
     expect(read.body.apiKey).toBeUndefined();
 
-    expect((await me(ada, 'GET', '')).body).toMatchObject({ id: ada.id, name: 'Ada' });
+    expect((await me(acme, 'GET', '')).body).toMatchObject({ id: acme.id, name: 'Acme' });
     // A new key replaces the old one at once.
-    const replaced = await example.api('POST', `/api/customers/${ada.id}/api-key`);
+    const replaced = await example.api('POST', `/api/customers/${acme.id}/api-key`);
     expect(replaced.status).toBe(201);
-    expect((await me(ada, 'GET', '/webhook-endpoints')).status).toBe(401);
+    expect((await me(acme, 'GET', '/webhook-endpoints')).status).toBe(401);
     expect((await example.api('GET', '/api/me/webhook-endpoints', undefined, replaced.body.apiKey)).status).toBe(200);
   });
 

@@ -129,12 +129,12 @@ describe.each(databaseKinds())('event catalogue of the example app (%s)', (kind)
   it('sends what the schemas say: created, updated with changes, shipped, deleted', async () => {
     const { rx } = await example.receiverEndpoint({ topics: ['*'] });
     const { rx: shaped } = await example.receiverEndpoint({ topics: ['order.*'], fields: { exclude: ['total'], redact: ['status'] } });
-    const customer = await example.api('POST', '/api/customers', { name: 'Grace', email: 'grace@example.com' });
+    const customer = await example.api('POST', '/api/customers', { name: 'Catalogue', email: 'catalogue@example.com' });
     const order = await example.api('POST', '/api/orders', { customerId: customer.body.id, total: '5', status: 'pending', bucket: 'eu' });
     expect(order.status).toBe(201);
     expect((await example.api('PATCH', `/api/orders/${order.body.id}`, { status: 'shipped', bucket: null })).status).toBe(200);
     expect((await example.api('DELETE', `/api/orders/${order.body.id}`)).status).toBe(204);
-    expect((await example.api('PATCH', `/api/customers/${customer.body.id}`, { name: 'Grace H.' })).status).toBe(200);
+    expect((await example.api('PATCH', `/api/customers/${customer.body.id}`, { name: 'Renamed customer' })).status).toBe(200);
     const bodies = (await rx.waitFor(6)).map((r) => JSON.parse(r.body));
     expect(bodies.map((b) => b.type).sort()).toEqual([
       'customer.created',

@@ -33,7 +33,7 @@ describe.each(databaseKinds())('example app REST API and webhooks (%s)', (kind) 
   beforeAll(async () => {
     db = await createDatabase(kind);
     example = await startExample(db);
-    const res = await example.api('POST', '/api/customers', { name: 'Ada', email: 'ada@example.com' });
+    const res = await example.api('POST', '/api/customers', { name: 'Acme', email: 'acme@example.com' });
     expect(res.status).toBe(201);
     customerId = res.body.id;
   });

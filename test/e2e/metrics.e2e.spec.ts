@@ -49,7 +49,7 @@ describe.each(databaseKinds())('Prometheus metrics (%s)', (kind) => {
   beforeAll(async () => {
     db = await createDatabase(kind);
     example = await startExample(db);
-    customerId = (await example.api('POST', '/api/customers', { name: 'Ada', email: 'ada@example.com' })).body.id;
+    customerId = (await example.api('POST', '/api/customers', { name: 'Acme', email: 'acme@example.com' })).body.id;
   });
   afterEach(async () => {
     for (const e of (await example.api('GET', '/api/webhook-endpoints')).body)

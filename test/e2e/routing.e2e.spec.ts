@@ -110,7 +110,7 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
         ['A', 'D', 'G'],
       ],
       ['delete #3', async () => (await Ticket.findOneByOrFail({ id: 3 })).remove(), ['A', 'C', 'D', 'H']],
-      ['create profile #1', () => Profile.create({ id: 1, firstName: 'Ada', lastName: 'L', tags: 'x' }).save(), ['D', 'J']],
+      ['create profile #1', () => Profile.create({ id: 1, firstName: 'Sample', lastName: 'User', tags: 'x' }).save(), ['D', 'J']],
       ['delete profile #1', async () => (await Profile.findOneByOrFail({ id: 1 })).remove(), ['C', 'D', 'J']],
       ['emit report.ready daily', () => service.emit('report.ready', { kind: 'daily' }), ['D', 'K']],
       ['emit report.ready weekly', () => service.emit('report.ready', { kind: 'weekly' }), ['D']],
@@ -248,11 +248,11 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     await clearEndpoints();
     await endpoint('profiles', { topics: ['profile.created'] });
     await endpoint('chat', { topics: ['profile.created'], transform: 'chat', method: 'PUT', headerProvider: 'stamp' });
-    await Profile.create({ id: 5, firstName: 'Grace', lastName: 'H', tags: 'a,b', karma: 3 }).save();
+    await Profile.create({ id: 5, firstName: 'Second', lastName: 'Sample', tags: 'a,b', karma: 3 }).save();
     const [profile] = await bodiesOf('profiles', 1);
     expect(profile.data).toEqual({
       id: 5,
-      displayName: 'Grace H',
+      displayName: 'Second Sample',
       tags: ['a', 'b'],
       joinedAt: '2026-01-02T00:00:00.000Z',
       karma: '3000000000000',
@@ -269,15 +269,15 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
   it('with a serializer, updates list only changes of fields it sends, and deletes keep the id', async () => {
     await clearEndpoints();
     await endpoint('ser', { topics: ['profile.updated', 'profile.deleted'] });
-    const p = await Profile.create({ id: 6, firstName: 'Alan', lastName: 'T', tags: 'x', karma: 1 }).save();
+    const p = await Profile.create({ id: 6, firstName: 'Third', lastName: 'S', tags: 'x', karma: 1 }).save();
     p.karma = 2;
-    p.lastName = 'Turing';
+    p.lastName = 'Sample';
     await p.save();
     await p.remove();
     const [updated, deleted] = await bodiesOf('ser', 2);
-    expect(updated.data.displayName).toBe('Alan Turing');
+    expect(updated.data.displayName).toBe('Third Sample');
     expect(updated.changes).toEqual({ karma: { old: 1, new: 2 } }); // lastName is a column the serializer does not send
-    expect(deleted).toMatchObject({ type: 'profile.deleted', data: { id: 6, displayName: 'Alan Turing' } });
+    expect(deleted).toMatchObject({ type: 'profile.deleted', data: { id: 6, displayName: 'Third Sample' } });
   });
 
   it('an endpoint whose stored filters are invalid gets nothing, and writes of others still succeed', async () => {

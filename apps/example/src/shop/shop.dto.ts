@@ -5,12 +5,12 @@ import { ORDER_STATUSES } from './order.entity.js';
 const DECIMAL = /^\d{1,10}(\.\d{1,2})?$/;
 
 export class CreateCustomerDto {
-  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Ada' })
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Acme' })
   @IsString()
   @Length(1, 200)
   name: string;
 
-  @ApiProperty({ format: 'email', example: 'ada@example.com' })
+  @ApiProperty({ format: 'email', example: 'acme@example.com' })
   @IsEmail()
   email: string;
 }
