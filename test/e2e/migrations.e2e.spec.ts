@@ -121,6 +121,15 @@ describe.each(databaseKinds())('library migrations (%s)', (kind) => {
       .into(WebhookEvent, ['id', 'topic', 'payload', 'createdAt'])
       .values({ id: 'evt_1', topic: 't', payload: '{}', createdAt: new Date('2026-01-02T03:04:05.000Z') })
       .execute();
+    const eventIndices = () =>
+      withRunner(source, async (runner) =>
+        ((await runner.getTable(source.getMetadata(WebhookEvent).tablePath))?.indices ?? []).map((i) =>
+          [...i.columnNames].sort().join(','),
+        ),
+      );
+    expect(await eventIndices()).toContain('createdAt,ownerId'); // column names sorted: drivers list them differently
+    await source.undoLastMigration(); // the event owner index
+    expect(await eventIndices()).not.toContain('createdAt,ownerId');
     await source.undoLastMigration(); // the owner columns
     expect(await withRunner(source, (runner) => runner.hasColumn(source.getMetadata(WebhookEvent).tablePath, 'ownerId'))).toBe(false);
     expect(await withRunner(source, (runner) => runner.hasColumn(source.getMetadata(WebhookEndpoint).tablePath, 'ownerId'))).toBe(false);

@@ -7,6 +7,8 @@ import { TimestampColumn } from './timestamp-column.js';
  */
 @Entity({ name: 'webhook_event' })
 @Index(['createdAt'])
+// An owner's events newest first (the admin's owner filters; a tenant's event log).
+@Index(['ownerId', 'createdAt'])
 export class WebhookEvent extends BaseEntity {
   /** Also the envelope `id` and the `webhook-id` header. */
   @PrimaryColumn({ type: 'varchar', length: 32 })

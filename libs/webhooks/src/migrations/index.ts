@@ -3,8 +3,15 @@ import { WebhooksSchema1764000000000 } from './1764000000000-webhooks-schema.js'
 import { WebhooksTimestamps1764600000000 } from './1764600000000-webhooks-timestamps.js';
 import { WebhooksIsolation1764800000000 } from './1764800000000-webhooks-isolation.js';
 import { WebhooksOwners1765000000000 } from './1765000000000-webhooks-owners.js';
+import { WebhooksEventOwner1765200000000 } from './1765200000000-webhooks-event-owner.js';
 
-export { WebhooksIsolation1764800000000, WebhooksOwners1765000000000, WebhooksSchema1764000000000, WebhooksTimestamps1764600000000 };
+export {
+  WebhooksEventOwner1765200000000,
+  WebhooksIsolation1764800000000,
+  WebhooksOwners1765000000000,
+  WebhooksSchema1764000000000,
+  WebhooksTimestamps1764600000000,
+};
 
 /**
  * The library's migrations, in order, for PostgreSQL, MySQL/MariaDB and SQLite:
@@ -16,4 +23,5 @@ export const WEBHOOK_MIGRATIONS: ReadonlyArray<new () => MigrationInterface> = [
   WebhooksTimestamps1764600000000,
   WebhooksIsolation1764800000000,
   WebhooksOwners1765000000000,
+  WebhooksEventOwner1765200000000,
 ];
