@@ -70,6 +70,7 @@ describe.each(databaseKinds())('CLI (%s)', (kind) => {
     expect(status.queue).toMatchObject({ failed: 0 });
     expect(status.circuits).toEqual({ open: 0, halfOpen: 0, paused: 0, unknown: false });
     expect(status.attemptsLastHour).toEqual({ succeeded: 2, failed: 8 });
+    expect(status.lastHour).toMatchObject({ samples: 2, p50Ms: expect.any(Number), p95Ms: expect.any(Number) });
     expect(
       listJson
         .json()
@@ -82,6 +83,7 @@ describe.each(databaseKinds())('CLI (%s)', (kind) => {
     expect(table.stdout).toMatch(/^Endpoints: +2 in all: 1 healthy, 1 warning, 0 critical, 0 untested, 0 disabled$/m);
     expect(table.stdout).toMatch(/^Outbox: +0 pending, 0 delivering$/m);
     expect(table.stdout).toMatch(/^Queue: +\d+ waiting, \d+ active, \d+ delayed, \d+ failed$/m);
+    expect(table.stdout).toMatch(/^Commit to delivered: +p50 [\d.]+ m?s, p95 [\d.]+ m?s \(2 deliveries in the last hour\)$/m);
     expect(table.stdout).toContain('Failing endpoints (1 of 1):');
     expect(table.stdout).toMatch(new RegExp(`^${badEp.id} +warning +2 +\\S+Z +HTTP 500; gave up after 4 attempts +${bad.url}$`, 'm'));
     expect(list.code).toBe(0);

@@ -3,7 +3,7 @@ import { HEALTH_STATES } from '../endpoints/endpoint-health.js';
 import type { EndpointView } from '../management/views.js';
 import { EXIT_FAILURE } from './arguments.js';
 import { WebhooksCommand } from './command.js';
-import { clip, count, fields, table, time, type CliOutput } from './output.js';
+import { clip, count, fields, ms, table, time, type CliOutput } from './output.js';
 
 /** An endpoint whose deliveries the engine holds: an open or half-open circuit, or a `Retry-After` pause. */
 export interface HeldEndpoint {
@@ -20,7 +20,7 @@ export interface HeldEndpoint {
 @Command({
   name: 'status',
   description:
-    'endpoints by health state, open circuits, failing endpoints, and the outbox and queue backlog (exit 1 when the queue does not answer)',
+    'endpoints by health state, open circuits, failing endpoints, the outbox and queue backlog, and the last hour (exit 1 when the queue does not answer)',
 })
 export class StatusCommand extends WebhooksCommand {
   protected async execute(_params: string[], _options: unknown, out: CliOutput): Promise<number> {
@@ -59,6 +59,12 @@ export class StatusCommand extends WebhooksCommand {
               : `unknown: ${overview.queueError}`,
           ],
           ['Last hour', `${count(lastHour.succeeded)} attempts succeeded, ${count(lastHour.failed)} failed`],
+          [
+            'Commit to delivered',
+            overview.lastHour.samples
+              ? `p50 ${ms(overview.lastHour.p50Ms)}, p95 ${ms(overview.lastHour.p95Ms)} (${count(overview.lastHour.samples)} deliveries in the last hour)`
+              : 'no delivery succeeded in the last hour',
+          ],
         ]),
       ];
       if (held.length) {
