@@ -1,7 +1,8 @@
 import { Injectable, Module } from '@nestjs/common';
-import { Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookEntity, WebhooksModule, WebhooksService, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
+import { WebhookEntity, WebhookEvent, WebhooksModule, WebhooksService, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
+import { PayloadCache } from '../../libs/webhooks/src/payload/payload-cache.js';
 import { WEBHOOKS_OPTIONS } from '../../libs/webhooks/src/webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../../libs/webhooks/src/webhooks.options.js';
 import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
@@ -170,9 +171,15 @@ describe('API-only and worker-only processes on one Redis', () => {
     const api = await startFixture(db, { bullPrefix, webhooksOptions: { worker: false } });
     apps.push(api);
     await api.app.get(WebhooksService).createEndpoint({ url: rx.url, topics: ['widget.created'] });
-    await Widget.create({ name: 'queued' }).save();
+    const saved = await Widget.create({ name: 'queued' }).save();
     await sleep(500);
     expect(rx.requests).toHaveLength(0);
+    // No worker here to read it: the API process keeps no copy of the payload.
+    const event = await api.app
+      .get(DataSource)
+      .getRepository(WebhookEvent)
+      .findOneByOrFail({ entityId: String(saved.id) });
+    expect(api.app.get(PayloadCache).get(event.id)).toBeUndefined();
 
     const worker = await startFixture(db, { bullPrefix });
     apps.push(worker);

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager, QueryRunner } from 'typeorm';
 import { DeliveryQueue, JOB_PAYLOAD_MAX_CHARS, type DeliveryJob } from '../queue/delivery-queue.js';
 import { EndpointCache, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
@@ -9,6 +9,8 @@ import { passesCompiled } from '../endpoints/filters.js';
 import { envelope, type Changes } from '../payload/envelope.js';
 import { WebhookMetrics } from '../metrics/webhook-metrics.js';
 import { recordingSpan, traceparentOf } from '../tracing/tracing.js';
+import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
+import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 
 /** Jobs waiting for their transaction to commit, kept on the transaction's QueryRunner. */
 const PENDING = Symbol('webhooks.pendingJobs');
@@ -50,6 +52,7 @@ export class OutboxService {
     private readonly payloads: PayloadCache,
     private readonly store: WebhookStore,
     private readonly metrics: WebhookMetrics,
+    @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
   /** Whether any active endpoint subscribes to a topic (lets callers skip building a payload nobody gets). */
@@ -129,7 +132,8 @@ export class OutboxService {
       topic: event.topic,
       payload: carried,
     }));
-    this.payloads.set(id, payload);
+    // Kept for this process's own worker; a process without one (an API process) would only fill memory with it.
+    if (this.options.worker) this.payloads.set(id, payload);
     return { eventId: id, jobs };
   }
 
