@@ -70,3 +70,8 @@ export function idTime(id: string): number | null {
   }
   return t;
 }
+
+/** The ids of rows created in [since, until): `id >= fromId AND id < toId` (query parameters of those names). */
+export function idRange(prefix: string, range: { since: Date; until: Date }): { fromId: string; toId: string } {
+  return { fromId: idFloor(prefix, range.since.getTime()), toId: idFloor(prefix, range.until.getTime()) };
+}

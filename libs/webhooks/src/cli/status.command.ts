@@ -26,8 +26,7 @@ export class StatusCommand extends WebhooksCommand {
   protected async execute(_params: string[], _options: unknown, out: CliOutput): Promise<number> {
     const webhooks = this.cli.webhooks;
     const [overview, endpoints] = await Promise.all([webhooks.overview(), webhooks.listEndpoints()]);
-    const now = Date.now();
-    const held = endpoints.filter((e) => e.active && e.delivery && isHeld(e, now)).map(heldEndpoint);
+    const held = endpoints.filter((e) => e.active && e.delivery && isHeld(e)).map(heldEndpoint);
     const lastHour = overview.attemptsPerMinute.reduce(
       (sum, m) => ({ succeeded: sum.succeeded + m.succeeded, failed: sum.failed + m.failed }),
       { succeeded: 0, failed: 0 },
@@ -35,7 +34,7 @@ export class StatusCommand extends WebhooksCommand {
     const circuits = {
       open: held.filter((e) => e.circuit === 'open').length,
       halfOpen: held.filter((e) => e.circuit === 'half-open').length,
-      paused: held.filter((e) => e.pausedUntil && e.pausedUntil.getTime() > now).length,
+      paused: held.filter((e) => e.pausedUntil).length,
       unknown: endpoints.some((e) => e.active && e.delivery === null),
     };
     const { attemptsPerMinute: _series, ...rest } = overview;
@@ -102,9 +101,9 @@ export class StatusCommand extends WebhooksCommand {
   }
 }
 
-function isHeld(e: EndpointView, now: number): boolean {
+function isHeld(e: EndpointView): boolean {
   const d = e.delivery!;
-  return d.circuit !== 'closed' || (d.pausedUntil !== null && new Date(d.pausedUntil).getTime() > now);
+  return d.circuit !== 'closed' || d.pausedUntil !== null; // the view gives a pause only while it lasts
 }
 
 function heldEndpoint(e: EndpointView): HeldEndpoint {

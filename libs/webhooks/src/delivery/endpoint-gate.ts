@@ -133,7 +133,7 @@ export class EndpointGate {
     const limits = this.limits(job.endpointId);
     const token = `${job.deliveryId}:${job.attempt}:${randomUUID().slice(0, 8)}`;
     const member = `${job.deliveryId}:${job.attempt}`;
-    const [admitted, wakeAt] = (await this.call(
+    const [admitted, wakeAt, parked] = (await this.call(
       'a',
       [...this.keys(job.endpointId, 'inflight', 'held', 'state', 'rate'), this.heldIndexKey()],
       [
@@ -152,9 +152,9 @@ export class EndpointGate {
         HELD_PAYLOADS_MAX,
         park ? '1' : '0',
       ],
-    )) as [number, number, number?];
+    )) as [number, number, number];
     if (admitted === 1) return { admitted: true, token };
-    if (!park) return { admitted: false, wakeAt, parked: false };
+    if (parked !== 1) return { admitted: false, wakeAt, parked: false };
     if (wakeAt > 0) await this.scheduleWake(job.endpointId, wakeAt, now);
     return { admitted: false, wakeAt, parked: true };
   }
@@ -243,6 +243,18 @@ export class EndpointGate {
       });
     });
     return result;
+  }
+
+  /** How many of these endpoints have an open or a half-open circuit, or a pause, and the deliveries they hold. */
+  async summary(endpointIds: readonly string[]): Promise<{ circuitOpen: number; circuitHalfOpen: number; paused: number; held: number }> {
+    const out = { circuitOpen: 0, circuitHalfOpen: 0, paused: 0, held: 0 };
+    for (const state of (await this.states(endpointIds)).values()) {
+      if (state.circuit === 'open') out.circuitOpen++;
+      if (state.circuit === 'half-open') out.circuitHalfOpen++;
+      if (state.pausedUntil) out.paused++; // states() gives a pause only while it lasts
+      out.held += state.held;
+    }
+    return out;
   }
 
   /** Forgets an endpoint's pause and circuit (an operator reset its health, or enabled it). Held jobs go back. */

@@ -17,8 +17,9 @@ local now, token, lease, cap = tonumber(A[1]), A[2], tonumber(A[3]), tonumber(A[
 local rateMax, ratePer, member, job, released = tonumber(A[5]), tonumber(A[6]), A[7], A[8], A[9] == '1'
 local payload, payloadsMax, park = A[11], tonumber(A[12]), A[13] ~= '0'
 local function hold(wake)
-  -- Asked not to park (the worker waits in its process and asks again): no trace of the attempt is kept.
-  if not park then return {0, wake, 0} end
+  -- Asked not to park (the worker waits in its process for a slot and asks again): no trace of the attempt is
+  -- kept. A timed wait (pause, rate window, circuit backoff) is parked all the same: no slot will end it.
+  if not park and wake == 0 then return {0, 0, 0} end
   if released then
     -- Put back but not admitted: due again at once (not parked behind its in-transit mark).
     redis.call('ZADD', held, now, member)

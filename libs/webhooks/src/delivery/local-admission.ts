@@ -42,7 +42,8 @@ export class LocalAdmission {
     const deadline = Date.now() + FAST_MS;
     for (let park = false; ;) {
       await this.turn(endpointId, cap);
-      park ||= this.mayWaitMs(endpointId, deadline) === 0;
+      // With no other attempt of the endpoint in flight here, no completion will come to wait for: park at once.
+      park ||= (this.inFlight.get(endpointId) ?? 1) <= 1 || this.mayWaitMs(endpointId, deadline) === 0;
       let admission: A;
       try {
         admission = await acquire(park);
@@ -56,8 +57,8 @@ export class LocalAdmission {
       }
       this.held(endpointId, admission.wakeAt === 0, cap);
       if (admission.parked !== false) return admission;
-      // Refused, not parked: a pause, rate window or open circuit is parked at once; a full cap waits here.
-      const waitMs = admission.wakeAt ? 0 : this.mayWaitMs(endpointId, deadline);
+      // Refused for want of a slot, not parked (the gate parks timed waits whatever it is asked): wait here.
+      const waitMs = this.mayWaitMs(endpointId, deadline);
       if (waitMs > 0) await this.wait(endpointId, waitMs);
       else park = true;
     }

@@ -1,7 +1,7 @@
 import { In, type DataSource } from 'typeorm';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
-import { idFloor, idTime } from '../ids.js';
+import { idRange, idTime } from '../ids.js';
 import { entityColumnSql } from '../store/webhook-store.js';
 import { timeRange, type TimeRange } from '../util/time-range.js';
 
@@ -131,10 +131,7 @@ async function deliveryCounts(dataSource: DataSource, range: TimeRange): Promise
     .select('d.endpointId', 'ep')
     .addSelect('d.status', 'status')
     .addSelect('COUNT(*)', 'count')
-    .where('d.id >= :fromId AND d.id < :toId', {
-      fromId: idFloor('dlv', range.since.getTime()),
-      toId: idFloor('dlv', range.until.getTime()),
-    })
+    .where('d.id >= :fromId AND d.id < :toId', idRange('dlv', range))
     .groupBy('d.endpointId')
     .addGroupBy('d.status')
     .getRawMany<{ ep: string; status: string; count: Raw }>();
@@ -179,10 +176,7 @@ async function attemptFigures(
         .addSelect(`CASE WHEN ${status} >= 200 AND ${status} < 300 THEN 0 ELSE 1 END`, 'bad')
         .addSelect(`ROW_NUMBER() OVER (${partition}ORDER BY ${duration})`, 'rn')
         .addSelect(`COUNT(*) OVER (${partition.trim()})`, 'cnt')
-        .where('a.id >= :fromId AND a.id < :toId', {
-          fromId: idFloor('att', range.since.getTime()),
-          toId: idFloor('att', range.until.getTime()),
-        });
+        .where('a.id >= :fromId AND a.id < :toId', idRange('att', range));
       if (perEndpoint) inner.innerJoin(WebhookDelivery, 'd', 'd.id = a.deliveryId').addSelect(endpoint, 'ep');
       return inner;
     }, 't');
@@ -241,10 +235,7 @@ export async function readErrorSummary(
     .addSelect('d.endpointId', 'ep')
     .addSelect('COUNT(*)', 'count')
     .addSelect('MAX(a.id)', 'last')
-    .where('a.id >= :fromId AND a.id < :toId', {
-      fromId: idFloor('att', range.since.getTime()),
-      toId: idFloor('att', range.until.getTime()),
-    })
+    .where('a.id >= :fromId AND a.id < :toId', idRange('att', range))
     .andWhere(`${error} IS NOT NULL`)
     .groupBy(error)
     .addGroupBy('d.endpointId')

@@ -58,16 +58,7 @@ export class MetricsGauges implements OnModuleInit, OnModuleDestroy {
   /** Open and half-open circuits and pauses of the active endpoints, from the gate's state in Redis. */
   private async deliveryStates(): Promise<Array<[Record<string, string>, number]>> {
     const active = this.endpoints.all().filter((e) => e.active);
-    const states = await this.gate.states(active.map((e) => e.id));
-    let open = 0;
-    let halfOpen = 0;
-    let paused = 0;
-    const now = Date.now();
-    for (const state of states.values()) {
-      if (state.circuit === 'open') open++;
-      if (state.circuit === 'half-open') halfOpen++;
-      if (state.pausedUntil && state.pausedUntil.getTime() > now) paused++;
-    }
+    const { circuitOpen: open, circuitHalfOpen: halfOpen, paused } = await this.gate.summary(active.map((e) => e.id));
     return [
       [{ state: 'circuit_open' }, open],
       [{ state: 'circuit_half_open' }, halfOpen],

@@ -40,21 +40,17 @@ export class WebhooksHealthIndicator {
       queue = await withTimeout(
         (async () => {
           await this.queue.ping();
-          const [{ waiting, delayed, active, failed }, states] = await Promise.all([
+          const [{ waiting, delayed, active, failed }, gated] = await Promise.all([
             this.queue.counts(),
-            this.gate.states(
+            this.gate.summary(
               this.cache
                 .all()
                 .filter((e) => e.active)
                 .map((e) => e.id),
             ),
           ]);
-          const gated = [...states.values()];
-          isolation = {
-            circuitOpen: gated.filter((s) => s.circuit !== 'closed').length,
-            paused: gated.filter((s) => s.pausedUntil).length,
-            held: gated.reduce((sum, s) => sum + s.held, 0),
-          };
+          // circuitOpen counts half-open circuits too: their deliveries wait for a probe all the same.
+          isolation = { circuitOpen: gated.circuitOpen + gated.circuitHalfOpen, paused: gated.paused, held: gated.held };
           return { waiting, delayed, active, failed };
         })(),
         PING_TIMEOUT_MS,

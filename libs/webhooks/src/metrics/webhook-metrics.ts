@@ -139,7 +139,7 @@ export class WebhookMetrics {
   gauge(name: string, help: string, labels: string[], read: () => Promise<GaugeReading>): void {
     if (!this.client) return;
     const full = this.fullName(name);
-    const gauge: GaugeLike = this.metric(this.client.Gauge, name, help, labels, {
+    this.metric(this.client.Gauge, name, help, labels, {
       async collect(this: GaugeLike) {
         this.reset();
         try {
@@ -149,7 +149,6 @@ export class WebhookMetrics {
         }
       },
     });
-    void gauge;
   }
 
   /** Takes the library's metrics off the registry (the module is closing). */

@@ -105,9 +105,9 @@ export class RetentionService implements OnApplicationBootstrap {
     return sweeps;
   }
 
-  /** The events any of `sweeps` deletes (the same conditions as `sweep`, joined by OR). */
+  /** The events any of `sweeps` deletes (each sweep's conditions, joined by OR); `sweep` deletes them batch by batch. */
   private candidates(sweeps: readonly Sweep[]) {
-    const query = this.dataSource.getRepository(WebhookEvent).createQueryBuilder('e').select('e.id');
+    const query = this.dataSource.getRepository(WebhookEvent).createQueryBuilder('e').select('e.id', 'id');
     const rules = sweeps.map((sweep, i) => {
       query.setParameter(`before${i}`, sweep.before).setParameter(`keep${i}`, sweep.keepIf);
       const open = this.dataSource
@@ -123,27 +123,12 @@ export class RetentionService implements OnApplicationBootstrap {
   }
 
   /** Deletes, batch by batch, the events `sweep` selects, with their deliveries and attempts. */
-  private async sweep({ before, keepIf }: Sweep): Promise<RetentionResult> {
+  private async sweep(sweep: Sweep): Promise<RetentionResult> {
     const events = this.dataSource.getRepository(WebhookEvent);
     const deliveries = this.dataSource.getRepository(WebhookDelivery);
     const removed: RetentionResult = { events: 0, deliveries: 0, attempts: 0 };
     for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
-      const rows = await events
-        .createQueryBuilder('e')
-        .select('e.id', 'id')
-        .where('e.createdAt < :before', { before })
-        .andWhere(
-          `NOT EXISTS (${deliveries
-            .createQueryBuilder('d')
-            .select('1')
-            .where('d.eventId = e.id')
-            .andWhere('d.status IN (:...keepIf)')
-            .getQuery()})`,
-          { keepIf },
-        )
-        .orderBy('e.createdAt', 'ASC')
-        .limit(BATCH)
-        .getRawMany<{ id: string }>();
+      const rows = await this.candidates([sweep]).orderBy('e.createdAt', 'ASC').limit(BATCH).getRawMany<{ id: string }>();
       if (rows.length === 0) break;
       const ids = rows.map((r) => r.id);
       const deliveryIds = (await deliveries.find({ select: { id: true }, where: { eventId: In(ids) } })).map((d) => d.id);
