@@ -10,11 +10,13 @@
  * Processes, all forked from here and driven over IPC: one API process that saves orders with 10 concurrent
  * savers, N worker processes, and one receiver (node:http on 127.0.0.1). Each run gets a fresh PostgreSQL schema
  * (MariaDB database, SQLite file) and a fresh Bull prefix, removed afterwards. Every wait has a deadline and every
- * child exits with this process. Scenarios:
+ * child exits with this process. The receiver counts a request that repeats a `webhook-id` it already had on that
+ * path as a duplicate; throughput, drain and noisy report them. Scenarios:
  *   throughput  --events saves, deliveries/s from the first save to the last receipt, CPU per event per process,
  *               for the database server and for Redis
  *   latency     saves paced at each of --rates for --latency-seconds; commit-to-delivered percentiles
- *   drain       a backlog of --events saved while no worker runs, then 1 and 2 workers drain it
+ *   drain       a backlog of --events saved while no worker runs, then 1 and 2 workers drain it (with the
+ *               workers' socket writes per event, which grow when their batches shrink)
  *   noisy       two endpoints, one answering after --hang-ms; the healthy one's latency, against it alone
  *   memory      Redis used_memory per event over the throughput runs; with --long, worker RSS at 10k and 100k
  *   owners      ours only: routing cost against the number of endpoints. (a) the first of --owners (a few) and
@@ -398,6 +400,8 @@ interface ThroughputResult {
   redisKeyBytesAfter: number;
   /** TCP connections the receiver accepted during the run. */
   connections: number;
+  /** Requests that repeated an event the receiver already had (a resend: crash, lost lease, duplicate job). */
+  duplicates: number;
   latency: Latency;
   /** Socket writes per event by process (a lower bound of round trips to the database and to Redis). */
   writes: Writes;
@@ -431,6 +435,7 @@ async function throughputRun(pipeline: Pipeline, round: number): Promise<Through
       redisKeysAfter: left.keys,
       redisKeyBytesAfter: left.bytes,
       connections,
+      duplicates: got.duplicates,
       latency: latencySummary(got.latencies ?? []),
       writes: writesPerEvent(before, after, saves.saved),
     };
@@ -481,6 +486,9 @@ interface DrainResult {
   /** From resuming the queue to the first receipt. */
   firstReceiptMs: number;
   cpu: Cpu;
+  /** Socket writes per event (all workers together: round trips grow when batches shrink). */
+  writes: Writes;
+  duplicates: number;
 }
 
 /**
@@ -515,6 +523,8 @@ async function drainRun(pipeline: Pipeline, round: number, workers: number): Pro
       deliveriesPerSec: saves.saved / ((got.lastAt - resumedAt) / 1000),
       firstReceiptMs: got.firstAt - resumedAt,
       cpu: cpuPerEvent(before, after, saves.saved),
+      writes: writesPerEvent(before, after, saves.saved),
+      duplicates: got.duplicates,
     };
   });
 }
@@ -528,6 +538,8 @@ interface NoisyResult {
   healthyReceived: number;
   /** Requests that reached the slow endpoint by the time the healthy one had all (or the deadline passed). */
   slowReceived: number;
+  /** Repeated events at either endpoint. */
+  duplicates: number;
   /** The healthy endpoint got every event before the deadline. */
   complete: boolean;
 }
@@ -569,6 +581,7 @@ async function noisyRun(pipeline: Pipeline, round: number, withSlow: boolean): P
         healthy: latencySummary(got.latencies ?? []),
         healthyReceived: got.count,
         slowReceived: withSlow ? await received(slow) : 0,
+        duplicates: got.duplicates + (withSlow ? (await report(slow)).duplicates : 0),
         complete,
       };
     } finally {
@@ -743,6 +756,7 @@ function printThroughput(results: ThroughputResult[]): void {
     ),
     rowOf(results, 'latency p50 ms (under full load)', (r) => r.latency.p50, 1),
     rowOf(results, 'latency p99 ms (under full load)', (r) => r.latency.p99, 1),
+    rowOf(results, 'duplicate deliveries (receiver)', (r) => r.duplicates, 0),
   ]);
 }
 
@@ -789,12 +803,18 @@ function printDrain(results: DrainResult[]): void {
     rowOf(by(2), '2 workers CPU ms/event total', (r) => r.cpu.total, 2),
     rowOf(by(1), '1 worker: workers CPU ms/event', (r) => r.cpu.worker1, 2),
     rowOf(by(2), '2 workers: workers CPU ms/event', (r) => r.cpu.worker1 + r.cpu.worker2, 2),
+    rowOf(by(1), '1 worker: writes/event → db', (r) => r.writes.workers.db, 2),
+    rowOf(by(2), '2 workers: writes/event → db', (r) => r.writes.workers.db, 2),
+    rowOf(by(1), '1 worker: writes/event → redis', (r) => r.writes.workers.redis, 2),
+    rowOf(by(2), '2 workers: writes/event → redis', (r) => r.writes.workers.redis, 2),
+    rowOf(results, 'duplicate deliveries (receiver)', (r) => r.duplicates, 0),
   ]);
   for (const p of PIPELINES) {
     const one = by(1).filter((r) => r.pipeline === p);
     const two = by(2).filter((r) => r.pipeline === p);
     console.log(
-      `  ${p}: 2 workers / 1 worker per round: ${one.map((r, i) => fixed((two[i]?.deliveriesPerSec ?? NaN) / r.deliveriesPerSec, 2)).join(' ')}`,
+      `  ${p}: 2 workers / 1 worker per round: ${one.map((r, i) => fixed((two[i]?.deliveriesPerSec ?? NaN) / r.deliveriesPerSec, 2)).join(' ')}; ` +
+        `CPU per event: ${one.map((r, i) => fixed((two[i]?.cpu.total ?? NaN) / r.cpu.total, 2)).join(' ')}`,
     );
   }
 }
@@ -811,6 +831,7 @@ function printNoisy(results: NoisyResult[]): void {
     rowOf(alone, 'healthy p90 ms, alone', (r) => r.healthy.p90, 1),
     rowOf(slow, 'p90 beside the slow one / alone', p90Ratio, 1),
     rowOf(slow, 'slow endpoint requests received', (r) => r.slowReceived, 0),
+    rowOf(results, 'duplicate deliveries (receiver)', (r) => r.duplicates, 0),
   ]);
   const incomplete = results.filter((r) => !r.complete);
   for (const r of incomplete)
@@ -895,7 +916,7 @@ async function main(): Promise<void> {
             `  round ${round} ${pipeline.padEnd(8)} ${r.events} in ${fixed(r.seconds, 2)} s = ${fixed(r.deliveriesPerSec, 0)} deliveries/s ` +
               `(saves ${fixed(r.savesPerSec, 0)}/s); CPU ${cpuLine(r.cpu)}; Redis ${fixed(r.redisBytesPerEvent, 1)} B/event after, ` +
               `peak +${fixed(r.redisPeakBytes / 1024, 0)} KB, ${r.redisKeysAfter} keys left (${fixed(r.redisKeyBytesAfter / 1024, 1)} KB); ` +
-              `${latencyText(r.latency)}; ${r.connections} connections; socket writes/event ${writesLine(r.writes)}`,
+              `${latencyText(r.latency)}; ${r.connections} connections; ${r.duplicates} duplicates; socket writes/event ${writesLine(r.writes)}`,
           );
         }
       }
@@ -927,7 +948,8 @@ async function main(): Promise<void> {
             results.drain.push(r);
             console.log(
               `  round ${round} ${pipeline.padEnd(8)} ${workers} worker(s): ${fixed(r.deliveriesPerSec, 0)} deliveries/s ` +
-                `(first after ${fixed(r.firstReceiptMs, 0)} ms; backlog saved at ${fixed(r.backlogSavesPerSec, 0)}/s); CPU ${cpuLine(r.cpu)}`,
+                `(first after ${fixed(r.firstReceiptMs, 0)} ms; backlog saved at ${fixed(r.backlogSavesPerSec, 0)}/s); CPU ${cpuLine(r.cpu)}; ` +
+                `socket writes/event ${writesLine(r.writes)}; ${r.duplicates} duplicates`,
             );
           }
         }

@@ -3,7 +3,8 @@
  * pipeline for an event loop. It answers 200, counts requests per path and records commit-to-delivered latency
  * from the envelope's `timestamp` (set when the event is written, inside the saving transaction). A path can be
  * told to hang before answering, to play a slow receiver. Requests are counted by path without the query; a URL
- * with `?owner=X` (the owners scenario's owned endpoints) is checked to carry an event of owner X.
+ * with `?owner=X` (the owners scenario's owned endpoints) is checked to carry an event of owner X. A request whose
+ * `webhook-id` the path already received is counted as a duplicate (both pipelines send one id per event).
  */
 import { createServer, type ServerResponse } from 'node:http';
 import { now } from './lib/config.js';
@@ -15,10 +16,15 @@ interface PathStats {
   firstAt: number;
   lastAt: number;
   latencies: number[];
+  /** `webhook-id`s received, and requests that repeated one. */
+  ids: Set<string>;
+  duplicates: number;
 }
 
 export interface PathReport {
   count: number;
+  /** Requests that repeated a `webhook-id` this path had already received. */
+  duplicates: number;
   firstAt: number;
   lastAt: number;
   latencies?: number[];
@@ -48,9 +54,14 @@ const server = createServer((req, res) => {
     const path = query < 0 ? url : url.slice(0, query);
     const owner = query < 0 ? null : new URLSearchParams(url.slice(query + 1)).get('owner');
     let stats = paths.get(path);
-    if (!stats) paths.set(path, (stats = { count: 0, firstAt: at, lastAt: at, latencies: [] }));
+    if (!stats) paths.set(path, (stats = { count: 0, firstAt: at, lastAt: at, latencies: [], ids: new Set(), duplicates: 0 }));
     stats.count++;
     stats.lastAt = at;
+    const id = req.headers['webhook-id'];
+    if (typeof id === 'string') {
+      if (stats.ids.has(id)) stats.duplicates++;
+      else stats.ids.add(id);
+    }
     try {
       const { timestamp, data } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
         timestamp?: string;
@@ -84,10 +95,16 @@ serve(
     connections: () => connections,
     misrouted: () => misrouted,
     report: ({ path, latencies }: { path: string; latencies?: boolean }): PathReport => {
-      const s = paths.get(path) ?? { count: 0, firstAt: 0, lastAt: 0, latencies: [] };
-      return { count: s.count, firstAt: s.firstAt, lastAt: s.lastAt, latencies: latencies ? s.latencies : undefined };
+      const s = paths.get(path);
+      if (!s) return { count: 0, duplicates: 0, firstAt: 0, lastAt: 0, latencies: latencies ? [] : undefined };
+      const { count, duplicates, firstAt, lastAt } = s;
+      return { count, duplicates, firstAt, lastAt, latencies: latencies ? s.latencies : undefined };
     },
-    count: ({ path }: { path: string }) => paths.get(path)?.count ?? 0,
+    /** Requests to the path less its duplicates: the deliveries it has, each once. */
+    count: ({ path }: { path: string }) => {
+      const s = paths.get(path);
+      return s ? s.count - s.duplicates : 0;
+    },
     hang: ({ path, ms }: { path: string; ms: number }) => void hangs.set(path, ms),
     /** Stops every hang and answers what is held, so the senders can shut down without waiting. */
     release: () => {
