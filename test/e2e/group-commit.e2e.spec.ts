@@ -121,3 +121,75 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('group commit of 
     expect(rows.filter((d) => d.status === 'succeeded')).toHaveLength(10);
   });
 });
+
+// Named prepared statements by default; unnamed ones with `preparedStatements: false` (behind a pooler that cannot
+// keep them). One connection per pool, so the session the statements ran on is the one asked.
+describe.each(databaseKinds().filter((k) => k === 'postgres'))('prepared statements (%s)', (kind) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createDatabase(kind);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  async function runHotPath(preparedStatements: boolean | undefined): Promise<{ named: number; logged: string[] }> {
+    const logged: string[] = [];
+    const logger = {
+      logQuery: (query: string) => void logged.push(query),
+      logQueryError: () => undefined,
+      logQuerySlow: () => undefined,
+      logSchemaBuild: () => undefined,
+      logMigration: () => undefined,
+      log: () => undefined,
+    };
+    const fixture = await startFixture(db, {
+      webhooksOptions: { worker: false, ...(preparedStatements === undefined ? {} : { preparedStatements }) },
+      typeorm: { extra: { max: 1 }, logger },
+    });
+    try {
+      const store = fixture.app.get(WebhookStore);
+      const ds = fixture.app.get(DataSource);
+      const endpointId = (
+        await fixture.app.get(WebhooksService).createEndpoint({ url: 'https://hooks.example/in', topics: ['widget.created'] })
+      ).id;
+      const now = new Date();
+      const eventId = newId('evt', now.getTime());
+      const id = newId('dlv', now.getTime());
+      // In a transaction, as the subscriber writes it.
+      await ds.transaction((manager) =>
+        store.insertEvent(
+          manager,
+          { id: eventId, topic: 'widget.created', entityName: 'widget', entityId: '1', ownerId: null, payload: '{}', createdAt: now },
+          [{ id, endpointId }],
+        ),
+      );
+      expect(await store.claim(id, 1, new Date(Date.now() + 60_000), new Date())).toBe(true);
+      const response = { status: 200, headers: null, body: 'ok', durationMs: 1, error: null };
+      const attempt = { deliveryId: id, attemptNumber: 1, trigger: 'scheduled' as const, requestUrl: '', response, error: null };
+      const outcome = { status: 'succeeded' as const, nextAttemptAt: null, lastResponseStatus: 200, lastError: null };
+      expect(await store.finishAttempt({ ...attempt, nextAttemptAt: null, at: new Date() }, outcome)).toBe(true);
+      expect((await ds.getRepository(WebhookDelivery).findOneByOrFail({ id })).status).toBe('succeeded');
+      const [{ n }] = (await ds.query(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'webhooks_%'`)) as [
+        { n: number },
+      ];
+      return { named: n, logged };
+    } finally {
+      await fixture.close();
+    }
+  }
+
+  it('runs the outbox, claim and finish statements as named statements by default, through TypeORM’s logger', async () => {
+    const { named, logged } = await runHotPath(undefined);
+    expect(named).toBe(3);
+    expect(logged.filter((q) => /^WITH event AS \(INSERT/.test(q))).toHaveLength(1);
+    expect(logged.filter((q) => /^UPDATE .* SET .*'delivering'/.test(q))).toHaveLength(1);
+    expect(logged.filter((q) => /^WITH logged AS \(INSERT/.test(q))).toHaveLength(1);
+  });
+
+  it('with preparedStatements: false, prepares none and does the same', async () => {
+    const { named, logged } = await runHotPath(false);
+    expect(named).toBe(0);
+    expect(logged.filter((q) => /^WITH event AS \(INSERT/.test(q))).toHaveLength(1);
+  });
+});

@@ -119,6 +119,7 @@ describe('WebhooksModule registration', () => {
     [{ jitter: 1.5 }, 'jitter must be in [0, 1)'],
     [{ retrySchedule: [1000, -1] }, 'retrySchedule must be an array of delays'],
     [{ bulkOperations: 'ignore' as never }, "bulkOperations must be 'reject' or 'skip'"],
+    [{ preparedStatements: 'no' as never }, 'preparedStatements must be true or false'],
   ])('rejects invalid options %j at start-up', async (options, message) => {
     await expect(startFixture(db, { webhooksOptions: options })).rejects.toThrow(message);
   });

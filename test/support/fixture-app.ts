@@ -34,6 +34,8 @@ export async function startFixture(
     extra?: ModuleMetadata['imports'];
     bullPrefix?: string;
     autoLoadEntities?: boolean;
+    /** More TypeORM options for the host's DataSource (a pool size, a logger). */
+    typeorm?: Record<string, unknown>;
   } = {},
 ): Promise<FixtureApp> {
   const bullPrefix = options.bullPrefix ?? `fx_${randomBytes(5).toString('hex')}`;
@@ -43,6 +45,7 @@ export async function startFixture(
         ...typeOrmOptions(db.config),
         entities: options.entities ?? FIXTURE_ENTITIES,
         autoLoadEntities: options.autoLoadEntities ?? true,
+        ...options.typeorm,
       }),
       BullModule.forRoot({ redis: inject('redisUrl'), prefix: bullPrefix }),
       options.webhooks ?? WebhooksModule.forRoot({ ...FAST_WEBHOOKS, ...options.webhooksOptions }),

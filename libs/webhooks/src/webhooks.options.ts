@@ -157,6 +157,15 @@ export interface WebhooksModuleOptions {
    */
   leaseMs?: number;
   /**
+   * PostgreSQL: run the statements made for every event and attempt (the outbox insert, the claim, the finished
+   * attempt) as named prepared statements, which the server parses and plans once per connection. Set false behind
+   * a connection pooler that hands a client a different server connection per transaction and cannot keep prepared
+   * statements there (PgBouncer in transaction or statement mode before 1.21, or without `max_prepared_statements`):
+   * the statements then go unnamed, parsed at every call.
+   * @default true
+   */
+  preparedStatements?: boolean;
+  /**
    * Events (with their deliveries and attempts) older than this many days are deleted, once none of their
    * deliveries is still pending. 0 keeps everything.
    * @default 30
@@ -322,6 +331,7 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
     relayGraceMs: options.relayGraceMs ?? 10_000,
     relayBatchSize: options.relayBatchSize ?? 500,
     leaseMs: options.leaseMs ?? 15_000,
+    preparedStatements: options.preparedStatements ?? true,
     endpointCacheRefreshMs: options.endpointCacheRefreshMs ?? 30_000,
     retentionDays: options.retentionDays ?? 30,
     storeEvents: options.storeEvents ?? true,
@@ -420,6 +430,7 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
     );
   }
   if (typeof o.enabled !== 'boolean') problems.push('enabled must be true or false');
+  if (typeof o.preparedStatements !== 'boolean') problems.push('preparedStatements must be true or false');
   if (o.actor !== undefined && typeof o.actor !== 'function') problems.push('actor must be a function');
   if (!Array.isArray(o.topics) || o.topics.some((t) => !CUSTOM_TOPIC.test(declaredTopicName(t) ?? '') || topicDeclarationProblem(t))) {
     problems.push(

@@ -5,7 +5,7 @@ import { Between, DataSource, IsNull, MoreThanOrEqual, Not, type FindOptionsWher
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { HealthWrites } from './health-writes.js';
 import { WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
-import { columnSql } from '../store/webhook-store.js';
+import { columnSql } from '../store/sql-names.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { DeliveryFailedEvent, ResolvedWebhooksOptions } from '../webhooks.options.js';
 

@@ -1,6 +1,6 @@
 import { DataSource, In } from 'typeorm';
 import { WebhookEndpoint } from '../entities/index.js';
-import { columnSql } from '../store/webhook-store.js';
+import { columnSql } from '../store/sql-names.js';
 import { GroupCommit } from '../util/group-commit.js';
 import { sqlDialect } from '../util/sql-dialect.js';
 

@@ -2,7 +2,7 @@ import { In, type DataSource } from 'typeorm';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
 import { idRange, idTime } from '../ids.js';
-import { entityColumnSql } from '../store/webhook-store.js';
+import { entityColumnSql } from '../store/sql-names.js';
 import { timeRange, type TimeRange } from '../util/time-range.js';
 
 /** A report's time range; both ends optional. */

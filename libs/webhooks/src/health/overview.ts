@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../entities/index.js';
 import { idFloor } from '../ids.js';
-import { entityColumnSql } from '../store/webhook-store.js';
+import { entityColumnSql } from '../store/sql-names.js';
 import { withTimeout } from '../util/timeout.js';
 import { deliveryLatency, type DeliveryLatency } from './latency.js';
 import { sqlDialect } from '../util/sql-dialect.js';

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
 
+interface PgResult {
+  rows: Array<Record<string, unknown>>;
+  rowCount: number | null;
+}
+
 interface PgClient {
-  query(config: {
-    name: string;
-    text: string;
-    values: unknown[];
-  }): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number | null }>;
+  query(config: { name: string; text: string; values: unknown[] }): Promise<PgResult>;
+  query(text: string, values: unknown[]): Promise<PgResult>;
 }
 
 const names = new Map<string, string>();
@@ -22,16 +24,27 @@ function statementName(sql: string): string {
 }
 
 /**
- * Runs `sql` on the query runner's PostgreSQL connection as a named (server-side prepared) statement: PostgreSQL
- * parses and plans it once per connection instead of at every call, which counts for the outbox, claim and finish
- * statements run for every event and attempt. Only for statements whose text is one of a few (built once).
+ * Runs `sql` on the query runner's PostgreSQL connection and answers the driver's rows and row count (TypeORM's
+ * `query()` answers neither for data-modifying statements with RETURNING in one shape). `prepared`: as a named
+ * (server-side prepared) statement, which PostgreSQL parses and plans once per connection instead of at every call;
+ * that counts for the outbox, claim and finish statements run for every event and attempt, and is only for
+ * statements whose text is one of a few (built once). Unnamed behind a pooler that cannot keep prepared statements
+ * (the `preparedStatements` option). TypeORM's logger sees the statement and its failure as it sees its own.
  */
-export async function preparedQuery(
+export async function pgQuery(
   runner: QueryRunner,
   sql: string,
   values: unknown[],
+  prepared: boolean,
 ): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number }> {
   const client = (await runner.connect()) as PgClient;
-  const result = await client.query({ name: statementName(sql), text: sql, values });
-  return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+  const logger = runner.connection.logger;
+  logger.logQuery(sql, values, runner);
+  try {
+    const result = await (prepared ? client.query({ name: statementName(sql), text: sql, values }) : client.query(sql, values));
+    return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+  } catch (error) {
+    logger.logQueryError(error as Error, sql, values, runner);
+    throw error;
+  }
 }

@@ -1,0 +1,128 @@
+import type { DataSource, EntityMetadata } from 'typeorm';
+import { WebhookAttempt, WebhookDelivery, WebhookEvent } from '../entities/index.js';
+import { columnSql } from './sql-names.js';
+
+// The PostgreSQL statements of the hot path: built once from the entity metadata (naming strategies and schemas
+// apply), each run as one statement per operation (data-modifying CTEs; `unnest` for many rows at once).
+
+/** The PostgreSQL array type of each `finishAttempt` parameter, in order (attempt columns, then the delivery's). */
+export const FINISH_PARAMETER_TYPES = [
+  'varchar',
+  'varchar',
+  'int',
+  'varchar',
+  'varchar',
+  'int',
+  'text',
+  'text',
+  'int',
+  'text',
+  'timestamptz',
+  'timestamptz',
+  'varchar',
+  'timestamptz',
+  'int',
+  'text',
+];
+
+/**
+ * The attempt columns in the order of the PostgreSQL statement's parameters: `finishAttempt` refers to deliveryId
+ * as $2, attemptNumber as $3 and createdAt as $12.
+ */
+export const ATTEMPT_COLUMNS = [
+  'id',
+  'deliveryId',
+  'attemptNumber',
+  'trigger',
+  'requestUrl',
+  'responseStatus',
+  'responseBody',
+  'responseHeaders',
+  'durationMs',
+  'error',
+  'nextAttemptAt',
+  'createdAt',
+] as const satisfies ReadonlyArray<keyof WebhookAttempt>;
+
+/** Statements built once from the entity metadata. */
+export class PostgresSql {
+  readonly claim: string;
+  /** `claim` for many deliveries: each parameter is an array; returns the ids and attempts claimed. */
+  readonly claims: string;
+  readonly finishAttempt: string;
+  /** `finishAttempt` for many attempts: each parameter is an array (one element per attempt); returns owned ids. */
+  readonly finishAttempts: string;
+  private readonly eventInsert: string;
+  private readonly deliveryTable: string;
+  private readonly deliveryColumns: string;
+  private readonly insertEventCache = new Map<number, string>();
+
+  constructor(dataSource: DataSource) {
+    const event = dataSource.getMetadata(WebhookEvent);
+    const delivery = dataSource.getMetadata(WebhookDelivery);
+    const attempt = dataSource.getMetadata(WebhookAttempt);
+    const e = columns(dataSource, event);
+    const d = columns(dataSource, delivery);
+    const a = columns(dataSource, attempt);
+    this.eventInsert =
+      `INSERT INTO ${table(dataSource, event)} (${e('id', 'topic', 'entityName', 'entityId', 'payload', 'createdAt', 'ownerId')}) ` +
+      `VALUES ($1, $2, $3, $4, $5, $6, $7)`;
+    this.deliveryTable = table(dataSource, delivery);
+    this.deliveryColumns = d('id', 'eventId', 'endpointId', 'topic', 'status', 'attemptCount', 'nextAttemptAt', 'createdAt', 'updatedAt');
+    const [id, status, attemptCount, nextAttemptAt, updatedAt, lastResponseStatus, lastError] = [
+      'id',
+      'status',
+      'attemptCount',
+      'nextAttemptAt',
+      'updatedAt',
+      'lastResponseStatus',
+      'lastError',
+    ].map((p) => d(p));
+    this.claim =
+      `UPDATE ${this.deliveryTable} SET ${status} = 'delivering', ${attemptCount} = $2, ${nextAttemptAt} = $3, ${updatedAt} = $4 ` +
+      `WHERE ${id} = $1 AND ${status} = 'pending' AND ${attemptCount} = $2 - 1`;
+    this.claims =
+      `UPDATE ${this.deliveryTable} AS d SET ${status} = 'delivering', ${attemptCount} = v.attempt, ${nextAttemptAt} = v.lease, ` +
+      `${updatedAt} = v.now FROM unnest($1::varchar[], $2::int[], $3::timestamptz[], $4::timestamptz[]) AS v(id, attempt, lease, now) ` +
+      `WHERE d.${id} = v.id AND d.${status} = 'pending' AND d.${attemptCount} = v.attempt - 1 ` +
+      `RETURNING d.${id} AS id, d.${attemptCount} AS attempt`;
+    const attemptColumns = a(...ATTEMPT_COLUMNS);
+    this.finishAttempt =
+      `WITH logged AS (INSERT INTO ${table(dataSource, attempt)} (${attemptColumns}) ` +
+      `VALUES (${ATTEMPT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})) ` +
+      `UPDATE ${this.deliveryTable} SET ${status} = $13, ${nextAttemptAt} = $14, ${lastResponseStatus} = $15, ` +
+      `${lastError} = $16, ${updatedAt} = $12 ` +
+      `WHERE ${id} = $2 AND ${status} = 'delivering' AND ${attemptCount} = $3`;
+    const names = FINISH_PARAMETER_TYPES.map((_, i) => `c${i + 1}`);
+    const unnest = FINISH_PARAMETER_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
+    const v = (i: number) => `v.c${i}`;
+    this.finishAttempts =
+      `WITH v AS (SELECT * FROM unnest(${unnest}) AS t(${names.join(', ')})), ` +
+      `logged AS (INSERT INTO ${table(dataSource, attempt)} (${attemptColumns}) SELECT ${names.slice(0, 12).join(', ')} FROM v) ` +
+      `UPDATE ${this.deliveryTable} AS d SET ${status} = ${v(13)}, ${nextAttemptAt} = ${v(14)}, ${lastResponseStatus} = ${v(15)}, ` +
+      `${lastError} = ${v(16)}, ${updatedAt} = ${v(12)} ` +
+      `FROM v WHERE d.${id} = ${v(2)} AND d.${status} = 'delivering' AND d.${attemptCount} = ${v(3)} RETURNING d.${id} AS id`;
+  }
+
+  /** Event plus `count` deliveries in one statement; delivery i takes parameters 8 + 2i (id) and 9 + 2i (endpoint). */
+  insertEvent(count: number): string {
+    let sql = this.insertEventCache.get(count);
+    if (!sql) {
+      const rows = Array.from({ length: count }, (_, i) => `($${8 + 2 * i}, $1, $${9 + 2 * i}, $2, 'pending', 0, $6, $6, $6)`);
+      sql = `WITH event AS (${this.eventInsert}) INSERT INTO ${this.deliveryTable} (${this.deliveryColumns}) VALUES ${rows.join(', ')}`;
+      if (this.insertEventCache.size < 64) this.insertEventCache.set(count, sql);
+    }
+    return sql;
+  }
+}
+
+function table(dataSource: DataSource, metadata: EntityMetadata): string {
+  return metadata.tablePath
+    .split('.')
+    .map((part) => dataSource.driver.escape(part))
+    .join('.');
+}
+
+function columns(dataSource: DataSource, metadata: EntityMetadata) {
+  return (...properties: string[]) => properties.map((p) => columnSql(dataSource, metadata, p)).join(', ');
+}
