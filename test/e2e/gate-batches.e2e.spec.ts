@@ -5,8 +5,9 @@ import { DeliveryQueue, type DeliveryJob } from '../../libs/webhooks/src/queue/d
 import { createDatabase, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
 
-// Acquires and releases of concurrent attempts go to Redis together (one script for those that come while one call
-// is in flight); each must still act as if it ran alone, in the order they came.
+// Acquires and releases of concurrent attempts go to Redis together (one script for those of one turn of the event
+// loop and those that come while one call is in flight); each must still act as if it ran alone, in the order
+// they came.
 describe('endpoint gate calls made together', () => {
   let db: TestDatabase;
   let fixture: FixtureApp;
@@ -58,7 +59,8 @@ describe('endpoint gate calls made together', () => {
 
   it('a batch that Redis refuses fails each of its calls, without running them again one by one', async () => {
     const a = await endpoint();
-    const first = gate.acquire(job(a), lease()); // in flight alone: the next three wait and go together
+    const first = gate.acquire(job(a), lease());
+    await new Promise((resolve) => setImmediate(resolve)); // the first is in flight alone: the next three go together
     const client = (gate as unknown as { redis(): Record<string, (...args: unknown[]) => Promise<unknown>> }).redis();
     const refuse = vi.spyOn(client, 'webhooksGateMany').mockRejectedValueOnce(new Error('Connection is closed.'));
     const single = vi.spyOn(client, 'webhooksGateAcquire');
@@ -72,5 +74,21 @@ describe('endpoint gate calls made together', () => {
     // Nothing of the refused batch was applied; the gate works on.
     expect((await gate.states([a])).get(a)).toMatchObject({ inFlight: 1, held: 0 });
     expect((await gate.acquire(job(a), lease())).admitted).toBe(true);
+  });
+
+  it('a slot given back and the acquire that takes it in the same turn go in one script, in that order', async () => {
+    const a = await endpoint();
+    const full = await Promise.all([job(a), job(a), job(a)].map((j) => gate.acquire(j, lease())));
+    expect(full.every((r) => r.admitted)).toBe(true);
+    expect(full.map((r) => r.admitted && r.inFlight)).toEqual([1, 2, 3]); // each admission counts what is in flight
+    const client = (gate as unknown as { redis(): Record<string, (...args: unknown[]) => Promise<unknown>> }).redis();
+    const many = vi.spyOn(client, 'webhooksGateMany');
+    const [, next] = await Promise.all([
+      gate.release(a, full[0].admitted ? full[0].token : '', { kind: 'answered' }),
+      gate.acquire(job(a), lease()),
+    ]);
+    expect(many).toHaveBeenCalledTimes(1);
+    many.mockRestore();
+    expect(next).toMatchObject({ admitted: true, inFlight: 3 });
   });
 });

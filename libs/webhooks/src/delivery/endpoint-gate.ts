@@ -27,7 +27,8 @@ import { ACQUIRE, ACQUIRE_KEYS, GATE_MANY, RELEASE, RELEASE_KEYS, STATUS } from 
 
 /** What `acquire` answers. */
 export type Admission =
-  | { admitted: true; token: string }
+  /** `inFlight`: the endpoint's attempts in flight in all processes, this one counted. */
+  | { admitted: true; token: string; inFlight: number }
   /**
    * Not admitted; `wakeAt` (epoch ms) when a timed wait (pause, rate window, circuit backoff) ends, 0 when a
    * completion frees it. `parked`: held in the endpoint's held set (false when asked not to park).
@@ -92,9 +93,11 @@ export class EndpointGate {
   private readonly logger = new Logger('Webhooks');
   private redisClient: GateRedis | undefined;
   /**
-   * Acquires and releases of concurrent attempts share round trips: those that come while one call is in flight go
-   * together in the next, as one script. A failed batch fails each of its calls (as it would have failed alone):
-   * it is not run again call by call, since some of its calls may have been applied.
+   * Acquires and releases of concurrent attempts share round trips: those of one turn of the event loop, and those
+   * that come while one call is in flight, go together, as one script. So a released slot and the acquire of the
+   * delivery that waited here for it go in one script, and no other process takes the slot between them. A failed
+   * batch fails each of its calls (as it would have failed alone): it is not run again call by call, since some of
+   * its calls may have been applied.
    */
   private readonly calls = new GroupCommit<GateCall, unknown>(
     async (batch) => {
@@ -111,6 +114,7 @@ export class EndpointGate {
         ? this.redis().webhooksGateAcquire(...call.keys, ...call.args)
         : this.redis().webhooksGateRelease(...call.keys, ...call.args),
     100,
+    true,
   );
 
   constructor(
@@ -133,7 +137,7 @@ export class EndpointGate {
     const limits = this.limits(job.endpointId);
     const token = `${job.deliveryId}:${job.attempt}:${randomUUID().slice(0, 8)}`;
     const member = `${job.deliveryId}:${job.attempt}`;
-    const [admitted, wakeAt, parked] = (await this.call(
+    const [admitted, wakeAt, parked, inFlight] = (await this.call(
       'a',
       [...this.keys(job.endpointId, 'inflight', 'held', 'state', 'rate'), this.heldIndexKey()],
       [
@@ -152,8 +156,8 @@ export class EndpointGate {
         HELD_PAYLOADS_MAX,
         park ? '1' : '0',
       ],
-    )) as [number, number, number];
-    if (admitted === 1) return { admitted: true, token };
+    )) as [number, number, number, number?];
+    if (admitted === 1) return { admitted: true, token, inFlight: Number(inFlight ?? 0) };
     if (parked !== 1) return { admitted: false, wakeAt, parked: false };
     if (wakeAt > 0) await this.scheduleWake(job.endpointId, wakeAt, now);
     return { admitted: false, wakeAt, parked: true };

@@ -75,7 +75,8 @@ if inHeld and redis.call('ZREM', held, member) == 1 then
   redis.call('HDEL', held .. ':payloads', member)
   if redis.call('ZCARD', held) == 0 then redis.call('SREM', heldIndex, A[10]) end
 end
-return {1, 0}
+-- The endpoint's attempts in flight now, in all processes: a process takes the free ones as its share.
+return {1, 0, 0, redis.call('ZCARD', inflight)}
 `;
 
 const RELEASE_BODY = `

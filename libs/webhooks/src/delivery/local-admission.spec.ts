@@ -77,6 +77,21 @@ describe('LocalAdmission', () => {
     expect(await settled(grown.turn('ep', 4))).toBe(false);
   });
 
+  it('takes the slots the gate reports free as its share, so processes sharing an endpoint do not race for them', async () => {
+    const local = new LocalAdmission();
+    for (let i = 0; i < 3; i++) await local.turn('ep', 8);
+    local.admitted('ep', 8, 7); // 7 in flight in all processes, 3 of them here: 1 slot is free
+    await local.turn('ep', 8); // the 4th takes it
+    expect(await settled(local.turn('ep', 8))).toBe(false); // the 5th waits for one of this process's own
+    // The other processes' attempts ended: the next admission finds the cap free but for this process's 4.
+    const alone = new LocalAdmission();
+    for (let i = 0; i < 4; i++) await alone.turn('ep', 8);
+    alone.admitted('ep', 8, 8); // the cap is full: 4 here, 4 elsewhere
+    expect(await settled(alone.turn('ep', 8))).toBe(false);
+    alone.admitted('ep', 8, 4);
+    expect(await settled(alone.turn('ep', 8))).toBe(true);
+  });
+
   it('asks without parking while its own attempts of a fast endpoint are in flight, and waits for one of them to end', async () => {
     const local = new LocalAdmission();
     const calls: boolean[] = [];

@@ -13,9 +13,11 @@ const EWMA_WEIGHT = 0.2;
  *
  * So before asking, a delivery to a fast endpoint (one whose attempts here answer in under a second on average, and
  * one of which ended, or the first began, less than a second ago) waits in the process, until then at most, while
- * the process has its share of the endpoint's cap asking or in flight. Its share starts at the whole cap; when the
- * gate refuses for want of a slot (other processes have the rest), it becomes what the process has in flight then,
- * and each admission grows it back by about one per round. A delivery waits here a second in all at most. A
+ * the process has its share of the endpoint's cap asking or in flight. Its share starts at the whole cap. Each
+ * admission tells how many of the endpoint's attempts are in flight in all processes: the share becomes what this
+ * process has plus the slots still free, so processes that share an endpoint do not race each other for slots that
+ * are not there. When the gate refuses for want of a slot anyway, the share becomes what the process has in flight
+ * then. A delivery waits here a second in all at most. A
  * delivery to a slow or hanging endpoint asks the gate at once (a hanging one after its first second) and is
  * parked there, so it does not keep a worker slot while it waits.
  */
@@ -33,7 +35,7 @@ export class LocalAdmission {
    * parking (`acquire(false)`): refused for want of a slot, the delivery waits here for one of those attempts to end
    * and asks again; otherwise (or once the endpoint stops being fast, or a timed wait is due) it asks with parking.
    */
-  async ask<A extends { admitted: boolean; wakeAt?: number; parked?: boolean }>(
+  async ask<A extends { admitted: boolean; wakeAt?: number; parked?: boolean; inFlight?: number }>(
     endpointId: string,
     cap: number,
     acquire: (park: boolean) => Promise<A>,
@@ -52,7 +54,7 @@ export class LocalAdmission {
         throw error;
       }
       if (admission.admitted) {
-        this.admitted(endpointId, cap);
+        this.admitted(endpointId, cap, admission.inFlight);
         return admission;
       }
       this.held(endpointId, admission.wakeAt === 0, cap);
@@ -88,10 +90,19 @@ export class LocalAdmission {
     this.inFlight.set(endpointId, (this.inFlight.get(endpointId) ?? 0) + 1);
   }
 
-  /** The gate admitted the delivery: the process's share grows back towards the cap. */
-  admitted(endpointId: string, cap: number): void {
-    const share = Math.min(cap, this.share.get(endpointId) ?? cap);
-    if (share < cap) this.share.set(endpointId, Math.min(cap, share + 1 / share));
+  /**
+   * The gate admitted the delivery. With `inFlight` (the endpoint's attempts in flight in all processes), the
+   * process's share is what it has plus the slots still free; without, the share grows back towards the cap by one
+   * per round of admissions.
+   */
+  admitted(endpointId: string, cap: number, inFlight?: number): void {
+    let share: number;
+    if (inFlight !== undefined) share = (this.inFlight.get(endpointId) ?? 1) + Math.max(0, cap - inFlight);
+    else {
+      const was = Math.min(cap, this.share.get(endpointId) ?? cap);
+      share = was + 1 / was;
+    }
+    if (share < cap) this.share.set(endpointId, share);
     else this.share.delete(endpointId);
   }
 

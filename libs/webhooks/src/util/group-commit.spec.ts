@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GroupCommit } from './group-commit.js';
 
 /** A writer whose writes finish when told, recording what each write carried. */
-function writer(failOn?: number) {
+function writer(failOn?: number, gatherTurn = false) {
   const many: number[][] = [];
   const one: number[] = [];
   const group = new GroupCommit<number, string>(
@@ -19,6 +19,7 @@ function writer(failOn?: number) {
       return `ok ${item}`;
     },
     4,
+    gatherTurn,
   );
   return { group, many, one };
 }
@@ -43,6 +44,23 @@ describe('GroupCommit', () => {
       'ok 4',
     ]);
     expect(one).toEqual([1, 2, 3, 4]);
+  });
+
+  it('with gatherTurn, a first item waits for what the same turn of the event loop submits after it', async () => {
+    const { group, many, one } = writer(undefined, true);
+    const first = group.submit(1);
+    // Submitted a few awaits later, in the same turn (as a waiter woken by the first would).
+    const later = (async () => {
+      await Promise.resolve();
+      await Promise.resolve();
+      return group.submit(2);
+    })();
+    expect(await Promise.all([first, later])).toEqual(['ok 1', 'ok 2']);
+    expect(many).toEqual([[1, 2]]);
+    expect(one).toEqual([]);
+    // The next turn's item goes on its own (nothing is in flight, nothing else came).
+    expect(await group.submit(3)).toBe('ok 3');
+    expect(one).toEqual([3]);
   });
 
   it('keeps working after a failure', async () => {

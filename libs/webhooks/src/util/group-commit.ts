@@ -5,10 +5,15 @@
  * longer a write takes, the more items the next one carries.
  *
  * A batch whose write fails is written again one item at a time, so one bad item fails only its own caller.
+ *
+ * `gatherTurn`: a first item waits for the rest of the current turn of the event loop (its microtasks included)
+ * before it is written, so that what the same turn submits goes with it: an item that frees something and the one
+ * that takes it go in one write, with nothing between them.
  */
 export class GroupCommit<Item, Result> {
   private readonly waiting: Array<{ item: Item; resolve(result: Result): void; reject(error: Error): void }> = [];
   private writing = false;
+  private gathering = false;
 
   constructor(
     /** Writes many items in one go; answers one result per item, in order. */
@@ -16,12 +21,20 @@ export class GroupCommit<Item, Result> {
     /** Writes one item (a lone item, and each item of a batch that failed as a whole). */
     private readonly writeOne: (item: Item) => Promise<Result>,
     private readonly maxBatch = 200,
+    private readonly gatherTurn = false,
   ) {}
 
   submit(item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      this.flush();
+      if (!this.gatherTurn || this.writing) this.flush();
+      else if (!this.gathering) {
+        this.gathering = true;
+        setImmediate(() => {
+          this.gathering = false;
+          this.flush();
+        });
+      }
     });
   }
 
