@@ -92,3 +92,47 @@ describe('endpoint gate calls made together', () => {
     expect(next).toMatchObject({ admitted: true, inFlight: 3 });
   });
 });
+
+// The outbox's adds after commit wait for the end of the event loop's turn: those of every transaction that
+// committed in it go to Redis together, each job under its own id (so the relay's re-adds still find it).
+describe('background enqueues of one turn', () => {
+  let db: TestDatabase;
+  let fixture: FixtureApp;
+  let queue: DeliveryQueue;
+
+  beforeAll(async () => {
+    db = await createDatabase('sqlite');
+    fixture = await startFixture(db, { webhooksOptions: { worker: false } });
+    queue = fixture.app.get(DeliveryQueue);
+  });
+  afterAll(async () => {
+    await fixture?.close();
+    await db?.drop();
+  });
+
+  it('go in one pipeline, each job under its own id; a re-add of one of them adds nothing', async () => {
+    const bull = (queue as unknown as { queue: { addBulk: (...a: unknown[]) => unknown; add: (...a: unknown[]) => unknown } }).queue;
+    const bulk = vi.spyOn(bull, 'addBulk');
+    const single = vi.spyOn(bull, 'add');
+    const job = (i: number): DeliveryJob => ({ deliveryId: `dlv_turn${i}`, eventId: `evt_turn${i}`, endpointId: 'ep_x', attempt: 1 });
+    const waiting = (await queue.counts()).waiting;
+    queue.enqueueInBackground([job(1)]); // one transaction's job
+    queue.enqueueInBackground([job(2), job(3)]); // another's, in the same turn
+    await queue.drain();
+    expect(bulk).toHaveBeenCalledTimes(1);
+    expect(single).not.toHaveBeenCalled();
+    expect((await queue.counts()).waiting - waiting).toBe(3);
+    // The relay's re-add of a gathered job (same deterministic id) is a no-op.
+    await queue.enqueue([job(2)]);
+    expect((await queue.counts()).waiting - waiting).toBe(3);
+    // A job of the next turn goes on its own.
+    await new Promise((resolve) => setImmediate(resolve));
+    queue.enqueueInBackground([job(4)]);
+    await new Promise((resolve) => setImmediate(resolve));
+    await queue.drain();
+    expect(bulk).toHaveBeenCalledTimes(1);
+    expect((await queue.counts()).waiting - waiting).toBe(4);
+    bulk.mockRestore();
+    single.mockRestore();
+  });
+});

@@ -36,6 +36,9 @@ const ENDPOINTS_CHANGED = 'endpoints-changed';
 /** Payloads up to this many characters travel in the job; larger ones are read from the event row. */
 export const JOB_PAYLOAD_MAX_CHARS = 16_384;
 
+/** Most jobs of one round trip of gathered background adds. */
+const GATHERED_MAX = 500;
+
 /** Bull job name of an endpoint's wake-up: a timed wait (pause, rate window, circuit backoff) ended. */
 export const WAKE_JOB = 'wake';
 
@@ -65,6 +68,8 @@ export interface QueueCounts {
 export class DeliveryQueue implements OnApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Jobs handed to `enqueueInBackground` in this turn of the event loop: they go to Redis together at its end. */
+  private gathered: DeliveryJob[] = [];
 
   constructor(@InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<DeliveryJob>) {
     // Bull sends CLIENT SETNAME without awaiting it each time a processor starts, and rethrows its failure: a
@@ -95,9 +100,27 @@ export class DeliveryQueue implements OnApplicationShutdown {
   /**
    * Enqueues without making the caller wait for Redis (an entity save must not hang on a Redis outage). A failure
    * is logged; the delivery stays `pending` in the database and the relay enqueues it later.
+   *
+   * Jobs due now wait for the end of the current turn of the event loop, and those of every transaction that
+   * committed in that turn go in one round trip (one pipeline of adds: each job keeps its own id, so the relay's
+   * re-adds still find it). Under load a turn sees several commits: the API process then writes to Redis less than
+   * once per transaction.
    */
   enqueueInBackground(jobs: readonly DeliveryJob[], delayMs = 0): void {
     if (jobs.length === 0) return;
+    if (delayMs > 0) return this.enqueueApart(jobs, delayMs);
+    if (this.gathered.length === 0) setImmediate(() => this.flushGathered());
+    for (const job of jobs) this.gathered.push(job);
+  }
+
+  /** Sends what `enqueueInBackground` gathered, in pipelines of at most GATHERED_MAX jobs. */
+  private flushGathered(): void {
+    const jobs = this.gathered;
+    this.gathered = [];
+    for (let i = 0; i < jobs.length; i += GATHERED_MAX) this.enqueueApart(jobs.slice(i, i + GATHERED_MAX), 0);
+  }
+
+  private enqueueApart(jobs: readonly DeliveryJob[], delayMs: number): void {
     const p = this.enqueue(jobs, delayMs)
       .catch((error: Error) => {
         this.logger.warn(`Could not enqueue ${jobs.length} webhook deliveries (${error.message}); the outbox relay will enqueue them.`);
@@ -178,8 +201,9 @@ export class DeliveryQueue implements OnApplicationShutdown {
     await this.queue.obliterate({ force: true });
   }
 
-  /** Resolves when every background enqueue started so far has settled. */
+  /** Resolves when every background enqueue started so far (gathered ones included) has settled. */
   async drain(): Promise<void> {
+    this.flushGathered();
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
