@@ -67,7 +67,9 @@ describe.each(databaseKinds())('delivery policy (%s)', (kind) => {
     const gaps = rx.requests.slice(1).map((r, i) => r.at - rx.requests[i].at);
     gaps.forEach((gap, i) => {
       expect(gap).toBeGreaterThanOrEqual(schedule[i] * 0.8 - 5); // never early
-      expect(gap).toBeLessThanOrEqual(schedule[i] * 1.2 + 400); // late only by processing overhead
+      // Late only by processing overhead: well before the relay (10 s grace) would have picked the retry up. The bound
+      // is loose because a busy 2-core machine stalls processes for hundreds of ms now and then (873 ms seen once).
+      expect(gap).toBeLessThanOrEqual(schedule[i] * 1.2 + 2500);
     });
     const attempts = await attemptsOf(delivery.id);
     expect(attempts.map((a) => [a.attemptNumber, a.responseStatus, a.trigger])).toEqual([

@@ -11,11 +11,12 @@ import { DELIVER_JOB, WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { DeliveryQueue, WAKE_JOB, type DeliveryJob } from '../queue/delivery-queue.js';
 import { notSent, WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from '../http/exchange.js';
-import { decide, MAX_RETRY_AFTER_MS, retryAfterMs, type Verdict } from './retry-policy.js';
-import { EndpointGate, type GateOutcome } from './endpoint-gate.js';
+import { decide, type Verdict } from './retry-policy.js';
+import { EndpointGate } from './endpoint-gate.js';
+import { gateOutcome, tokenFailure, truncate } from './attempt-outcomes.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { LocalAdmission } from './local-admission.js';
-import { OAuth2TokenError, OAuth2Tokens } from './oauth2.js';
+import { OAuth2Tokens } from './oauth2.js';
 import { isReservedHeader } from '../endpoints/endpoint-input.js';
 import { WebhookExtensions } from '../extensions/extensions.js';
 import { shapeChanges, shapeData } from '../payload/shaping.js';
@@ -104,11 +105,24 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       if (endpoint && job.released) await this.gate.release(job.endpointId, null, { kind: 'none' }, Date.now(), job);
       return this.claimAndSend(job, endpoint, timeoutMs, lease, now, null);
     }
-    // The gate decides; the process asks it only when it may admit (see LocalAdmission).
-    const admission = await this.local.ask(endpoint.id, this.gate.limits(endpoint.id).maxInFlight, (park) =>
-      this.gate.acquire(job, lease, Date.now(), { park }),
-    );
-    if (!admission.admitted) return null; // held: the gate puts the job back when the endpoint can take it
+    // The gate decides; the process asks it only when it may admit (see LocalAdmission). When it will most likely
+    // admit, the row is claimed meanwhile: the two round trips overlap.
+    const cap = this.gate.limits(endpoint.id).maxInFlight;
+    const early = this.local.likelyAdmitted(endpoint.id, cap) ? this.store.claim(job.deliveryId, job.attempt, lease, now) : undefined;
+    // Not sent after all (held, or the gate failed): the row goes back as it was, for the job's next run.
+    const undo = async () => {
+      if (early && (await early.catch(() => false))) await this.store.unclaim(job.deliveryId, job.attempt, new Date());
+    };
+    const admission = await this.local
+      .ask(endpoint.id, cap, (park) => this.gate.acquire(job, lease, Date.now(), { park }))
+      .catch(async (error: Error) => {
+        await undo().catch(() => undefined); // else its lease lapses and the relay takes it back
+        throw error;
+      });
+    if (!admission.admitted) {
+      await undo(); // held: the gate puts the job back when the endpoint can take it
+      return null;
+    }
     // The slot is the receiver's: it is given back as soon as the response is in, not after the database writes.
     let released: Promise<void> | undefined;
     const release = (response: WebhookResponse | undefined) => {
@@ -119,7 +133,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     };
     let result: AttemptResult | null = null;
     try {
-      result = await this.claimAndSend(job, endpoint, timeoutMs, lease, now, admission.token, (response) => void release(response));
+      result = await this.claimAndSend(job, endpoint, timeoutMs, lease, now, admission.token, (response) => void release(response), early);
       return result;
     } finally {
       await release(result?.response);
@@ -135,8 +149,10 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     now: Date,
     slot: string | null,
     answered: (response: WebhookResponse) => void = () => undefined,
+    /** The claim, when it was started already. */
+    claimed?: Promise<boolean>,
   ): Promise<AttemptResult | null> {
-    if (!(await this.store.claim(job.deliveryId, job.attempt, lease, now))) return null;
+    if (!(await (claimed ?? this.store.claim(job.deliveryId, job.attempt, lease, now)))) return null;
     this.leases.hold(job.deliveryId, job.endpointId, slot);
     const attributes = {
       'webhooks.topic': job.topic ?? '',
@@ -372,25 +388,4 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     await this.health.failed(endpoint.id, at, failure);
     return result;
   }
-}
-
-/** What an attempt's response tells the gate about its endpoint. */
-function gateOutcome(response: WebhookResponse | undefined): GateOutcome {
-  if (!response || response.unsent || response.blocked) return { kind: 'none' };
-  if (response.status === null) return { kind: 'unreachable' };
-  if (response.status !== 429 && response.status !== 503) return { kind: 'answered' };
-  const after = retryAfterMs(response.headers?.['retry-after']);
-  return { kind: 'answered', pauseUntil: after === null ? undefined : Date.now() + Math.min(after, MAX_RETRY_AFTER_MS) };
-}
-
-/** A failed token request as an attempt that sent nothing; a token URL refused by the network policy is final. */
-function tokenFailure(error: unknown): WebhookResponse {
-  const response = notSent(`Not sent: ${(error as Error).message}`);
-  return error instanceof OAuth2TokenError && error.blocked ? { ...response, blocked: true } : response;
-}
-
-/** At most `limit` bytes of text (a cut multi-byte character becomes U+FFFD). */
-function truncate(body: string | null, limit: number): string | null {
-  if (body === null || Buffer.byteLength(body) <= limit) return body;
-  return Buffer.from(body).subarray(0, limit).toString('utf8');
 }

@@ -92,6 +92,27 @@ describe('LocalAdmission', () => {
     expect(await settled(alone.turn('ep', 8))).toBe(true);
   });
 
+  it('expects an admission for a fast endpoint below its share, until the gate holds one of its deliveries', async () => {
+    const local = new LocalAdmission();
+    expect(local.likelyAdmitted('ep', 2)).toBe(false); // nothing known of it yet
+    await local.turn('ep', 2);
+    local.admitted('ep', 2, 1);
+    local.leave('ep', 3); // answered in 3 ms
+    expect(local.likelyAdmitted('ep', 2)).toBe(true);
+    await local.turn('ep', 2);
+    await local.turn('ep', 2);
+    expect(local.likelyAdmitted('ep', 2)).toBe(false); // at its share
+    local.leave('ep', 3);
+    local.held('ep', false, 2); // a pause, rate window or open circuit
+    expect(local.likelyAdmitted('ep', 2)).toBe(false);
+    await local.turn('ep', 2);
+    local.admitted('ep', 2, 1); // admitted again: the hold is over
+    local.leave('ep', 3);
+    expect(local.likelyAdmitted('ep', 2)).toBe(true);
+    local.leave('slow', 5000);
+    expect(local.likelyAdmitted('slow', 2)).toBe(false);
+  });
+
   it('asks without parking while its own attempts of a fast endpoint are in flight, and waits for one of them to end', async () => {
     const local = new LocalAdmission();
     const calls: boolean[] = [];

@@ -28,6 +28,8 @@ export class LocalAdmission {
   /** When an attempt to the endpoint last ended here, or the first of those in flight began. */
   private readonly progressAt = new Map<string, number>();
   private readonly waiters = new Map<string, Array<() => void>>();
+  /** Endpoints whose last answer from the gate was a hold (a pause, rate window, open circuit or a full cap). */
+  private readonly holding = new Set<string>();
 
   /**
    * Waits for the delivery's turn and asks the gate (`acquire`), keeping count of the answer; an admitted delivery is
@@ -67,6 +69,18 @@ export class LocalAdmission {
   }
 
   /**
+   * Whether the gate will most likely admit a delivery to the endpoint at once: it is fast, this process is below
+   * its share of the cap, and the gate's last answer for it was no hold. The worker then claims the delivery while
+   * it asks the gate, so the two round trips overlap (and undoes the claim in the rare case it is held).
+   */
+  likelyAdmitted(endpointId: string, cap: number): boolean {
+    const average = this.averageMs.get(endpointId);
+    if (average === undefined || average >= FAST_MS || this.holding.has(endpointId)) return false;
+    const share = Math.max(1, Math.floor(Math.min(cap, this.share.get(endpointId) ?? cap)));
+    return (this.inFlight.get(endpointId) ?? 0) < share;
+  }
+
+  /**
    * How long a delivery may wait here for the endpoint: while it is fast and this process has attempts of it, and
    * not past the delivery's `deadline`.
    */
@@ -96,6 +110,7 @@ export class LocalAdmission {
    * per round of admissions.
    */
   admitted(endpointId: string, cap: number, inFlight?: number): void {
+    this.holding.delete(endpointId);
     let share: number;
     if (inFlight !== undefined) share = (this.inFlight.get(endpointId) ?? 1) + Math.max(0, cap - inFlight);
     else {
@@ -111,6 +126,7 @@ export class LocalAdmission {
    * Then what the process has in flight is its share for now: the other processes have the rest of the cap.
    */
   held(endpointId: string, forSlot: boolean, cap: number): void {
+    this.holding.add(endpointId);
     if (forSlot) this.share.set(endpointId, Math.max(1, Math.min(cap, (this.inFlight.get(endpointId) ?? 1) - 1)));
     this.leave(endpointId, undefined);
   }

@@ -165,6 +165,17 @@ export class WebhookStore {
   }
 
   /**
+   * Undoes a claim whose attempt did not go (the endpoint gate held it after all): the delivery is `pending` again,
+   * due now, with the attempts made before it. Only if this attempt still holds it.
+   */
+  async unclaim(deliveryId: string, attempt: number, now: Date): Promise<boolean> {
+    return this.moveDelivery(
+      { id: deliveryId, status: 'delivering', attemptCount: attempt },
+      { status: 'pending', attemptCount: attempt - 1, nextAttemptAt: now, updatedAt: now },
+    );
+  }
+
+  /**
    * A finished delivery back to `pending`, due now, for a new round of attempts (redeliver, recover). Only if it is
    * still as read: false when it changed meanwhile.
    */
