@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OutboxRelay, WebhookAttempt, WebhookDelivery } from 'nestjs-outgoing-webhooks';
+import { OutboxRelay, WebhookAttempt, WebhookDelivery, WebhooksService } from 'nestjs-outgoing-webhooks';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import type { Receiver } from '../support/receiver.js';
@@ -55,6 +55,8 @@ describe.each(databaseKinds())('delivery leases (%s)', (kind) => {
     expect(during.status).toBe('delivering');
     expect(during.nextAttemptAt!.getTime()).toBeGreaterThan(Date.now());
     expect((await example.app.get(OutboxRelay).sweepLost()).recovered).toBe(0);
+    // Its slot at the endpoint's gate is renewed too: still counted in flight (a lapsed slot leaves the count).
+    expect((await example.app.get(WebhooksService).getEndpoint(endpointId)).delivery?.inFlight).toBe(1);
 
     const done = await waitUntil(async () => {
       const row = await deliveryRow();
