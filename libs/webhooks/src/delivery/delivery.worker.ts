@@ -107,14 +107,15 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     }
     // The gate decides; the process asks it only when it may admit (see LocalAdmission). When it will most likely
     // admit, the row is claimed meanwhile: the two round trips overlap.
-    const cap = this.gate.limits(endpoint.id).maxInFlight;
+    const limits = this.gate.limits(endpoint.id);
+    const cap = limits.maxInFlight;
     const early = this.local.likelyAdmitted(endpoint.id, cap) ? this.store.claim(job.deliveryId, job.attempt, lease, now) : undefined;
     // Not sent after all (held, or the gate failed): the row goes back as it was, for the job's next run.
     const undo = async () => {
       if (early && (await early.catch(() => false))) await this.store.unclaim(job.deliveryId, job.attempt, new Date());
     };
     const admission = await this.local
-      .ask(endpoint.id, cap, (park) => this.gate.acquire(job, lease, Date.now(), { park }))
+      .ask(endpoint.id, cap, (park) => this.gate.acquire(job, lease, Date.now(), { park, limits }))
       .catch(async (error: Error) => {
         await undo().catch(() => undefined); // else its lease lapses and the relay takes it back
         throw error;

@@ -132,9 +132,16 @@ export class EndpointGate {
     };
   }
 
-  /** Admits a delivery attempt, or holds its job until the endpoint can take it. */
-  async acquire(job: DeliveryJob, leaseUntil: Date, now = Date.now(), { park = true } = {}): Promise<Admission> {
-    const limits = this.limits(job.endpointId);
+  /**
+   * Admits a delivery attempt, or holds its job until the endpoint can take it. `limits`: the endpoint's, when the
+   * caller has them already.
+   */
+  async acquire(
+    job: DeliveryJob,
+    leaseUntil: Date,
+    now = Date.now(),
+    { park = true, limits = this.limits(job.endpointId) }: { park?: boolean; limits?: EndpointLimits } = {},
+  ): Promise<Admission> {
     const token = `${job.deliveryId}:${job.attempt}:${randomUUID().slice(0, 8)}`;
     const member = `${job.deliveryId}:${job.attempt}`;
     const [admitted, wakeAt, parked, inFlight] = (await this.call(
