@@ -76,6 +76,27 @@ describe('endpoint gate calls made together', () => {
     expect((await gate.acquire(job(a), lease())).admitted).toBe(true);
   });
 
+  it('lets another probe go once a half-open circuit’s probe lapsed (its worker died), and holds the rest meanwhile', async () => {
+    const a = await endpoint();
+    const t0 = Date.now();
+    // Five connection errors in a row open the circuit (the module's default: 5 errors, then 30 s).
+    for (let i = 0; i < 5; i++) {
+      const attempt = await gate.acquire(job(a), new Date(t0 + 60_000), t0);
+      expect(attempt.admitted).toBe(true);
+      await gate.release(a, attempt.admitted ? attempt.token : '', { kind: 'unreachable' }, t0);
+    }
+    expect((await gate.states([a], t0)).get(a)?.circuit).toBe('open');
+    // After the backoff one probe goes, leased for 5 s; a delivery that comes meanwhile is held behind it.
+    const t1 = t0 + 30_001;
+    expect((await gate.acquire(job(a), new Date(t1 + 5000), t1)).admitted).toBe(true);
+    const waiting = job(a);
+    expect(await gate.acquire(waiting, new Date(t1 + 65_000), t1 + 1000)).toMatchObject({ admitted: false, wakeAt: 0 });
+    // No release came and the probe's lease lapsed: the held delivery, put back, probes instead.
+    const t2 = t1 + 6000;
+    expect((await gate.acquire({ ...waiting, released: true }, new Date(t2 + 5000), t2)).admitted).toBe(true);
+    expect((await gate.states([a], t2)).get(a)).toMatchObject({ circuit: 'half-open', inFlight: 1, held: 0 });
+  });
+
   it('a slot given back and the acquire that takes it in the same turn go in one script, in that order', async () => {
     const a = await endpoint();
     const full = await Promise.all([job(a), job(a), job(a)].map((j) => gate.acquire(j, lease())));
