@@ -110,6 +110,9 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     const limits = this.gate.limits(endpoint.id);
     const cap = limits.maxInFlight;
     const early = this.local.likelyAdmitted(endpoint.id, cap) ? this.store.claim(job.deliveryId, job.attempt, lease, now) : undefined;
+    // Handled at once: a claim that fails while the gate is asked must not be an unhandled rejection (it is awaited,
+    // and its error seen, once the gate has answered).
+    early?.catch(() => undefined);
     // Not sent after all (held, or the gate failed): the row goes back as it was, for the job's next run.
     const undo = async () => {
       if (early && (await early.catch(() => false))) await this.store.unclaim(job.deliveryId, job.attempt, new Date());

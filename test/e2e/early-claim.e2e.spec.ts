@@ -1,0 +1,97 @@
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WebhookDelivery, WebhooksService } from 'nestjs-outgoing-webhooks';
+import { DeliveryWorker } from '../../libs/webhooks/src/delivery/delivery.worker.js';
+import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js';
+import type { DeliveryJob } from '../../libs/webhooks/src/queue/delivery-queue.js';
+import { newId } from '../../libs/webhooks/src/ids.js';
+import { WebhookStore } from '../../libs/webhooks/src/store/webhook-store.js';
+import { Widget } from '../fixtures/widget.entity.js';
+import { createDatabase, type TestDatabase } from '../support/databases.js';
+import { startFixture, type FixtureApp } from '../support/fixture-app.js';
+import { Receiver } from '../support/receiver.js';
+import { waitUntil } from '../support/wait.js';
+
+// A delivery the gate will most likely admit claims its row while the gate is asked. These are the cases where it
+// does not go after all: the claim must be undone, and a claim that fails meanwhile must surface as the attempt's
+// error, not as an unhandled rejection.
+describe('early claim', () => {
+  let db: TestDatabase;
+  let fixture: FixtureApp;
+  let rx: Receiver;
+  let endpointId: string;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    db = await createDatabase('sqlite');
+    rx = await Receiver.start();
+    fixture = await startFixture(db, { webhooksOptions: { concurrency: 2 } });
+    ds = fixture.app.get(DataSource);
+    endpointId = (await fixture.app.get(WebhooksService).createEndpoint({ url: rx.url, topics: ['widget.created'] })).id;
+    // One delivery answered at once: the worker now knows the endpoint as fast.
+    await Widget.create({ name: 'first' }).save();
+    await rx.waitFor(1);
+    await waitUntil(async () => (await deliveries()).every((d) => d.status === 'succeeded'), 'the first delivery');
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await fixture?.close();
+    await rx?.close();
+    await db?.drop();
+  });
+
+  const deliveries = () => ds.getRepository(WebhookDelivery).findBy({ endpointId });
+
+  /** A pending delivery of the endpoint that no job runs (written with the worker's queue left alone). */
+  async function pendingJob(): Promise<DeliveryJob> {
+    const store = fixture.app.get(WebhookStore);
+    const eventId = newId('evt');
+    // The first widget's event again, under a new id (every payload sent must match its topic's schema).
+    const payload = JSON.stringify({ ...(JSON.parse(rx.requests[0].body) as object), id: eventId });
+    const job = { deliveryId: newId('dlv'), eventId, endpointId, attempt: 1, topic: 'widget.created', payload };
+    await store.insertEvent(
+      ds.manager,
+      { id: eventId, topic: 'widget.created', entityName: 'widget', entityId: '1', ownerId: null, payload, createdAt: new Date() },
+      [{ id: job.deliveryId, endpointId }],
+    );
+    return job;
+  }
+
+  it('undoes the claim of a delivery the gate holds after all (a pause): pending again, no attempt counted', async () => {
+    const gate = fixture.app.get(EndpointGate);
+    const job = await pendingJob();
+    const claim = vi.spyOn(fixture.app.get(WebhookStore), 'claim');
+    // The endpoint was paused by another process's 429: this process has not heard of it.
+    await gate.release(endpointId, null, { kind: 'answered', pauseUntil: Date.now() + 60_000 });
+    expect(await fixture.app.get(DeliveryWorker).attempt(job)).toBeNull();
+    expect(claim).toHaveBeenCalledTimes(1); // claimed while the gate was asked
+    claim.mockRestore();
+    const row = await ds.getRepository(WebhookDelivery).findOneByOrFail({ id: job.deliveryId });
+    expect(row).toMatchObject({ status: 'pending', attemptCount: 0 });
+    expect((await gate.states([endpointId])).get(endpointId)).toMatchObject({ held: 1, inFlight: 0 });
+    await gate.reset(endpointId); // lift the pause; the held job goes back to the queue and is delivered
+    await waitUntil(async () => (await deliveries()).every((d) => d.status === 'succeeded'), 'the held delivery');
+    expect(rx.requests.filter((r) => r.headers['webhook-id'] === job.eventId)).toHaveLength(1);
+  });
+
+  it('a claim that fails while the gate is asked fails the attempt once the gate answers, and frees the slot', async () => {
+    const gate = fixture.app.get(EndpointGate);
+    const store = fixture.app.get(WebhookStore);
+    const job = await pendingJob();
+    // Replaced by hand: a vi mock would itself handle the rejected promise it returns, hiding an unhandled one.
+    const claim = store.claim.bind(store);
+    store.claim = () => {
+      store.claim = claim;
+      return Promise.reject(new Error('the database went away'));
+    };
+    const acquire = gate.acquire.bind(gate);
+    vi.spyOn(gate, 'acquire').mockImplementationOnce(async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the claim fails meanwhile
+      return acquire(...args);
+    });
+    await expect(fixture.app.get(DeliveryWorker).attempt(job)).rejects.toThrow('the database went away');
+    vi.restoreAllMocks();
+    expect((await gate.states([endpointId])).get(endpointId)).toMatchObject({ inFlight: 0 });
+    expect(await ds.getRepository(WebhookDelivery).findOneByOrFail({ id: job.deliveryId })).toMatchObject({ status: 'pending' });
+  });
+});
