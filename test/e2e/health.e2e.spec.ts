@@ -1,4 +1,7 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WEBHOOKS_QUEUE } from 'nestjs-outgoing-webhooks';
 import { createDatabase, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
@@ -41,5 +44,9 @@ describe('GET /health', () => {
 
     proxy.up();
     await waitUntil(async () => (await example.api('GET', '/health', undefined, null)).status === 200, 'health to recover', 20_000);
+    // The worker's blocking connection reconnects on its own schedule: Bull's close() forces a reconnect of it and
+    // fails ("already connecting") if one is under way, which left the app's close hanging once. Let it finish first.
+    const queue = example.app.get<Queue & { bclientInitialized?: boolean; bclient: { status: string } }>(getQueueToken(WEBHOOKS_QUEUE));
+    await waitUntil(() => !queue.bclientInitialized || queue.bclient.status === 'ready', 'the blocking connection to reconnect', 20_000);
   });
 });
