@@ -163,8 +163,8 @@ export class EndpointGate {
         HELD_PAYLOADS_MAX,
         park ? '1' : '0',
       ],
-    )) as [number, number, number, number?];
-    if (admitted === 1) return { admitted: true, token, inFlight: Number(inFlight ?? 0) };
+    )) as [number, number, number, number];
+    if (admitted === 1) return { admitted: true, token, inFlight: Number(inFlight) };
     if (parked !== 1) return { admitted: false, wakeAt, parked: false };
     if (wakeAt > 0) await this.scheduleWake(job.endpointId, wakeAt, now);
     return { admitted: false, wakeAt, parked: true };

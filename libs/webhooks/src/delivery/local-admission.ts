@@ -56,7 +56,8 @@ export class LocalAdmission {
         throw error;
       }
       if (admission.admitted) {
-        this.admitted(endpointId, cap, admission.inFlight);
+        // An answer without the count (none from the gate) says nothing of other processes: the whole cap is free.
+        this.admitted(endpointId, cap, admission.inFlight ?? 0);
         return admission;
       }
       this.held(endpointId, admission.wakeAt === 0, cap);
@@ -76,8 +77,12 @@ export class LocalAdmission {
   likelyAdmitted(endpointId: string, cap: number): boolean {
     const average = this.averageMs.get(endpointId);
     if (average === undefined || average >= FAST_MS || this.holding.has(endpointId)) return false;
-    const share = Math.max(1, Math.floor(Math.min(cap, this.share.get(endpointId) ?? cap)));
-    return (this.inFlight.get(endpointId) ?? 0) < share;
+    return (this.inFlight.get(endpointId) ?? 0) < this.shareOf(endpointId, cap);
+  }
+
+  /** How many of the endpoint's attempts this process may have asking or in flight (at least one). */
+  private shareOf(endpointId: string, cap: number): number {
+    return Math.max(1, Math.floor(Math.min(cap, this.share.get(endpointId) ?? cap)));
   }
 
   /**
@@ -97,7 +102,7 @@ export class LocalAdmission {
    */
   async turn(endpointId: string, cap: number, now = Date.now()): Promise<void> {
     const count = this.inFlight.get(endpointId) ?? 0;
-    const share = Math.max(1, Math.floor(Math.min(cap, this.share.get(endpointId) ?? cap)));
+    const share = this.shareOf(endpointId, cap);
     const waitMs = (this.progressAt.get(endpointId) ?? now) + FAST_MS - now;
     if (count >= share && waitMs > 0 && (this.averageMs.get(endpointId) ?? 0) < FAST_MS) await this.wait(endpointId, waitMs);
     if (!this.inFlight.has(endpointId)) this.progressAt.set(endpointId, Date.now());
@@ -105,18 +110,12 @@ export class LocalAdmission {
   }
 
   /**
-   * The gate admitted the delivery. With `inFlight` (the endpoint's attempts in flight in all processes), the
-   * process's share is what it has plus the slots still free; without, the share grows back towards the cap by one
-   * per round of admissions.
+   * The gate admitted the delivery, with `inFlight` of the endpoint's attempts in flight in all processes: the
+   * process's share is what it has plus the slots still free.
    */
-  admitted(endpointId: string, cap: number, inFlight?: number): void {
+  admitted(endpointId: string, cap: number, inFlight: number): void {
     this.holding.delete(endpointId);
-    let share: number;
-    if (inFlight !== undefined) share = (this.inFlight.get(endpointId) ?? 1) + Math.max(0, cap - inFlight);
-    else {
-      const was = Math.min(cap, this.share.get(endpointId) ?? cap);
-      share = was + 1 / was;
-    }
+    const share = (this.inFlight.get(endpointId) ?? 1) + Math.max(0, cap - inFlight);
     if (share < cap) this.share.set(endpointId, share);
     else this.share.delete(endpointId);
   }

@@ -1,5 +1,5 @@
 import { TableColumn, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { dialectOf } from './dialect.js';
+import { tablePath } from './dialect.js';
 
 /** Tenants: the owner of an endpoint (indexed: an owner's endpoints are listed and counted) and of an event. */
 const COLUMNS: Array<{ table: string; column: TableColumn; indexed: boolean }> = [
@@ -21,7 +21,7 @@ export class WebhooksOwners1765000000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     for (const { table, column, indexed } of COLUMNS) {
-      const path = this.path(queryRunner, table);
+      const path = tablePath(queryRunner, this.name, table);
       if (!(await queryRunner.hasColumn(path, column.name))) await queryRunner.addColumn(path, column);
       if (indexed) {
         // The index name the entity's @Index gets from the naming strategy, so synchronize and the migrations agree.
@@ -34,19 +34,12 @@ export class WebhooksOwners1765000000000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     for (const { table, column, indexed } of [...COLUMNS].reverse()) {
-      const path = this.path(queryRunner, table);
+      const path = tablePath(queryRunner, this.name, table);
       if (indexed) {
         const name = queryRunner.connection.namingStrategy.indexName(table, [column.name]);
         if ((await queryRunner.getTable(path))?.indices.some((i) => i.name === name)) await queryRunner.dropIndex(path, name);
       }
       if (await queryRunner.hasColumn(path, column.name)) await queryRunner.dropColumn(path, column.name);
     }
-  }
-
-  /** The table path TypeORM's query runner expects (schema-qualified on PostgreSQL when a schema is set). */
-  private path(queryRunner: QueryRunner, table: string): string {
-    const dialect = dialectOf(queryRunner, this.name);
-    const schema = dialect === 'postgres' ? (queryRunner.connection.driver.options as { schema?: string }).schema : undefined;
-    return schema ? `${schema}.${table}` : table;
   }
 }

@@ -1,5 +1,5 @@
 import { TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { dialectOf } from './dialect.js';
+import { tablePath } from './dialect.js';
 
 const TABLE = 'webhook_event';
 const COLUMNS = ['ownerId', 'createdAt'];
@@ -12,7 +12,7 @@ export class WebhooksEventOwner1765200000000 implements MigrationInterface {
   name = 'WebhooksEventOwner1765200000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const path = this.path(queryRunner);
+    const path = tablePath(queryRunner, this.name, TABLE);
     // The name the entity's @Index gets from the naming strategy, so synchronize and the migrations agree.
     const name = queryRunner.connection.namingStrategy.indexName(TABLE, COLUMNS);
     if (!(await queryRunner.getTable(path))?.indices.some((i) => i.name === name)) {
@@ -21,15 +21,8 @@ export class WebhooksEventOwner1765200000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    const path = this.path(queryRunner);
+    const path = tablePath(queryRunner, this.name, TABLE);
     const name = queryRunner.connection.namingStrategy.indexName(TABLE, COLUMNS);
     if ((await queryRunner.getTable(path))?.indices.some((i) => i.name === name)) await queryRunner.dropIndex(path, name);
-  }
-
-  /** The table path TypeORM's query runner expects (schema-qualified on PostgreSQL when a schema is set). */
-  private path(queryRunner: QueryRunner): string {
-    const dialect = dialectOf(queryRunner, this.name);
-    const schema = dialect === 'postgres' ? (queryRunner.connection.driver.options as { schema?: string }).schema : undefined;
-    return schema ? `${schema}.${TABLE}` : TABLE;
   }
 }

@@ -24,6 +24,13 @@ export function tableName(queryRunner: QueryRunner, dialect: Dialect, name: stri
   return schema ? `${quote(schema)}.${quote(name)}` : quote(name);
 }
 
+/** The table path TypeORM's query runner expects (`getTable`, `createIndex`): schema-qualified on PostgreSQL when set. */
+export function tablePath(queryRunner: QueryRunner, migration: string, table: string): string {
+  const dialect = dialectOf(queryRunner, migration);
+  const schema = dialect === 'postgres' ? (queryRunner.connection.driver.options as { schema?: string }).schema : undefined;
+  return schema ? `${schema}.${table}` : table;
+}
+
 function quote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
 }
