@@ -63,7 +63,9 @@ describe.each(databaseKinds())('outbox relay (%s)', (kind) => {
     expect(rx.requests).toHaveLength(0);
 
     const results = await Promise.all([relayA.app.get(OutboxRelay).run(), relayB.app.get(OutboxRelay).run()]);
-    expect(results.map((r) => r.enqueued)).toEqual([1, 1]);
+    // Each relay enqueues it at most once; the second may find it already claimed by the first one's worker.
+    expect(results.every((r) => r.enqueued <= 1)).toBe(true);
+    expect(results.some((r) => r.enqueued === 1)).toBe(true);
     await rx.waitFor(1);
 
     // The producer's own enqueue, stuck while Redis was away, now arrives too: the worker's claim ignores it.
