@@ -5,6 +5,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { NetworkPolicy } from '../security/network-policy.js';
+import { memoized } from '../util/memo.js';
 import type { WebhookHttpClient, WebhookRequest, WebhookResponse } from './exchange.js';
 
 /**
@@ -19,6 +20,8 @@ export class AxiosWebhookHttpClient implements WebhookHttpClient, OnApplicationS
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly axios: AxiosInstance;
+  /** The policy does not change while the process runs: each URL is judged once. */
+  private readonly literalProblem = memoized((url) => (this.policy.allowAll ? null : this.judgeLiteral(url)));
 
   constructor(private readonly policy: NetworkPolicy) {
     const lookup = policy.allowAll ? undefined : policy.lookup;
@@ -76,8 +79,7 @@ export class AxiosWebhookHttpClient implements WebhookHttpClient, OnApplicationS
   }
 
   /** Sockets skip the lookup for IP literals, so those are judged here (after URL normalisation). */
-  private literalProblem(url: string): string | null {
-    if (this.policy.allowAll) return null;
+  private judgeLiteral(url: string): string | null {
     let parsed: URL;
     try {
       parsed = new URL(url);

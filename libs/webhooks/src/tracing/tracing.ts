@@ -1,4 +1,5 @@
 import { SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Span, type SpanContext } from '@opentelemetry/api';
+import { memoized } from '../util/memo.js';
 
 /**
  * Spans through `@opentelemetry/api` only: without a tracer provider registered by the host they are no-ops. An
@@ -43,16 +44,20 @@ export function attemptSpan<T>(attributes: Attributes, traceparent: string | und
 
 /** The HTTP request of an attempt, a child of the attempt's span. */
 export function httpSpan<T>(method: string, url: string, fn: (span: Span) => Promise<T>): Promise<T> {
+  // Given at the start (samplers read them there), from a per-URL map: endpoints are few and their URLs repeat.
+  const attributes = { 'http.request.method': method, ...urlAttributes(url) };
+  return tracer().startActiveSpan(method, { kind: SpanKind.CLIENT, attributes }, (span) => inSpan(span, fn));
+}
+
+/** A request URL's span attributes. The query is left out: an endpoint URL may carry a token there. */
+const urlAttributes = memoized((url): Attributes => {
   const target = new URL(url);
-  // The query is left out: an endpoint URL may carry a token there.
-  const attributes: Attributes = {
-    'http.request.method': method,
+  return {
     'server.address': target.hostname,
     'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)),
     'url.full': `${target.origin}${target.pathname}`,
   };
-  return tracer().startActiveSpan(method, { kind: SpanKind.CLIENT, attributes }, (span) => inSpan(span, fn));
-}
+});
 
 /** The W3C traceparent of a span, or undefined when it records nothing (no tracer provider, not sampled). */
 export function traceparentOf(span: Span): string | undefined {
