@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebhooksService } from 'nestjs-outgoing-webhooks';
@@ -257,21 +258,31 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
         for (const failed of [bad, ownedBad]) {
           const list = await service().listDeliveries(failed.id);
           if (list.length !== 1 || list[0].status !== 'failed') return false;
+          // The failure counter is written just after the delivery's outcome.
+          if ((await service().getEndpoint(failed.id)).health.consecutiveFailures !== 1) return false;
         }
         if ((await service().getEndpoint(good.id)).health.state !== 'healthy') return false;
         const { outbox } = await service().overview();
         return outbox.pending === 0 && outbox.delivering === 0;
       }, 'every delivery to finish and the health counters to follow');
 
-      const dashboard = (await admin.get('/admin/api/dashboard')).json;
-      const views = await service().listEndpoints();
       const states = ['healthy', 'warning', 'critical', 'untested', 'disabled'] as const;
+      const countsOf = (list: Array<{ health: { state: string } }>) => ({
+        total: list.length,
+        ...Object.fromEntries(states.map((s) => [s, list.filter((v) => v.health.state === s).length])),
+      });
+      // An earlier test's endpoint may still be turning healthy (its health row follows its delivery's outcome):
+      // the dashboard's counts must agree with the views read with it, once they stop moving.
+      const { dashboard, views } = await waitUntil(async () => {
+        const read = { dashboard: (await admin.get('/admin/api/dashboard')).json, views: await service().listEndpoints() };
+        return isDeepStrictEqual(read.dashboard.endpoints, countsOf(read.views)) ? read : undefined;
+      }, 'the dashboard to count the endpoints as their views say');
       const byState = (s: string) =>
         views
           .filter((v) => v.health.state === s)
           .map((v) => v.id)
           .sort();
-      expect(dashboard.endpoints).toEqual({ total: views.length, ...Object.fromEntries(states.map((s) => [s, byState(s).length])) });
+      expect(dashboard.endpoints).toEqual(countsOf(views));
       for (const state of ['healthy', 'warning', 'untested', 'disabled']) expect([state, byState(state).length > 0]).toEqual([state, true]);
       // The list's health filter selects exactly the endpoints whose view has that state.
       for (const state of states) {

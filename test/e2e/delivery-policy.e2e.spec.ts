@@ -187,6 +187,11 @@ describe.each(databaseKinds())('delivery policy (%s)', (kind) => {
     }, 'the endpoint to be disabled');
     expect(off.health).toMatchObject({ state: 'disabled', consecutiveFailures: 10 });
     expect(off.health.disabledReason).toContain('10 deliveries in a row failed');
+    // The callbacks follow the disable (and the cache reload after it): wait for them.
+    await waitUntil(
+      () => disabled.some((e) => e.endpointId === ep.id) && failed.filter((e) => e.endpointId === ep.id).length === 10,
+      'the disabled and failed callbacks',
+    );
     expect(disabled.filter((e) => e.endpointId === ep.id)).toHaveLength(1);
     expect(failed.filter((e) => e.endpointId === ep.id)).toHaveLength(10);
 

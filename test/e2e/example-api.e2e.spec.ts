@@ -86,7 +86,11 @@ describe.each(databaseKinds())('example app REST API and webhooks (%s)', (kind) 
     expect(payloads[1].data).toMatchObject({ status: 'paid', total: '12.50' });
     expect(payloads[2].data).toMatchObject({ id: orderId, status: 'paid' });
 
-    const deliveries = await deliveriesOf(ep.id);
+    // Each outcome is written just after its answer: wait for the last one.
+    const deliveries = await waitUntil(async () => {
+      const list = await deliveriesOf(ep.id);
+      return list.length === 3 && list.every((d) => d.status === 'succeeded') ? list : undefined;
+    }, 'the three deliveries to succeed');
     expect(deliveries.map((d) => [d.topic, d.status, d.attempts.length])).toEqual([
       ['order.deleted', 'succeeded', 1],
       ['order.updated', 'succeeded', 1],

@@ -168,7 +168,8 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     // Meanwhile the hanging endpoint's first two deliveries are still in flight, and nothing more went there.
     expect(rx.inFlight.get(hang)).toBe(2);
     expect(rx.got(hang)).toHaveLength(2);
-    const state = (await service().getEndpoint(slow.id)).delivery;
+    // The last of the hanging endpoint's jobs may still be on its way to being parked.
+    const state = await gateState(slow.id, (s) => s.held === 18, 'eighteen held deliveries');
     expect(state).toMatchObject({ inFlight: 2, held: 18, circuit: 'closed' });
 
     const enqueue = vi.spyOn(apps[0].app.get(DeliveryQueue), 'enqueue');
@@ -267,9 +268,12 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     await saveWidgets(4);
     await gateState(endpoint.id, (s) => s.held === 4, 'four held deliveries');
     expect(rx.got(path)).toHaveLength(3);
-    const held = (await deliveries(endpoint.id)).filter((d) => d.attemptCount === 0);
+    // A delivery claimed while the gate was asked is put back just after the gate holds it: wait for that.
+    const held = await waitUntil(async () => {
+      const rows = (await deliveries(endpoint.id)).filter((d) => d.attemptCount === 0 && d.status === 'pending');
+      return rows.length === 4 ? rows : undefined;
+    }, 'four pending deliveries, none attempted');
     expect(held).toHaveLength(4);
-    expect(held.every((d) => d.status === 'pending')).toBe(true);
 
     // After the backoff one probe goes; its answer closes the circuit and the held deliveries follow.
     await waitUntil(async () => (await succeeded(endpoint.id)) === 4, 'the held deliveries', 15_000);

@@ -94,11 +94,13 @@ describe.each(databaseKinds())('Prometheus metrics (%s)', (kind) => {
 
     const after = await waitUntil(async () => {
       const samples = await scrape();
+      // The endpoint's health row is written just after the counter goes up: wait for both.
       return value(samples, 'webhooks_deliveries_total', { outcome: 'succeeded' }) >
-        value(before, 'webhooks_deliveries_total', { outcome: 'succeeded' })
+        value(before, 'webhooks_deliveries_total', { outcome: 'succeeded' }) &&
+        value(samples, 'webhooks_endpoints', { state: 'healthy' }) === 1
         ? samples
         : undefined;
-    }, 'the delivery to be counted');
+    }, 'the delivery to be counted and its endpoint healthy');
     const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
     expect(delta('webhooks_events_recorded_total', { topic: 'order.created' })).toBe(1);
     expect(delta('webhooks_attempts_total', { outcome: 'failed', status_class: '5xx' })).toBe(1);

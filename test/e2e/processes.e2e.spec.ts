@@ -72,7 +72,11 @@ describe('one API process and worker processes', () => {
       expect(new Set(rx.requests.map(eventId)).size).toBe(30);
       expect(rx.requests).toHaveLength(30);
       // Who sent them: the workers' own counters (the API process has none to send).
-      const [byApi, ...byWorkers] = await Promise.all([api, ...workers].map(succeededAttempts));
+      // Counted once each outcome is written, just after the answer: wait for all 30.
+      const [byApi, ...byWorkers] = await waitUntil(async () => {
+        const counts = await Promise.all([api, ...workers].map(succeededAttempts));
+        return counts.reduce((a, b) => a + b, 0) === 30 ? counts : undefined;
+      }, 'the workers to count 30 succeeded attempts');
       expect(byApi).toBe(0);
       expect(byWorkers.every((n) => n > 0)).toBe(true);
       expect(byWorkers.reduce((a, b) => a + b, 0)).toBe(30);

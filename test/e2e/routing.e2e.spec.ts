@@ -334,8 +334,12 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
       const all = await requestsTo('oauth', 4); // the refused and the retried request
       expect(all.slice(2).map((r) => r.headers.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-2']);
       expect(tokens.requests).toHaveLength(2);
-      const [delivery] = await service.listDeliveries(ep.id, { limit: 1 });
-      expect(delivery).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+      // The outcome is written just after the answer: wait for it.
+      const delivery = await waitUntil(async () => {
+        const [latest] = await service.listDeliveries(ep.id, { limit: 1 });
+        return latest?.status === 'succeeded' ? latest : undefined;
+      }, 'the retried delivery to succeed');
+      expect(delivery.attemptCount).toBe(1);
 
       // A short-lived token is fetched again once it expires.
       tokens.replies = [{ status: 200, body: JSON.stringify({ access_token: 'tok-short', expires_in: 1 }) }, token('tok-3')];

@@ -271,7 +271,9 @@ describe('encryption key rotation', () => {
     await db?.drop();
   });
 
-  const boot = (keys: Array<{ id: string; key: string }>, on = db) => startExample(on, { webhooks: { encryptionKeys: keys } });
+  // Retries a minute apart: a delivery that fails stays pending long enough to be read as such.
+  const boot = (keys: Array<{ id: string; key: string }>, on = db) =>
+    startExample(on, { webhooks: { encryptionKeys: keys, retrySchedule: [60_000] } });
   const closeAll = async (app: RunningExample) => {
     await app.close();
     await dropBullKeys(app.bullPrefix);
@@ -331,7 +333,7 @@ describe('encryption key rotation', () => {
       const path = `/api/webhook-endpoints/${theirs.body.id}/deliveries`;
       const [delivery] = await waitUntil(async () => {
         const list = (await old.api('GET', path)).body as any[];
-        return list[0]?.attemptCount >= 1 ? list : undefined;
+        return list[0]?.attemptCount >= 1 && list[0]?.lastError ? list : undefined; // claimed, then its outcome written
       }, 'the unreadable endpoint was attempted');
       expect(delivery.lastError).toContain('encrypted with key "k2"');
       expect(['pending', 'delivering']).toContain(delivery.status); // retried, not failed for good
