@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { WebhookDelivery, WebhooksService, type EndpointDeliveryState, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
 import { DeliveryQueue } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js';
+import { WorkerFleet } from '../../libs/webhooks/src/delivery/worker-fleet.js';
 import { Widget } from '../fixtures/widget.entity.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys } from '../support/example-app.js';
@@ -221,6 +222,30 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     await waitUntil(async () => (await succeeded(endpoint.id)) === 24, 'all 24 deliveries', 30_000);
     expect(rx.maxInFlight.get(path)).toBe(3);
     exactlyOnce(path, 24);
+  });
+
+  acrossWorkers('by default lets one endpoint have half of all live worker slots in flight, and counts a worker out when it stops', async () => {
+    // Three slots per worker, six in all: the default cap is 3 (half of one worker's alone would be 2).
+    await start(2, { concurrency: 3 });
+    const fleets = apps.map((a) => a.app.get(WorkerFleet));
+    for (const fleet of fleets) await fleet.announce(); // each has heard of the other
+    expect(fleets.map((f) => f.slots())).toEqual([6, 6]);
+    const path = `fleet-${kind}`;
+    rx.set(path, { kind: 'delay', ms: 150 });
+    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
+    expect(endpoint.maxInFlight).toBeNull();
+    await saveWidgets(24);
+    await waitUntil(async () => (await succeeded(endpoint.id)) === 24, 'all 24 deliveries', 30_000);
+    expect(rx.maxInFlight.get(path)).toBe(3);
+    exactlyOnce(path, 24);
+
+    // An announcement not renewed lapses (a worker that died); one that shuts down takes its own back at once.
+    expect(await fleets[0].announce(Date.now() + 60_000)).toBe(3);
+    await fleets[0].announce();
+    await fleets[1].announce();
+    expect(await fleets[0].announce()).toBe(6);
+    await apps.pop()!.close();
+    expect(await fleets[0].announce()).toBe(3);
   });
 
   acrossWorkers('holds an endpoint to its rate limit across two worker processes', async () => {

@@ -9,6 +9,7 @@ import { DeliveryQueue } from './queue/delivery-queue.js';
 import { DeliveryWorker } from './delivery/delivery.worker.js';
 import { EndpointGate } from './delivery/endpoint-gate.js';
 import { LeaseKeeper } from './delivery/lease-keeper.js';
+import { WorkerFleet } from './delivery/worker-fleet.js';
 import { AxiosWebhookHttpClient } from './http/axios-client.js';
 import { WEBHOOK_HTTP_CLIENT } from './http/exchange.js';
 import { EndpointCache } from './endpoints/endpoint-cache.js';
@@ -89,6 +90,7 @@ import { WebhookMetrics } from './metrics/webhook-metrics.js';
     EndpointCache,
     DeliveryQueue,
     EndpointGate,
+    WorkerFleet,
     LeaseKeeper,
     OutboxService,
     PayloadCache,

@@ -27,7 +27,8 @@ export interface WebhooksModuleOptions {
    * Deliveries in flight to one endpoint at most, across all worker processes, so one slow endpoint cannot take
    * every worker slot. A delivery over the cap waits outside the worker slots (held in Redis, durable in the
    * database) until one of the endpoint's deliveries finishes. An endpoint's `maxInFlight` overrides it.
-   * @default half of `concurrency` (rounded up): one endpoint never takes more than half a worker
+   * @default half of the worker slots of all live worker processes (the sum of their `concurrency`, rounded up):
+   * one endpoint never takes more than half of them, and a worker process added to drain a backlog adds to it
    */
   maxInFlightPerEndpoint?: number;
   /**
@@ -285,8 +286,13 @@ export interface DeliveryFailedEvent {
 }
 
 export type ResolvedWebhooksOptions = Required<
-  Omit<WebhooksModuleOptions, 'entities' | 'onEndpointDisabled' | 'onDeliveryFailed' | 'allowedUrls' | 'actor' | 'redact' | 'metrics'>
+  Omit<
+    WebhooksModuleOptions,
+    'entities' | 'onEndpointDisabled' | 'onDeliveryFailed' | 'allowedUrls' | 'actor' | 'redact' | 'metrics' | 'maxInFlightPerEndpoint'
+  >
 > & {
+  /** Null: half of all live worker slots (see `WorkerFleet`). */
+  maxInFlightPerEndpoint: number | null;
   metrics: ResolvedMetricsOptions | false;
   entities: EntityClass[] | undefined;
   actor: WebhooksModuleOptions['actor'];
@@ -307,7 +313,7 @@ export function resolveOptions(options: WebhooksModuleOptions = {}): ResolvedWeb
   const resolved: ResolvedWebhooksOptions = {
     worker: options.worker ?? true,
     concurrency: options.concurrency ?? 20,
-    maxInFlightPerEndpoint: options.maxInFlightPerEndpoint ?? Math.ceil((options.concurrency ?? 20) / 2),
+    maxInFlightPerEndpoint: options.maxInFlightPerEndpoint ?? null,
     maxEndpointsPerOwner: options.maxEndpointsPerOwner ?? 20,
     rateLimit: options.rateLimit ?? null,
     circuitBreaker:
@@ -386,7 +392,7 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
     if (!Number.isInteger(v) || v < min) problems.push(`${name} must be an integer >= ${min} (got ${v})`);
   };
   positiveInt('concurrency', o.concurrency);
-  positiveInt('maxInFlightPerEndpoint', o.maxInFlightPerEndpoint);
+  if (o.maxInFlightPerEndpoint !== null) positiveInt('maxInFlightPerEndpoint', o.maxInFlightPerEndpoint);
   positiveInt('maxEndpointsPerOwner', o.maxEndpointsPerOwner);
   const rate = rateLimitProblem(o.rateLimit);
   if (rate) problems.push(`rateLimit ${rate}`);

@@ -6,6 +6,7 @@ import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
 import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
 import { GroupCommit } from '../util/group-commit.js';
+import { WorkerFleet } from './worker-fleet.js';
 import { ACQUIRE, ACQUIRE_KEYS, GATE_MANY, RELEASE, RELEASE_KEYS, STATUS } from './gate-scripts.js';
 
 /**
@@ -27,8 +28,8 @@ import { ACQUIRE, ACQUIRE_KEYS, GATE_MANY, RELEASE, RELEASE_KEYS, STATUS } from 
 
 /** What `acquire` answers. */
 export type Admission =
-  /** `inFlight`: the endpoint's attempts in flight in all processes, this one counted. */
-  | { admitted: true; token: string; inFlight: number }
+  /** `inFlight`: the endpoint's attempts in flight in all processes, this one counted; `cap`: the cap applied. */
+  | { admitted: true; token: string; inFlight: number; cap: number }
   /**
    * Not admitted; `wakeAt` (epoch ms) when a timed wait (pause, rate window, circuit backoff) ends, 0 when a
    * completion frees it. `parked`: held in the endpoint's held set (false when asked not to park).
@@ -61,7 +62,10 @@ export interface EndpointDeliveryState {
 
 /** The limits in force for one endpoint (its overrides, else the module's). */
 export interface EndpointLimits {
+  /** The cap; with `fleetCap`, this process's estimate of it (the gate's scripts apply the fleet's figure). */
   maxInFlight: number;
+  /** The default cap, half of all live worker slots (no cap set for the endpoint or the module). */
+  fleetCap: boolean;
   rateLimit: { max: number; perMs: number } | null;
 }
 
@@ -120,6 +124,7 @@ export class EndpointGate {
   constructor(
     private readonly queue: DeliveryQueue,
     private readonly endpoints: EndpointCache,
+    private readonly fleet: WorkerFleet,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -127,7 +132,8 @@ export class EndpointGate {
   limits(endpointId: string): EndpointLimits {
     const endpoint = this.endpoints.get(endpointId);
     return {
-      maxInFlight: endpoint?.maxInFlight ?? this.options.maxInFlightPerEndpoint,
+      maxInFlight: endpoint?.maxInFlight ?? this.options.maxInFlightPerEndpoint ?? Math.ceil(this.fleet.slots() / 2),
+      fleetCap: (endpoint?.maxInFlight ?? this.options.maxInFlightPerEndpoint) == null,
       rateLimit: endpoint?.rateLimit ?? this.options.rateLimit,
     };
   }
@@ -144,14 +150,14 @@ export class EndpointGate {
   ): Promise<Admission> {
     const token = `${job.deliveryId}:${job.attempt}:${randomUUID().slice(0, 8)}`;
     const member = `${job.deliveryId}:${job.attempt}`;
-    const [admitted, wakeAt, parked, inFlight] = (await this.call(
+    const [admitted, wakeAt, parked, inFlight, cap] = (await this.call(
       'a',
-      [...this.keys(job.endpointId, 'inflight', 'held', 'state', 'rate'), this.heldIndexKey()],
+      [...this.keys(job.endpointId, 'inflight', 'held', 'state', 'rate'), this.heldIndexKey(), this.fleet.slotsKey()],
       [
         now,
         token,
         leaseUntil.getTime(),
-        limits.maxInFlight,
+        capArgument(limits),
         limits.rateLimit?.max ?? 0,
         limits.rateLimit?.perMs ?? 0,
         member,
@@ -163,8 +169,8 @@ export class EndpointGate {
         HELD_PAYLOADS_MAX,
         park ? '1' : '0',
       ],
-    )) as [number, number, number, number];
-    if (admitted === 1) return { admitted: true, token, inFlight: Number(inFlight) };
+    )) as [number, number, number, number, number];
+    if (admitted === 1) return { admitted: true, token, inFlight: Number(inFlight), cap: Number(cap) };
     if (parked !== 1) return { admitted: false, wakeAt, parked: false };
     if (wakeAt > 0) await this.scheduleWake(job.endpointId, wakeAt, now);
     return { admitted: false, wakeAt, parked: true };
@@ -187,13 +193,13 @@ export class EndpointGate {
       const circuit = this.options.circuitBreaker;
       const [wakeAt, ...jobs] = (await this.call(
         'r',
-        [...this.keys(endpointId, 'inflight', 'held', 'state'), this.heldIndexKey()],
+        [...this.keys(endpointId, 'inflight', 'held', 'state'), this.heldIndexKey(), this.fleet.slotsKey()],
         [
           now,
           token ?? '',
           outcome.kind,
           outcome.kind === 'answered' ? (outcome.pauseUntil ?? 0) : 0,
-          limits.maxInFlight,
+          capArgument(limits),
           circuit ? circuit.failures : 0,
           circuit ? circuit.openMs : 0,
           circuit ? circuit.maxOpenMs : 0,
@@ -321,4 +327,9 @@ export class EndpointGate {
     this.redisClient = client;
     return client;
   }
+}
+
+/** The cap as the gate's scripts take it: a set cap as it is; the fleet default negative, with this process's estimate. */
+function capArgument(limits: EndpointLimits): number {
+  return limits.fleetCap ? -limits.maxInFlight : limits.maxInFlight;
 }

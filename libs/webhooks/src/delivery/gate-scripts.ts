@@ -5,15 +5,29 @@
  */
 
 /** Keys and arguments of one acquire, and of one release. */
-export const ACQUIRE_KEYS = 5;
+export const ACQUIRE_KEYS = 6;
 export const ACQUIRE_ARGS = 13;
-export const RELEASE_KEYS = 4;
+export const RELEASE_KEYS = 5;
 export const RELEASE_ARGS = 11;
 
+/**
+ * The cap in force: a positive one as given; a negative one is the default, half of all live worker slots as the
+ * worker processes announce them (see \`WorkerFleet\`), read here so that every process applies the same cap at the
+ * same moment, or its absolute value (the caller's own estimate) when no announcement is known.
+ */
+const CAP_OF = `
+local function capOf(given, slotsKey)
+  if given > 0 then return given end
+  local slots = tonumber(redis.call('GET', slotsKey) or '')
+  if slots and slots > 0 then return math.ceil(slots / 2) end
+  return -given
+end
+`;
+
 // Both keep the common case short (a few commands): no pause, closed circuit, under the cap, nothing held.
-const ACQUIRE_BODY = `
+const ACQUIRE_BODY = `${CAP_OF}
 local inflight, held, state, rate, heldIndex = K[1], K[2], K[3], K[4], K[5]
-local now, token, lease, cap = tonumber(A[1]), A[2], tonumber(A[3]), tonumber(A[4])
+local now, token, lease, cap = tonumber(A[1]), A[2], tonumber(A[3]), capOf(tonumber(A[4]), K[6])
 local rateMax, ratePer, member, job, released = tonumber(A[5]), tonumber(A[6]), A[7], A[8], A[9] == '1'
 local payload, payloadsMax, park = A[11], tonumber(A[12]), A[13] ~= '0'
 local function hold(wake)
@@ -75,14 +89,14 @@ if inHeld and redis.call('ZREM', held, member) == 1 then
   redis.call('HDEL', held .. ':payloads', member)
   if redis.call('ZCARD', held) == 0 then redis.call('SREM', heldIndex, A[10]) end
 end
--- The endpoint's attempts in flight now, in all processes: a process takes the free ones as its share.
-return {1, 0, 0, redis.call('ZCARD', inflight)}
+-- The endpoint's attempts in flight now, in all processes, and its cap: a process takes the free ones as its share.
+return {1, 0, 0, redis.call('ZCARD', inflight), cap}
 `;
 
-const RELEASE_BODY = `
+const RELEASE_BODY = `${CAP_OF}
 local inflight, held, state, heldIndex = K[1], K[2], K[3], K[4]
 local now, token, kind, pauseUntil = tonumber(A[1]), A[2], A[3], tonumber(A[4])
-local cap, threshold, baseMs, maxMs = tonumber(A[5]), tonumber(A[6]), tonumber(A[7]), tonumber(A[8])
+local cap, threshold, baseMs, maxMs = capOf(tonumber(A[5]), K[5]), tonumber(A[6]), tonumber(A[7]), tonumber(A[8])
 if token ~= '' then redis.call('ZREM', inflight, token) end
 -- A held job that will not pass the gate (its endpoint was disabled) leaves the held set, its data with it.
 local dropped = A[11]

@@ -37,7 +37,7 @@ export class LocalAdmission {
    * parking (`acquire(false)`): refused for want of a slot, the delivery waits here for one of those attempts to end
    * and asks again; otherwise (or once the endpoint stops being fast, or a timed wait is due) it asks with parking.
    */
-  async ask<A extends { admitted: boolean; wakeAt?: number; parked?: boolean; inFlight?: number }>(
+  async ask<A extends { admitted: boolean; wakeAt?: number; parked?: boolean; inFlight?: number; cap?: number }>(
     endpointId: string,
     cap: number,
     acquire: (park: boolean) => Promise<A>,
@@ -57,7 +57,8 @@ export class LocalAdmission {
       }
       if (admission.admitted) {
         // An answer without the count (none from the gate) says nothing of other processes: the whole cap is free.
-        this.admitted(endpointId, cap, admission.inFlight ?? 0);
+        // The gate's cap is the one in force (the default one is worked out there, from all live worker slots).
+        this.admitted(endpointId, admission.cap ?? cap, admission.inFlight ?? 0);
         return admission;
       }
       this.held(endpointId, admission.wakeAt === 0, cap);
