@@ -224,29 +224,32 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     exactlyOnce(path, 24);
   });
 
-  acrossWorkers('by default lets one endpoint have half of all live worker slots in flight, and counts a worker out when it stops', async () => {
-    // Three slots per worker, six in all: the default cap is 3 (half of one worker's alone would be 2).
-    await start(2, { concurrency: 3 });
-    const fleets = apps.map((a) => a.app.get(WorkerFleet));
-    for (const fleet of fleets) await fleet.announce(); // each has heard of the other
-    expect(fleets.map((f) => f.slots())).toEqual([6, 6]);
-    const path = `fleet-${kind}`;
-    rx.set(path, { kind: 'delay', ms: 150 });
-    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
-    expect(endpoint.maxInFlight).toBeNull();
-    await saveWidgets(24);
-    await waitUntil(async () => (await succeeded(endpoint.id)) === 24, 'all 24 deliveries', 30_000);
-    expect(rx.maxInFlight.get(path)).toBe(3);
-    exactlyOnce(path, 24);
+  acrossWorkers(
+    'by default lets one endpoint have half of all live worker slots in flight, and counts a worker out when it stops',
+    async () => {
+      // Three slots per worker, six in all: the default cap is 3 (half of one worker's alone would be 2).
+      await start(2, { concurrency: 3 });
+      const fleets = apps.map((a) => a.app.get(WorkerFleet));
+      for (const fleet of fleets) await fleet.announce(); // each has heard of the other
+      expect(fleets.map((f) => f.slots())).toEqual([6, 6]);
+      const path = `fleet-${kind}`;
+      rx.set(path, { kind: 'delay', ms: 150 });
+      const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
+      expect(endpoint.maxInFlight).toBeNull();
+      await saveWidgets(24);
+      await waitUntil(async () => (await succeeded(endpoint.id)) === 24, 'all 24 deliveries', 30_000);
+      expect(rx.maxInFlight.get(path)).toBe(3);
+      exactlyOnce(path, 24);
 
-    // An announcement not renewed lapses (a worker that died); one that shuts down takes its own back at once.
-    expect(await fleets[0].announce(Date.now() + 60_000)).toBe(3);
-    await fleets[0].announce();
-    await fleets[1].announce();
-    expect(await fleets[0].announce()).toBe(6);
-    await apps.pop()!.close();
-    expect(await fleets[0].announce()).toBe(3);
-  });
+      // An announcement not renewed lapses (a worker that died); one that shuts down takes its own back at once.
+      expect(await fleets[0].announce(Date.now() + 60_000)).toBe(3);
+      await fleets[0].announce();
+      await fleets[1].announce();
+      expect(await fleets[0].announce()).toBe(6);
+      await apps.pop()!.close();
+      expect(await fleets[0].announce()).toBe(3);
+    },
+  );
 
   acrossWorkers('holds an endpoint to its rate limit across two worker processes', async () => {
     await start(2, { concurrency: 5, rateLimit: { max: 3, perMs: 1000 } });

@@ -12,8 +12,8 @@ const LAPSE_MS = 3 * ANNOUNCE_MS;
 /**
  * Drops lapsed announcements, renews this process's (member `<id>|<slots>`, scored by when it lapses; or takes it
  * out, when it leaves), and keeps
- * the sum of the slots of every live one in KEYS[2] (which the gate's scripts read) and answers it. Both keys lapse
- * when no worker announces any more.
+ * the sum of the slots of every live one in KEYS[2] (which the gate's scripts read) and answers it. Both keys go
+ * when the last worker leaves, and lapse when no worker announces any more.
  */
 const ANNOUNCE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -23,7 +23,12 @@ local slots = 0
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   slots = slots + (tonumber(string.match(member, '|(%d+)$')) or 0)
 end
-redis.call('SET', KEYS[2], slots, 'PX', ARGV[4])
+if slots == 0 then
+  -- The last one left: nothing of the fleet stays behind.
+  redis.call('DEL', KEYS[1], KEYS[2])
+else
+  redis.call('SET', KEYS[2], slots, 'PX', ARGV[4])
+end
 return slots
 `;
 
@@ -67,12 +72,15 @@ export class WorkerFleet implements OnApplicationBootstrap, OnApplicationShutdow
   /** Renews this process's announcement and reads the fleet's slots. Never throws: the last count stays. */
   async announce(now = Date.now()): Promise<number> {
     try {
-      const slots = Number(await this.queue.commands().eval(ANNOUNCE, 2, this.key(), this.slotsKey(), now, now + LAPSE_MS, this.member, LAPSE_MS, 'stay'));
+      const slots = Number(
+        await this.queue.commands().eval(ANNOUNCE, 2, this.key(), this.slotsKey(), now, now + LAPSE_MS, this.member, LAPSE_MS, 'stay'),
+      );
       this.seen = slots;
       if (this.failing) this.logger.log('Worker announcements reach Redis again.');
       this.failing = false;
     } catch (error) {
-      if (!this.failing) this.logger.warn(`Could not announce this worker (${(error as Error).message}); the per-endpoint cap stays at its last value.`);
+      if (!this.failing)
+        this.logger.warn(`Could not announce this worker (${(error as Error).message}); the per-endpoint cap stays at its last value.`);
       this.failing = true;
     }
     return this.slots();
