@@ -10,10 +10,9 @@ export const ANNOUNCE_MS = 5_000;
 const LAPSE_MS = 3 * ANNOUNCE_MS;
 
 /**
- * Drops lapsed announcements, renews this process's (member `<id>|<slots>`, scored by when it lapses; or takes it
- * out, when it leaves), and keeps
- * the sum of the slots of every live one in KEYS[2] (which the gate's scripts read) and answers it. Both keys go
- * when the last worker leaves, and lapse when no worker announces any more.
+ * Drops lapsed announcements, renews this process's (member `<id>|<slots>`, scored by when it lapses) or takes it
+ * out when it leaves, keeps the sum of the slots of every live one in KEYS[2] (which the gate's scripts read), and
+ * answers it. Both keys go when the last worker leaves, and lapse when no worker announces any more.
  */
 const ANNOUNCE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
