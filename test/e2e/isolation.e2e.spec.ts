@@ -230,7 +230,8 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
       // Three slots per worker, six in all: the default cap is 3 (half of one worker's alone would be 2).
       await start(2, { concurrency: 3 });
       const fleets = apps.map((a) => a.app.get(WorkerFleet));
-      for (const fleet of fleets) await fleet.announce(); // each has heard of the other
+      // Two rounds: after the first each is announced, after the second each has heard of the other.
+      for (let round = 0; round < 2; round++) for (const fleet of fleets) await fleet.announce();
       expect(fleets.map((f) => f.slots())).toEqual([6, 6]);
       const path = `fleet-${kind}`;
       rx.set(path, { kind: 'delay', ms: 150 });
@@ -241,12 +242,29 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
       expect(rx.maxInFlight.get(path)).toBe(3);
       exactlyOnce(path, 24);
 
+      // The gate applies the fleet's figure it reads in Redis, not this process's estimate (3); with none, the estimate.
+      const gate = apps[0].app.get(EndpointGate);
+      const redis = apps[0].app.get(DeliveryQueue).commands();
+      const slotsKey = fleets[0].slotsKey();
+      const capApplied = async (n: number) => {
+        const job = { deliveryId: `dlv_probe${n}`, eventId: 'evt_probe', endpointId: endpoint.id, attempt: 1, topic: 'widget.created' };
+        const admission = await gate.acquire(job, new Date(Date.now() + 10_000));
+        if (!admission.admitted) throw new Error('the probe was not admitted');
+        await gate.release(endpoint.id, admission.token, { kind: 'none' });
+        return admission.cap;
+      };
+      await redis.set(slotsKey, 20, 'PX', 60_000);
+      expect(await capApplied(1)).toBe(10);
+      await redis.del(slotsKey);
+      expect(await capApplied(2)).toBe(3);
+
       // An announcement not renewed lapses (a worker that died); one that shuts down takes its own back at once.
-      expect(await fleets[0].announce(Date.now() + 60_000)).toBe(3);
+      expect(await fleets[0].announce(60_000)).toBe(3);
       await fleets[0].announce();
       await fleets[1].announce();
       expect(await fleets[0].announce()).toBe(6);
       await apps.pop()!.close();
+      expect(await redis.get(slotsKey)).toBe('3');
       expect(await fleets[0].announce()).toBe(3);
     },
   );

@@ -12,7 +12,7 @@ export const RELEASE_ARGS = 11;
 
 /**
  * The cap in force: a positive one as given; a negative one is the default, half of all live worker slots as the
- * worker processes announce them (see \`WorkerFleet\`), read here so that every process applies the same cap at the
+ * worker processes announce them (see WorkerFleet), read here so that every process applies the same cap at the
  * same moment, or its absolute value (the caller's own estimate) when no announcement is known.
  */
 const CAP_OF = `

@@ -28,6 +28,11 @@ export class LocalAdmission {
   /** When an attempt to the endpoint last ended here, or the first of those in flight began. */
   private readonly progressAt = new Map<string, number>();
   private readonly waiters = new Map<string, Array<() => void>>();
+  /**
+   * The cap the gate last applied per endpoint: it overrides the caller's (for the default cap, the caller has only
+   * an estimate from this process's view of the worker fleet, which may lag by seconds).
+   */
+  private readonly gateCap = new Map<string, number>();
   /** Endpoints whose last answer from the gate was a hold (a pause, rate window, open circuit or a full cap). */
   private readonly holding = new Set<string>();
 
@@ -82,8 +87,14 @@ export class LocalAdmission {
   }
 
   /** How many of the endpoint's attempts this process may have asking or in flight (at least one). */
-  private shareOf(endpointId: string, cap: number): number {
+  private shareOf(endpointId: string, given: number): number {
+    const cap = this.capOf(endpointId, given);
     return Math.max(1, Math.floor(Math.min(cap, this.share.get(endpointId) ?? cap)));
+  }
+
+  /** The endpoint's cap: the one the gate last applied, else the caller's. */
+  private capOf(endpointId: string, given: number): number {
+    return this.gateCap.get(endpointId) ?? given;
   }
 
   /**
@@ -116,6 +127,7 @@ export class LocalAdmission {
    */
   admitted(endpointId: string, cap: number, inFlight: number): void {
     this.holding.delete(endpointId);
+    this.gateCap.set(endpointId, cap);
     const share = (this.inFlight.get(endpointId) ?? 1) + Math.max(0, cap - inFlight);
     if (share < cap) this.share.set(endpointId, share);
     else this.share.delete(endpointId);
@@ -125,8 +137,9 @@ export class LocalAdmission {
    * The gate held or refused the delivery; `forSlot`: for want of a slot (not a pause, rate window or open circuit).
    * Then what the process has in flight is its share for now: the other processes have the rest of the cap.
    */
-  held(endpointId: string, forSlot: boolean, cap: number): void {
+  held(endpointId: string, forSlot: boolean, given: number): void {
     this.holding.add(endpointId);
+    const cap = this.capOf(endpointId, given);
     if (forSlot) this.share.set(endpointId, Math.max(1, Math.min(cap, (this.inFlight.get(endpointId) ?? 1) - 1)));
     this.leave(endpointId, undefined);
   }

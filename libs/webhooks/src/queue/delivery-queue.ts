@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import type { Job, JobOptions, Queue } from 'bull';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
@@ -65,7 +65,7 @@ export interface QueueCounts {
  * changes. Nothing else holds the Bull queue.
  */
 @Injectable()
-export class DeliveryQueue implements OnApplicationShutdown {
+export class DeliveryQueue implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Jobs handed to `enqueueInBackground` in this turn of the event loop: they go to Redis together at its end. */
@@ -207,7 +207,11 @@ export class DeliveryQueue implements OnApplicationShutdown {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Before any shutdown hook: the Bull queue closes in its own `onApplicationShutdown`, which runs before this
+   * module's when the module is global.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     // Give background enqueues a moment; whatever does not make it is picked up by the relay.
     await Promise.race([this.drain(), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
