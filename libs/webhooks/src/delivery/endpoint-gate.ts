@@ -131,9 +131,10 @@ export class EndpointGate {
   /** The limits in force for an endpoint: its own overrides, else the module's. */
   limits(endpointId: string): EndpointLimits {
     const endpoint = this.endpoints.get(endpointId);
+    const set = endpoint?.maxInFlight ?? this.options.maxInFlightPerEndpoint;
     return {
-      maxInFlight: endpoint?.maxInFlight ?? this.options.maxInFlightPerEndpoint ?? Math.ceil(this.fleet.slots() / 2),
-      fleetCap: (endpoint?.maxInFlight ?? this.options.maxInFlightPerEndpoint) == null,
+      maxInFlight: set ?? Math.ceil(this.fleet.slots() / 2),
+      fleetCap: set == null,
       rateLimit: endpoint?.rateLimit ?? this.options.rateLimit,
     };
   }

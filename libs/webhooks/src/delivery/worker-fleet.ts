@@ -6,7 +6,7 @@ import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 
 /** How often a worker process announces itself; an announcement lapses after three of these. */
-export const ANNOUNCE_MS = 5_000;
+const ANNOUNCE_MS = 5_000;
 const LAPSE_MS = 3 * ANNOUNCE_MS;
 
 /**
@@ -47,7 +47,7 @@ return slots
 export class WorkerFleet implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
   private readonly member: string;
-  private seen: number;
+  private seen = 0;
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
 
@@ -56,7 +56,6 @@ export class WorkerFleet implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {
     this.member = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}|${options.concurrency}`;
-    this.seen = options.worker ? options.concurrency : 0;
   }
 
   /**
@@ -64,7 +63,7 @@ export class WorkerFleet implements OnApplicationBootstrap, BeforeApplicationShu
    * announcement is answered, its own alone).
    */
   slots(): number {
-    return Math.max(this.seen, this.options.worker ? this.options.concurrency : 1, 1);
+    return Math.max(this.seen, this.options.worker ? this.options.concurrency : 1);
   }
 
   onApplicationBootstrap(): void {

@@ -21,7 +21,7 @@ export class AxiosWebhookHttpClient implements WebhookHttpClient, OnApplicationS
   private readonly httpsAgent: https.Agent;
   private readonly axios: AxiosInstance;
   /** The policy does not change while the process runs: each URL is judged once. */
-  private readonly literalProblem = memoized((url) => (this.policy.allowAll ? null : this.judgeLiteral(url)));
+  private readonly literalProblem = memoized((url) => this.judgeLiteral(url));
 
   constructor(private readonly policy: NetworkPolicy) {
     const lookup = policy.allowAll ? undefined : policy.lookup;
@@ -43,7 +43,7 @@ export class AxiosWebhookHttpClient implements WebhookHttpClient, OnApplicationS
   async send(request: WebhookRequest): Promise<WebhookResponse> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    const blocked = this.literalProblem(request.url);
+    const blocked = this.policy.allowAll ? null : this.literalProblem(request.url);
     if (blocked)
       return { status: null, headers: null, body: null, durationMs: elapsed(), error: `EWEBHOOKBLOCKED: ${blocked}`, blocked: true };
     const controller = new AbortController();

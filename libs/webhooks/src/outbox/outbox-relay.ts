@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, In, LessThanOrEqual, Not } from 'typeorm';
 import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
@@ -27,7 +27,7 @@ export interface RelayResult {
  * are deterministic and the worker claims each row before sending.
  */
 @Injectable()
-export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
   private timer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -55,7 +55,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.sweepTimer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before any shutdown hook, as the queue's own: a pass still running enqueues through it (see DeliveryQueue). */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.sweepTimer);
     await Promise.all([this.running?.catch(() => undefined), this.sweeping?.catch(() => undefined)]);
