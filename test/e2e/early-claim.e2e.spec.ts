@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebhookDelivery, WebhooksService } from 'nestjs-outgoing-webhooks';
 import { DeliveryWorker } from '../../libs/webhooks/src/delivery/delivery.worker.js';
 import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js';
-import type { DeliveryJob } from '../../libs/webhooks/src/queue/delivery-queue.js';
+import { DeliveryQueue, type DeliveryJob } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { newId } from '../../libs/webhooks/src/ids.js';
 import { WebhookStore } from '../../libs/webhooks/src/store/webhook-store.js';
 import { Widget } from '../fixtures/widget.entity.js';
@@ -69,9 +69,17 @@ describe('early claim', () => {
     const row = await ds.getRepository(WebhookDelivery).findOneByOrFail({ id: job.deliveryId });
     expect(row).toMatchObject({ status: 'pending', attemptCount: 0 });
     expect((await gate.states([endpointId])).get(endpointId)).toMatchObject({ held: 1, inFlight: 0 });
+    const enqueue = vi.spyOn(fixture.app.get(DeliveryQueue), 'enqueue');
     await gate.reset(endpointId); // lift the pause; the held job goes back to the queue and is delivered
     await waitUntil(async () => (await deliveries()).every((d) => d.status === 'succeeded'), 'the held delivery');
-    expect(rx.requests.filter((r) => r.headers['webhook-id'] === job.eventId)).toHaveLength(1);
+    // A hold was unlikely, so the payload did not go to Redis: the job came back without it and read the event.
+    const back = enqueue.mock.calls.flatMap(([jobs]) => jobs).filter((j) => j.deliveryId === job.deliveryId);
+    enqueue.mockRestore();
+    expect(back).toMatchObject([{ released: true }]);
+    expect(back[0].payload).toBeUndefined();
+    const sent = rx.requests.filter((r) => r.headers['webhook-id'] === job.eventId);
+    expect(sent).toHaveLength(1);
+    expect(sent[0].body).toBe(job.payload);
   });
 
   it('a claim that fails while the gate is asked fails the attempt once the gate answers, and frees the slot', async () => {

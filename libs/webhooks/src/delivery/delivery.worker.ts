@@ -109,7 +109,8 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     // admit, the row is claimed meanwhile: the two round trips overlap.
     const limits = this.gate.limits(endpoint.id);
     const cap = limits.maxInFlight;
-    const early = this.local.likelyAdmitted(endpoint.id, cap) ? this.store.claim(job.deliveryId, job.attempt, lease, now) : undefined;
+    const likely = this.local.likelyAdmitted(endpoint.id, cap);
+    const early = likely ? this.store.claim(job.deliveryId, job.attempt, lease, now) : undefined;
     // Handled at once: a claim that fails while the gate is asked must not be an unhandled rejection (it is awaited,
     // and its error seen, once the gate has answered).
     early?.catch(() => undefined);
@@ -118,7 +119,8 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       if (early && (await early.catch(() => false))) await this.store.unclaim(job.deliveryId, job.attempt, new Date());
     };
     const admission = await this.local
-      .ask(endpoint.id, cap, (park) => this.gate.acquire(job, lease, Date.now(), { park, limits }))
+      // Only a delivery that may well be held takes its payload to the gate (a held one goes back with it, unread).
+      .ask(endpoint.id, cap, (park) => this.gate.acquire(job, lease, Date.now(), { park, limits, keepPayload: !likely }))
       .catch(async (error: Error) => {
         await undo().catch(() => undefined); // else its lease lapses and the relay takes it back
         throw error;

@@ -141,13 +141,19 @@ export class EndpointGate {
 
   /**
    * Admits a delivery attempt, or holds its job until the endpoint can take it. `limits`: the endpoint's, when the
-   * caller has them already.
+   * caller has them already. `keepPayload`: send the job's payload along, for the held set to keep (false when a
+   * hold is unlikely: an admitted delivery's payload would cross to Redis for nothing, and a job held after all goes
+   * back without it, its payload read from the event).
    */
   async acquire(
     job: DeliveryJob,
     leaseUntil: Date,
     now = Date.now(),
-    { park = true, limits = this.limits(job.endpointId) }: { park?: boolean; limits?: EndpointLimits } = {},
+    {
+      park = true,
+      limits = this.limits(job.endpointId),
+      keepPayload = true,
+    }: { park?: boolean; limits?: EndpointLimits; keepPayload?: boolean } = {},
   ): Promise<Admission> {
     const token = `${job.deliveryId}:${job.attempt}:${randomUUID().slice(0, 8)}`;
     const member = `${job.deliveryId}:${job.attempt}`;
@@ -166,7 +172,7 @@ export class EndpointGate {
         JSON.stringify({ ...job, released: undefined, payload: undefined }),
         job.released ? '1' : '0',
         job.endpointId,
-        job.payload ?? '',
+        keepPayload ? (job.payload ?? '') : '',
         HELD_PAYLOADS_MAX,
         park ? '1' : '0',
       ],
