@@ -82,7 +82,7 @@ describe.each(databaseKinds())('delivery leases (%s)', (kind) => {
       .get(DataSource)
       .getRepository(WebhookDelivery)
       .update({ id: delivered.id }, { status: 'delivering', attemptCount: 2, nextAttemptAt: new Date(Date.now() - 1000) });
-    expect(await example.app.get(OutboxRelay).sweepLost()).toEqual({ enqueued: 1, recovered: 1 });
+    expect(await example.app.get(OutboxRelay).sweepLost()).toEqual({ enqueued: 1, recovered: 1, queued: 0 });
     await rx.waitFor(before + 2);
     const again = await waitUntil(async () => {
       const row = await deliveryRow();

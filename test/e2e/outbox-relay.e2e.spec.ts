@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { OutboxRelay, WEBHOOKS_QUEUE, WebhookAttempt, WebhookDelivery } from 'nestjs-outgoing-webhooks';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
@@ -7,6 +7,7 @@ import { createDatabase, databaseKinds, type TestDatabase } from '../support/dat
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import { Receiver } from '../support/receiver.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { DeliveryQueue } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { sleep, waitUntil } from '../support/wait.js';
 
 describe.each(databaseKinds())('outbox relay (%s)', (kind) => {
@@ -112,5 +113,47 @@ describe.each(databaseKinds())('outbox relay (%s)', (kind) => {
     await sleep(300);
     expect(orders.requests).toHaveLength(2);
     await orders.close();
+  });
+
+  it('leaves overdue deliveries whose jobs are still in Redis alone, and adds only the one whose job was lost', async () => {
+    const backlog = await Receiver.start();
+    const endpoint = await relayA.api('POST', '/api/webhook-endpoints', { url: backlog.url, topics: ['customer.created'] });
+    const queue = relayA.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+    const repo = relayA.app.get(DataSource).getRepository(WebhookDelivery);
+    const spies = [producer, relayA, relayB].map((x) => vi.spyOn(x.app.get(DeliveryQueue), 'enqueue'));
+    await queue.pause(); // for every worker: the jobs wait, as behind a backlog
+    try {
+      for (const i of [1, 2, 3]) {
+        const created = await relayA.api('POST', '/api/customers', { name: `Backlog ${i}`, email: `backlog${i}@example.com` });
+        expect(created.status).toBe(201);
+      }
+      const rows = await waitUntil(async () => {
+        const found = await repo.findBy({ endpointId: endpoint.body.id });
+        return found.length === 3 ? found : undefined;
+      }, 'three delivery rows');
+      const jobIds = rows.map((r) => `${r.id}-1`);
+      await waitUntil(async () => (await Promise.all(jobIds.map((id) => queue.getJob(id)))).every(Boolean), 'their three jobs');
+      // All three overdue (past the relay's grace); the first one's job is lost from Redis.
+      await repo.update({ endpointId: endpoint.body.id }, { nextAttemptAt: new Date(Date.now() - 60_000) });
+      await (await queue.getJob(jobIds[0]))!.remove();
+      for (const spy of spies) spy.mockClear();
+
+      const result = await relayA.app.get(OutboxRelay).run();
+      // Another relay's timer may have added the lost one first; either way nothing that was queued went again.
+      expect(result.enqueued + result.queued).toBeGreaterThanOrEqual(3);
+      expect(result.queued).toBeGreaterThanOrEqual(2);
+      const added = spies.flatMap((spy) => spy.mock.calls.flatMap(([jobs]) => jobs.map((j) => j.deliveryId)));
+      expect(added.filter((id) => id !== rows[0].id && rows.some((r) => r.id === id))).toEqual([]);
+      expect(added).toContain(rows[0].id);
+      expect(await queue.getJob(jobIds[0])).not.toBeNull();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      await queue.resume();
+    }
+    await backlog.waitFor(3);
+    await sleep(500);
+    expect(new Set(backlog.requests.map((r) => r.headers['webhook-id'])).size).toBe(3);
+    expect(backlog.requests).toHaveLength(3);
+    await backlog.close();
   });
 });

@@ -15,16 +15,18 @@ const LOST = 'The worker stopped during this attempt; the outcome is unknown and
 const MAX_BATCHES_PER_RUN = 100;
 
 export interface RelayResult {
-  /** Jobs handed to the queue (re-adding a job that is still queued is a no-op). */
+  /** Jobs added to the queue: due deliveries that had no job in Redis. */
   enqueued: number;
   /** In-flight attempts whose worker vanished, put back to pending. */
   recovered: number;
+  /** Due deliveries whose job was still in Redis (waiting behind a backlog, or running): left as they are. */
+  queued: number;
 }
 
 /**
  * Finds deliveries that are due but may not be in the queue (committed while Redis was down, the process died
- * before enqueueing, a worker died mid-attempt) and enqueues them. Safe to run in many instances at once: job ids
- * are deterministic and the worker claims each row before sending.
+ * before enqueueing, a worker died mid-attempt) and enqueues those that have no job in Redis. Safe to run in many
+ * instances at once: job ids are deterministic and the worker claims each row before sending.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -86,7 +88,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       await this.queue.enqueue(jobs);
       this.logger.log(`Took back ${jobs.length} attempts whose worker stopped (their lease lapsed) and enqueued them again.`);
     }
-    return { enqueued: jobs.length, recovered: jobs.length };
+    return { enqueued: jobs.length, recovered: jobs.length, queued: 0 };
   }
 
   /** One pass over every overdue delivery. Concurrent calls in one process share the pass. */
@@ -96,7 +98,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async pass(): Promise<RelayResult> {
-    const result: RelayResult = { enqueued: 0, recovered: 0 };
+    const result: RelayResult = { enqueued: 0, recovered: 0, queued: 0 };
     const cutoff = new Date(Date.now() - this.options.relayGraceMs);
     const repo = this.dataSource.getRepository(WebhookDelivery);
     // Deliveries the endpoint gate holds are waiting their turn in Redis, not lost: re-adding them every pass would
@@ -132,8 +134,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         }
         jobs.push(jobOf(row));
       }
-      await this.queue.enqueue(jobs);
-      result.enqueued += jobs.length;
+      // A backlog older than the grace is still in Redis: only what is missing there is added.
+      const added = await this.queue.enqueueMissing(jobs);
+      result.enqueued += added;
+      result.queued += jobs.length - added;
       const last = rows[rows.length - 1];
       cursor = { at: last.nextAttemptAt!, id: last.id };
       if (rows.length < this.options.relayBatchSize) break;

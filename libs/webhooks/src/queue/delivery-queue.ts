@@ -39,6 +39,11 @@ export const JOB_PAYLOAD_MAX_CHARS = 16_384;
 /** Most jobs of one round trip of gathered background adds. */
 const GATHERED_MAX = 500;
 
+/** For each key, 1 when it exists: is a job with that id (its hash, under Bull's key for it) in Redis. */
+const JOBS_PRESENT = `local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('EXISTS', key) end
+return out`;
+
 /** Bull job name of an endpoint's wake-up: a timed wait (pause, rate window, circuit backoff) ended. */
 export const WAKE_JOB = 'wake';
 
@@ -89,6 +94,21 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
     // single job, a plain add is a good deal cheaper.
     if (jobs.length === 1) await this.queue.add(DELIVER_JOB, jobs[0], this.jobOptions(jobs[0], delayMs));
     else await this.queue.addBulk(jobs.map((data) => ({ name: DELIVER_JOB, data, opts: this.jobOptions(data, delayMs) })));
+  }
+
+  /**
+   * Adds those of `jobs` that no job in Redis holds under their id (waiting, delayed or running), and answers how
+   * many it added. One script call looks for them all: over a backlog that is still queued, the relay's pass costs
+   * a look per batch, not an add per delivery. A job that leaves Redis between the look and the add is found by the
+   * next pass; one that arrives meanwhile is still one job (ids are deterministic).
+   */
+  async enqueueMissing(jobs: readonly DeliveryJob[]): Promise<number> {
+    if (jobs.length === 0) return 0;
+    const keys = jobs.map((job) => this.queue.toKey(deliveryJobId(job)));
+    const present = await this.scripts().webhooksJobsPresent(keys.length, ...keys);
+    const missing = jobs.filter((_, i) => present[i] !== 1);
+    await this.enqueue(missing);
+    return missing.length;
   }
 
   /** A delayed wake-up of an endpoint's held deliveries; one per `jobId` (the gate makes it one per second). */
@@ -167,6 +187,13 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
   /** A Redis key under the queue's prefix, for data kept beside the queue (the endpoint gate). */
   key(name: string): string {
     return this.queue.toKey(name);
+  }
+
+  /** The command connection with this class's script defined on it. */
+  private scripts(): Redis & { webhooksJobsPresent(...keys: Array<string | number>): Promise<number[]> } {
+    const client = this.commands() as Redis & { webhooksJobsPresent?: unknown };
+    if (typeof client.webhooksJobsPresent !== 'function') client.defineCommand('webhooksJobsPresent', { lua: JOBS_PRESENT });
+    return client as Redis & { webhooksJobsPresent(...keys: Array<string | number>): Promise<number[]> };
   }
 
   /** The queue's command connection, for the endpoint gate's scripts. */
