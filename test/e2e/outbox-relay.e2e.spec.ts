@@ -115,6 +115,29 @@ describe.each(databaseKinds())('outbox relay (%s)', (kind) => {
     await orders.close();
   });
 
+  it('runs the timed pass in one process per period, however many processes run the relay', async () => {
+    const prefix = `${bullPrefix}_turn`;
+    const started = await Promise.all(
+      [1, 2].map(() => startExample(db, { bullPrefix: prefix, webhooks: { worker: false, relayIntervalMs: 60_000 } })),
+    );
+    try {
+      const [one, two] = started.map((x) => x.app.get(OutboxRelay));
+      const passes = [one, two].map((relay) => vi.spyOn(relay, 'run'));
+      expect(await one.runScheduled()).toMatchObject({ enqueued: 0 });
+      expect(await two.runScheduled()).toBeNull();
+      expect(await one.runScheduled()).toBeNull();
+      expect(passes.map((p) => p.mock.calls.length)).toEqual([1, 0]);
+      // The period over (its key lapsed), the next process to ask takes the turn.
+      const queue = started[0].app.get(DeliveryQueue);
+      await queue.commands().del(queue.key('turn:relay'));
+      expect(await two.runScheduled()).toMatchObject({ enqueued: 0 });
+      expect(passes.map((p) => p.mock.calls.length)).toEqual([1, 1]);
+    } finally {
+      await Promise.all(started.map((x) => x.close()));
+      await dropBullKeys(prefix);
+    }
+  });
+
   it('leaves overdue deliveries whose jobs are still in Redis alone, and adds only the one whose job was lost', async () => {
     const backlog = await Receiver.start();
     const endpoint = await relayA.api('POST', '/api/webhook-endpoints', { url: backlog.url, topics: ['customer.created'] });

@@ -35,6 +35,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private sweepTimer: NodeJS.Timeout | undefined;
   private running: Promise<RelayResult> | undefined;
   private sweeping: Promise<RelayResult> | undefined;
+  private stopped = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -46,9 +47,9 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   onApplicationBootstrap(): void {
     if (this.options.relayIntervalMs <= 0) return;
-    const tick = () => void this.run().catch((error: Error) => this.logger.warn(`Outbox relay run failed: ${error.message}`));
-    tick();
-    this.timer = setInterval(tick, this.options.relayIntervalMs);
+    const failed = (error: Error) => this.logger.warn(`Outbox relay run failed: ${error.message}`);
+    void this.run().catch(failed); // at start-up whatever the others did: this process may be the only one
+    this.timer = setInterval(() => void this.runScheduled().catch(failed), this.options.relayIntervalMs);
     this.timer.unref();
     // Lapsed leases (a dead worker's attempts) are looked for more often than the whole outbox: live workers renew
     // theirs every leaseMs / 3, so a lease in the past is a lost attempt.
@@ -57,8 +58,20 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     this.sweepTimer.unref();
   }
 
+  /**
+   * The timer's pass, unless a process sharing the queue (this one included) began one less than 0.8 of
+   * `relayIntervalMs` ago: however many processes run the relay, the outbox is scanned about once a period, not
+   * once a period per process (behind a backlog, each pass reads every overdue row). Resolves null when skipped.
+   */
+  async runScheduled(): Promise<RelayResult | null> {
+    const turn = await this.queue.takeTurn('relay', Math.floor(this.options.relayIntervalMs * 0.8));
+    if (!turn || this.stopped) return null;
+    return this.run();
+  }
+
   /** Before any shutdown hook, as the queue's own: a pass still running enqueues through it (see DeliveryQueue). */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     clearInterval(this.sweepTimer);
     await Promise.all([this.running?.catch(() => undefined), this.sweeping?.catch(() => undefined)]);

@@ -111,6 +111,14 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
     return missing.length;
   }
 
+  /**
+   * Whether this caller may run a periodic task shared by every process on this queue: true for the first caller in
+   * each `ms` among them all (a key set if absent, expiring after `ms`). Rejects when Redis does not answer.
+   */
+  async takeTurn(task: string, ms: number): Promise<boolean> {
+    return (await this.commands().set(this.key(`turn:${task}`), randomUUID(), 'PX', Math.max(1, ms), 'NX')) === 'OK';
+  }
+
   /** A delayed wake-up of an endpoint's held deliveries; one per `jobId` (the gate makes it one per second). */
   async wake(endpointId: string, delayMs: number, jobId: string): Promise<void> {
     const queue = this.queue as unknown as Queue<{ endpointId: string }>;
