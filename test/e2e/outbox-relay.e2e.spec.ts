@@ -69,7 +69,8 @@ describe.each(databaseKinds())('outbox relay (%s)', (kind) => {
     expect(results.some((r) => r.enqueued === 1)).toBe(true);
     await rx.waitFor(1);
 
-    // The producer's own enqueue, stuck while Redis was away, now arrives too: the worker's claim ignores it.
+    // The producer's own enqueue, if it went before the producer saw the connection lost, arrives now: the
+    // worker's claim ignores it.
     proxy.up();
     await sleep(1500);
     expect(rx.requests).toHaveLength(1);
@@ -77,6 +78,36 @@ describe.each(databaseKinds())('outbox relay (%s)', (kind) => {
     const after = await dataSource.getRepository(WebhookDelivery).findOneByOrFail({ id: delivery.id });
     expect(after).toMatchObject({ status: 'succeeded', attemptCount: 1 });
     expect(await dataSource.getRepository(WebhookAttempt).countBy({ deliveryId: delivery.id })).toBe(1);
+  });
+
+  it('leaves the jobs of saves made while the connection to Redis is lost to the relay, holding none of them', async () => {
+    const lostRx = await Receiver.start();
+    const endpoint = await producer.api('POST', '/api/webhook-endpoints', { url: lostRx.url, topics: ['customer.created'] });
+    expect(endpoint.status).toBe(201);
+    const client = producer.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE)).client;
+    const enqueue = vi.spyOn(producer.app.get(DeliveryQueue), 'enqueue');
+    proxy.down();
+    try {
+      await waitUntil(() => client.status === 'reconnecting', 'the producer to see the connection lost');
+      const created = await producer.api('POST', '/api/customers', { name: 'Lost', email: 'lost@example.com' });
+      expect(created.status).toBe(201);
+      const repo = relayA.app.get(DataSource).getRepository(WebhookDelivery);
+      const delivery = await waitUntil(() => repo.findOneBy({ endpointId: endpoint.body.id }), 'the outbox delivery row');
+      await sleep(300);
+      // Nothing waits in the producer for Redis to come back: the row is the only copy.
+      expect(enqueue).not.toHaveBeenCalled();
+      expect(delivery).toMatchObject({ status: 'pending', attemptCount: 0 });
+    } finally {
+      enqueue.mockRestore();
+      proxy.up();
+    }
+    await waitUntil(() => client.status === 'ready', 'the producer to reconnect');
+    expect((await relayA.app.get(OutboxRelay).run()).enqueued).toBeGreaterThanOrEqual(1);
+    await lostRx.waitFor(1);
+    await sleep(500);
+    expect(lostRx.requests).toHaveLength(1);
+    expect(JSON.parse(lostRx.requests[0].body)).toMatchObject({ type: 'customer.created', data: { name: 'Lost' } });
+    await lostRx.close();
   });
 
   it('puts back and delivers an attempt whose worker died mid-flight', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deliveryJobId } from './delivery-queue.js';
+import { AWAITING_MAX, DeliveryQueue, deliveryJobId } from './delivery-queue.js';
 
 describe('deliveryJobId', () => {
   it('is the same for the same attempt, so enqueueing it twice adds one job', () => {
@@ -13,5 +13,43 @@ describe('deliveryJobId', () => {
     const b = deliveryJobId({ deliveryId: 'dlv_1', attempt: 2, released: true });
     expect(a).toMatch(/^dlv_1-2-r[0-9a-f]{8}$/);
     expect(a).not.toBe(b);
+  });
+});
+
+describe('DeliveryQueue background enqueues', () => {
+  /** A Bull queue whose adds never get an answer (a hung connection), with the client in `status`. */
+  function hungQueue(status: string) {
+    const added: unknown[] = [];
+    const never = () => new Promise<never>(() => undefined);
+    const queue = {
+      client: { status },
+      setWorkerName: async () => undefined,
+      add: (_name: string, data: unknown) => (added.push(data), never()),
+      addBulk: (jobs: Array<{ data: unknown }>) => (added.push(...jobs.map((j) => j.data)), never()),
+    };
+    return { queue: new DeliveryQueue(queue as never), added };
+  }
+  const jobs = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ deliveryId: `dlv_${i}`, eventId: 'evt_1', endpointId: 'ep_1', attempt: 1 }));
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('sends at most AWAITING_MAX jobs that wait for an answer; the rest are left to the relay', async () => {
+    const { queue, added } = hungQueue('ready');
+    for (let i = 0; i < AWAITING_MAX / 500 + 3; i++) {
+      queue.enqueueInBackground(jobs(500));
+      await nextTurn();
+    }
+    expect(added).toHaveLength(AWAITING_MAX);
+  });
+
+  it('sends nothing while the connection is lost, and sends again once it is back', async () => {
+    const { queue, added } = hungQueue('reconnecting');
+    queue.enqueueInBackground(jobs(3));
+    await nextTurn();
+    expect(added).toHaveLength(0);
+    (queue as unknown as { queue: { client: { status: string } } }).queue.client.status = 'ready';
+    queue.enqueueInBackground(jobs(2));
+    await nextTurn();
+    expect(added).toHaveLength(2);
   });
 });

@@ -39,6 +39,12 @@ export const JOB_PAYLOAD_MAX_CHARS = 16_384;
 /** Most jobs of one round trip of gathered background adds. */
 const GATHERED_MAX = 500;
 
+/** Most jobs of background adds waiting for Redis's answer; more are left to the relay (see `accepts`). */
+export const AWAITING_MAX = 50_000;
+
+/** Connection states of ioredis in which the connection was lost and commands would wait for it. */
+const LOST_STATES = new Set(['reconnecting', 'close', 'end']);
+
 /** For each key, 1 when it exists: is a job with that id (its hash, under Bull's key for it) in Redis. */
 const JOBS_PRESENT = `local out = {}
 for i, key in ipairs(KEYS) do out[i] = redis.call('EXISTS', key) end
@@ -75,6 +81,10 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Jobs handed to `enqueueInBackground` in this turn of the event loop: they go to Redis together at its end. */
   private gathered: DeliveryJob[] = [];
+  /** Jobs of background enqueues sent to Redis and not answered yet. */
+  private awaiting = 0;
+  /** Jobs left to the relay since Redis stopped taking them (0 while it takes them). */
+  private leftToRelay = 0;
 
   constructor(@InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<DeliveryJob>) {
     // Bull sends CLIENT SETNAME without awaiting it each time a processor starts, and rethrows its failure: a
@@ -135,7 +145,7 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
    * once per transaction.
    */
   enqueueInBackground(jobs: readonly DeliveryJob[], delayMs = 0): void {
-    if (jobs.length === 0) return;
+    if (jobs.length === 0 || !this.accepts(jobs.length)) return;
     if (delayMs > 0) return this.enqueueApart(jobs, delayMs);
     if (this.gathered.length === 0) setImmediate(() => this.flushGathered());
     for (const job of jobs) this.gathered.push(job);
@@ -149,12 +159,39 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
   }
 
   private enqueueApart(jobs: readonly DeliveryJob[], delayMs: number): void {
+    this.awaiting += jobs.length;
     const p = this.enqueue(jobs, delayMs)
       .catch((error: Error) => {
         this.logger.warn(`Could not enqueue ${jobs.length} webhook deliveries (${error.message}); the outbox relay will enqueue them.`);
       })
-      .finally(() => this.inFlight.delete(p));
+      .finally(() => {
+        this.awaiting -= jobs.length;
+        this.inFlight.delete(p);
+      });
     this.inFlight.add(p);
+  }
+
+  /**
+   * Whether background jobs go to Redis now. Not while the connection is lost (the client would hold every job,
+   * payload and all, until it is back: a process saving on through an outage would grow by megabytes a second), nor
+   * while AWAITING_MAX jobs wait for Redis's answer (a connection that hangs): their rows are in the database, and
+   * the outbox relay enqueues them once Redis takes jobs again. Logged once per spell.
+   */
+  private accepts(count: number): boolean {
+    const lost = LOST_STATES.has((this.queue.client as { status?: string }).status ?? '');
+    if (!lost && this.awaiting + this.gathered.length + count <= AWAITING_MAX) {
+      if (this.leftToRelay > 0) {
+        this.logger.log(`Redis takes webhook jobs again; ${this.leftToRelay} deliveries were left to the outbox relay meanwhile.`);
+        this.leftToRelay = 0;
+      }
+      return true;
+    }
+    if (this.leftToRelay === 0) {
+      const why = lost ? 'the connection to Redis is lost' : `${this.awaiting} jobs already wait for Redis to answer`;
+      this.logger.warn(`Webhook deliveries are not sent to the queue while ${why}: the outbox relay will enqueue them.`);
+    }
+    this.leftToRelay += count;
+    return false;
   }
 
   /**
