@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { AWAITING_MAX, DeliveryQueue, deliveryJobId } from './delivery-queue.js';
 
@@ -22,12 +23,12 @@ describe('DeliveryQueue background enqueues', () => {
     const added: unknown[] = [];
     const never = () => new Promise<never>(() => undefined);
     const queue = {
-      client: { status },
+      client: Object.assign(new EventEmitter(), { status }),
       setWorkerName: async () => undefined,
       add: (_name: string, data: unknown) => (added.push(data), never()),
       addBulk: (jobs: Array<{ data: unknown }>) => (added.push(...jobs.map((j) => j.data)), never()),
     };
-    return { queue: new DeliveryQueue(queue as never), added };
+    return { queue: new DeliveryQueue(queue as never), added, client: queue.client };
   }
   const jobs = (n: number) =>
     Array.from({ length: n }, (_, i) => ({ deliveryId: `dlv_${i}`, eventId: 'evt_1', endpointId: 'ep_1', attempt: 1 }));
@@ -43,11 +44,17 @@ describe('DeliveryQueue background enqueues', () => {
   });
 
   it('sends nothing while the connection is lost, and sends again once it is back', async () => {
-    const { queue, added } = hungQueue('reconnecting');
+    const { queue, added, client } = hungQueue('reconnecting');
     queue.enqueueInBackground(jobs(3));
     await nextTurn();
     expect(added).toHaveLength(0);
-    (queue as unknown as { queue: { client: { status: string } } }).queue.client.status = 'ready';
+    // Trying again is not being back: only a connection ready again is.
+    client.status = 'connecting';
+    queue.enqueueInBackground(jobs(2));
+    await nextTurn();
+    expect(added).toHaveLength(0);
+    client.status = 'ready';
+    client.emit('ready');
     queue.enqueueInBackground(jobs(2));
     await nextTurn();
     expect(added).toHaveLength(2);

@@ -85,6 +85,8 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
   private awaiting = 0;
   /** Jobs left to the relay since Redis stopped taking them (0 while it takes them). */
   private leftToRelay = 0;
+  /** Whether the command connection was lost and not ready again since (undefined until first asked). */
+  private lost: boolean | undefined;
 
   constructor(@InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<DeliveryJob>) {
     // Bull sends CLIENT SETNAME without awaiting it each time a processor starts, and rethrows its failure: a
@@ -178,7 +180,7 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
    * the outbox relay enqueues them once Redis takes jobs again. Logged once per spell.
    */
   private accepts(count: number): boolean {
-    const lost = LOST_STATES.has((this.queue.client as { status?: string }).status ?? '');
+    const lost = this.connectionLost();
     if (!lost && this.awaiting + this.gathered.length + count <= AWAITING_MAX) {
       if (this.leftToRelay > 0) {
         this.logger.log(`Redis takes webhook jobs again; ${this.leftToRelay} deliveries were left to the outbox relay meanwhile.`);
@@ -232,6 +234,20 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
   /** A Redis key under the queue's prefix, for data kept beside the queue (the endpoint gate). */
   key(name: string): string {
     return this.queue.toKey(name);
+  }
+
+  /**
+   * Whether the command connection closed and has not been ready since. Its state alone would not do: while it
+   * retries, ioredis goes from reconnecting to connecting at each try, and commands sent meanwhile wait as well.
+   */
+  private connectionLost(): boolean {
+    if (this.lost === undefined) {
+      const client = this.queue.client as unknown as { status?: string; on?(event: string, listener: () => void): unknown };
+      this.lost = LOST_STATES.has(client.status ?? '');
+      client.on?.('close', () => (this.lost = true));
+      client.on?.('ready', () => (this.lost = false));
+    }
+    return this.lost;
   }
 
   /** The command connection with this class's script defined on it. */
