@@ -195,12 +195,12 @@ describe.each(databaseKinds())('outbox relay (%s)', (kind) => {
       for (const spy of spies) spy.mockClear();
 
       const result = await relayA.app.get(OutboxRelay).run();
-      // Another relay's timer may have added the lost one first; either way nothing that was queued went again.
-      expect(result.enqueued + result.queued).toBeGreaterThanOrEqual(3);
+      // The test apps run no relay on a timer: this pass is the only one. Every other overdue delivery (these two,
+      // and those of the other endpoints that take customer.created) still had its job and was not added again.
+      expect(result.enqueued).toBe(1);
       expect(result.queued).toBeGreaterThanOrEqual(2);
       const added = spies.flatMap((spy) => spy.mock.calls.flatMap(([jobs]) => jobs.map((j) => j.deliveryId)));
-      expect(added.filter((id) => id !== rows[0].id && rows.some((r) => r.id === id))).toEqual([]);
-      expect(added).toContain(rows[0].id);
+      expect(added).toEqual([rows[0].id]);
       expect(await queue.getJob(jobIds[0])).not.toBeNull();
     } finally {
       for (const spy of spies) spy.mockRestore();

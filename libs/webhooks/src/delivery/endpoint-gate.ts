@@ -69,12 +69,13 @@ export interface EndpointLimits {
   rateLimit: { max: number; perMs: number } | null;
 }
 
-type GateRedis = Redis & {
+type GateRedis = Redis & GateScripts;
+interface GateScripts {
   webhooksGateAcquire(...args: (string | number)[]): Promise<[number, number]>;
   webhooksGateRelease(...args: (string | number)[]): Promise<Array<number | string>>;
   webhooksGateMany(...args: (string | number)[]): Promise<unknown[]>;
   webhooksGateStatus(...args: (string | number)[]): Promise<Array<[number, number, string, string, string, string]>>;
-};
+}
 
 /**
  * Held jobs of one endpoint that keep their payload in Redis (up to JOB_PAYLOAD_MAX_CHARS each): those go back
@@ -320,19 +321,13 @@ export class EndpointGate {
   }
 
   private redis(): GateRedis {
-    if (this.redisClient) return this.redisClient;
-    const client = this.queue.commands() as GateRedis;
-    const scripts = {
+    this.redisClient ??= this.queue.scripted<GateScripts>({
       webhooksGateAcquire: { numberOfKeys: ACQUIRE_KEYS, lua: ACQUIRE },
       webhooksGateRelease: { numberOfKeys: RELEASE_KEYS, lua: RELEASE },
       webhooksGateStatus: { lua: STATUS },
       webhooksGateMany: { lua: GATE_MANY },
-    };
-    for (const [name, definition] of Object.entries(scripts)) {
-      if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, definition);
-    }
-    this.redisClient = client;
-    return client;
+    });
+    return this.redisClient;
   }
 }
 

@@ -104,7 +104,11 @@ export class WorkerFleet implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private run(aheadMs: number, mode: 'stay' | 'leave'): Promise<unknown> {
-    return this.queue.commands().eval(ANNOUNCE, 2, this.key(), this.slotsKey(), aheadMs, this.member, LAPSE_MS, mode);
+    return this.queue
+      .scripted<{ webhooksFleetAnnounce(...args: Array<string | number>): Promise<number> }>({
+        webhooksFleetAnnounce: { numberOfKeys: 2, lua: ANNOUNCE },
+      })
+      .webhooksFleetAnnounce(this.key(), this.slotsKey(), aheadMs, this.member, LAPSE_MS, mode);
   }
 
   /** The key holding the sum of all live worker slots, for the gate's scripts. */

@@ -117,7 +117,9 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
   async enqueueMissing(jobs: readonly DeliveryJob[]): Promise<number> {
     if (jobs.length === 0) return 0;
     const keys = jobs.map((job) => this.queue.toKey(deliveryJobId(job)));
-    const present = await this.scripts().webhooksJobsPresent(keys.length, ...keys);
+    const present = await this.scripted<{ webhooksJobsPresent(...keys: Array<string | number>): Promise<number[]> }>({
+      webhooksJobsPresent: { lua: JOBS_PRESENT },
+    }).webhooksJobsPresent(keys.length, ...keys);
     const missing = jobs.filter((_, i) => present[i] !== 1);
     await this.enqueue(missing);
     return missing.length;
@@ -128,7 +130,7 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
    * each `ms` among them all (a key set if absent, expiring after `ms`). Rejects when Redis does not answer.
    */
   async takeTurn(task: string, ms: number): Promise<boolean> {
-    return (await this.commands().set(this.key(`turn:${task}`), randomUUID(), 'PX', Math.max(1, ms), 'NX')) === 'OK';
+    return (await this.commands().set(this.key(`turn:${task}`), '1', 'PX', Math.max(1, ms), 'NX')) === 'OK';
   }
 
   /** A delayed wake-up of an endpoint's held deliveries; one per `jobId` (the gate makes it one per second). */
@@ -250,11 +252,16 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
     return this.lost;
   }
 
-  /** The command connection with this class's script defined on it. */
-  private scripts(): Redis & { webhooksJobsPresent(...keys: Array<string | number>): Promise<number[]> } {
-    const client = this.commands() as Redis & { webhooksJobsPresent?: unknown };
-    if (typeof client.webhooksJobsPresent !== 'function') client.defineCommand('webhooksJobsPresent', { lua: JOBS_PRESENT });
-    return client as Redis & { webhooksJobsPresent(...keys: Array<string | number>): Promise<number[]> };
+  /**
+   * The command connection with these Lua scripts defined on it as commands of those names (once per connection;
+   * ioredis runs them by EVALSHA and loads them when Redis lacks them): for the scripts kept beside the queue.
+   */
+  scripted<T>(scripts: Record<string, { lua: string; numberOfKeys?: number }>): Redis & T {
+    const client = this.commands();
+    for (const [name, definition] of Object.entries(scripts)) {
+      if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, definition);
+    }
+    return client as Redis & T;
   }
 
   /** The queue's command connection, for the endpoint gate's scripts. */
