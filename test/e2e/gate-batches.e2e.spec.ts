@@ -115,7 +115,7 @@ describe('endpoint gate calls made together', () => {
 });
 
 // The outbox's adds after commit wait for the end of the event loop's turn: those of every transaction that
-// committed in it go to Redis together, each job under its own id (so the relay's re-adds still find it).
+// committed in it go to Redis in one write, each job under its own id (so the relay's re-adds still find it).
 describe('background enqueues of one turn', () => {
   let db: TestDatabase;
   let fixture: FixtureApp;
@@ -131,29 +131,34 @@ describe('background enqueues of one turn', () => {
     await db?.drop();
   });
 
-  it('go in one pipeline, each job under its own id; a re-add of one of them adds nothing', async () => {
+  it('go in one write to Redis, each job under its own id; a re-add of one of them adds nothing', async () => {
     const bull = (queue as unknown as { queue: { addBulk: (...a: unknown[]) => unknown; add: (...a: unknown[]) => unknown } }).queue;
+    const socket = queue.commands().stream as unknown as { _write: (...a: unknown[]) => unknown; _writev: (...a: unknown[]) => unknown };
     const bulk = vi.spyOn(bull, 'addBulk');
     const single = vi.spyOn(bull, 'add');
+    const writes = [vi.spyOn(socket, '_write'), vi.spyOn(socket, '_writev')];
+    const written = () => writes.reduce((n, spy) => n + spy.mock.calls.length, 0);
     const job = (i: number): DeliveryJob => ({ deliveryId: `dlv_turn${i}`, eventId: `evt_turn${i}`, endpointId: 'ep_x', attempt: 1 });
     const waiting = (await queue.counts()).waiting;
+    writes.forEach((spy) => spy.mockClear());
     queue.enqueueInBackground([job(1)]); // one transaction's job
     queue.enqueueInBackground([job(2), job(3)]); // another's, in the same turn
     await queue.drain();
-    expect(bulk).toHaveBeenCalledTimes(1);
-    expect(single).not.toHaveBeenCalled();
+    expect(single).toHaveBeenCalledTimes(3); // plain adds (no MULTI)...
+    expect(bulk).not.toHaveBeenCalled();
+    expect(written()).toBe(1); // ...that left in one write
     expect((await queue.counts()).waiting - waiting).toBe(3);
     // The relay's re-add of a gathered job (same deterministic id) is a no-op.
     await queue.enqueue([job(2)]);
     expect((await queue.counts()).waiting - waiting).toBe(3);
     // A job of the next turn goes on its own.
     await new Promise((resolve) => setImmediate(resolve));
+    writes.forEach((spy) => spy.mockClear());
     queue.enqueueInBackground([job(4)]);
     await new Promise((resolve) => setImmediate(resolve));
     await queue.drain();
-    expect(bulk).toHaveBeenCalledTimes(1);
+    expect(written()).toBe(1);
     expect((await queue.counts()).waiting - waiting).toBe(4);
-    bulk.mockRestore();
-    single.mockRestore();
+    for (const spy of [bulk, single, ...writes]) spy.mockRestore();
   });
 });

@@ -42,7 +42,8 @@ export interface OutboxEvent {
 /**
  * The transactional outbox. `record()` writes the event row and one delivery row per subscribed endpoint with the
  * caller's manager, so they commit or roll back with the change. Their jobs are enqueued after the outermost
- * commit, in one `addBulk` per transaction; if that fails the relay enqueues them from the rows.
+ * commit (those of every transaction committed in one turn of the event loop in one write); if that fails the relay
+ * enqueues them from the rows.
  */
 @Injectable()
 export class OutboxService {

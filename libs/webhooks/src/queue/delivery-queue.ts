@@ -36,7 +36,7 @@ const ENDPOINTS_CHANGED = 'endpoints-changed';
 /** Payloads up to this many characters travel in the job; larger ones are read from the event row. */
 export const JOB_PAYLOAD_MAX_CHARS = 16_384;
 
-/** Most jobs of one round trip of gathered background adds. */
+/** Most jobs of one batch of gathered background adds. */
 const GATHERED_MAX = 500;
 
 /** Most jobs of background adds waiting for Redis's answer; more are left to the relay (see `accepts`). */
@@ -87,6 +87,8 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
   private leftToRelay = 0;
   /** Whether the command connection was lost and not ready again since (undefined until first asked). */
   private lost: boolean | undefined;
+  /** Whether the command connection is corked until the end of this turn (see `corkForTurn`). */
+  private corked = false;
 
   constructor(@InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<DeliveryJob>) {
     // Bull sends CLIENT SETNAME without awaiting it each time a processor starts, and rethrows its failure: a
@@ -99,13 +101,19 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
       });
   }
 
-  /** Adds jobs in one round trip. Rejects if Redis refuses; callers that must not fail use `enqueueInBackground`. */
+  /**
+   * Adds jobs in one write to Redis. Rejects if Redis refuses one (the others may be added: ids are deterministic,
+   * so a caller's retry or the relay adds only what is missing); callers that must not fail use
+   * `enqueueInBackground`.
+   */
   async enqueue(jobs: readonly DeliveryJob[], delayMs = 0): Promise<void> {
     if (jobs.length === 0) return;
-    // addBulk builds an ioredis pipeline, which copies every script command defined on the client: for the common
-    // single job, a plain add is a good deal cheaper.
-    if (jobs.length === 1) await this.queue.add(DELIVER_JOB, jobs[0], this.jobOptions(jobs[0], delayMs));
-    else await this.queue.addBulk(jobs.map((data) => ({ name: DELIVER_JOB, data, opts: this.jobOptions(data, delayMs) })));
+    // Plain adds, not Bull's addBulk: that wraps them in MULTI/EXEC on an ioredis pipeline, which copies every script
+    // command defined on the client and costs the process about half as much again as the adds (timed in an API
+    // process: 0.13 against 0.09 ms of CPU per job). The connection is corked for this turn of the event loop, so
+    // the adds still leave in one write.
+    if (jobs.length > 1) this.corkForTurn();
+    await Promise.all(jobs.map((data) => this.queue.add(DELIVER_JOB, data, this.jobOptions(data, delayMs))));
   }
 
   /**
@@ -144,8 +152,8 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
    * is logged; the delivery stays `pending` in the database and the relay enqueues it later.
    *
    * Jobs due now wait for the end of the current turn of the event loop, and those of every transaction that
-   * committed in that turn go in one round trip (one pipeline of adds: each job keeps its own id, so the relay's
-   * re-adds still find it). Under load a turn sees several commits: the API process then writes to Redis less than
+   * committed in that turn go in one write (see `enqueue`: each job keeps its own id, so the relay's re-adds still
+   * find it). Under load a turn sees several commits: the API process then writes to Redis less than
    * once per transaction.
    */
   enqueueInBackground(jobs: readonly DeliveryJob[], delayMs = 0): void {
@@ -155,7 +163,7 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
     for (const job of jobs) this.gathered.push(job);
   }
 
-  /** Sends what `enqueueInBackground` gathered, in pipelines of at most GATHERED_MAX jobs. */
+  /** Sends what `enqueueInBackground` gathered, in batches of at most GATHERED_MAX jobs (all in one write). */
   private flushGathered(): void {
     const jobs = this.gathered;
     this.gathered = [];
@@ -173,6 +181,23 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
         this.inFlight.delete(p);
       });
     this.inFlight.add(p);
+  }
+
+  /**
+   * Holds what this process writes on the command connection until the end of the current turn of the event loop,
+   * then sends it in one write (Node's cork and uncork of the socket). Only while the connection is ready: otherwise
+   * ioredis queues commands itself and writes them on reconnect.
+   */
+  private corkForTurn(): void {
+    const client = this.commands();
+    const stream = client.stream as (typeof client.stream & { cork?(): void; uncork?(): void }) | undefined;
+    if (this.corked || client.status !== 'ready' || !stream?.writable || !stream.cork || !stream.uncork) return;
+    this.corked = true;
+    stream.cork();
+    setImmediate(() => {
+      this.corked = false;
+      stream.uncork!();
+    });
   }
 
   /**
