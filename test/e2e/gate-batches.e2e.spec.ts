@@ -91,9 +91,15 @@ describe('endpoint gate calls made together', () => {
     expect((await gate.acquire(job(a), new Date(t1 + 5000), t1)).admitted).toBe(true);
     const waiting = job(a);
     expect(await gate.acquire(waiting, new Date(t1 + 65_000), t1 + 1000)).toMatchObject({ admitted: false, wakeAt: 0 });
-    // No release came and the probe's lease lapsed: the held delivery, put back, probes instead.
+    // No release came and the probe's lease lapsed. The relay's release of the endpoint (nothing else asks about
+    // it meanwhile) puts the held delivery back, and it probes instead.
     const t2 = t1 + 6000;
-    expect((await gate.acquire({ ...waiting, released: true }, new Date(t2 + 5000), t2)).admitted).toBe(true);
+    const enqueue = vi.spyOn(queue, 'enqueue');
+    await gate.release(a, null, { kind: 'none' }, t2);
+    const back = enqueue.mock.calls.flatMap(([jobs]) => jobs);
+    enqueue.mockRestore();
+    expect(back.map((j) => j.deliveryId)).toEqual([waiting.deliveryId]);
+    expect((await gate.acquire(back[0], new Date(t2 + 5000), t2)).admitted).toBe(true);
     expect((await gate.states([a], t2)).get(a)).toMatchObject({ circuit: 'half-open', inFlight: 1, held: 0 });
   });
 

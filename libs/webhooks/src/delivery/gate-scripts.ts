@@ -144,8 +144,12 @@ if circuit == 'open' then
   if retryAt > now then return {retryAt} end
   free = 1
 elseif circuit == 'half-open' then
+  -- The probe in flight holds the others back until its lease lapses (its worker died, or its release never came):
+  -- then one held job goes to probe instead. Otherwise nothing would ever let it go (every newcomer is held).
   local current = redis.call('HGET', state, 'probe')
-  if current and redis.call('ZSCORE', inflight, current) then return {0} end
+  local probeLease = current and redis.call('ZSCORE', inflight, current)
+  if probeLease and tonumber(probeLease) > now then return {0} end
+  if probeLease then redis.call('ZREM', inflight, current) end
   free = 1
 else
   redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
