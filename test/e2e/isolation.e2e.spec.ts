@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { WebhookDelivery, WebhooksService, type EndpointDeliveryState, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
+import { OutboxRelay, WebhookDelivery, WebhooksService, type EndpointDeliveryState, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
 import { DeliveryQueue } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js';
 import { WorkerFleet } from '../../libs/webhooks/src/delivery/worker-fleet.js';
@@ -205,6 +205,36 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     const gate = apps[0].app.get(EndpointGate);
     expect(await gate.heldEndpoints()).not.toContain(endpoint.id);
     expect(rx.got(path)).toHaveLength(1);
+  });
+
+  it("has the relay add a due delivery of an endpoint that holds others when it has no job anywhere, and only it", async () => {
+    await start(1, { concurrency: 4, maxInFlightPerEndpoint: 1 });
+    const path = `lost-${kind}`;
+    rx.set(path, { kind: 'hold' });
+    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
+    await saveWidgets(3);
+    await gateState(endpoint.id, (s) => s.inFlight === 1 && s.held === 2, 'one in flight, two held');
+    // A fourth whose enqueue after commit Redis refused: its row is pending, with no job in Bull and none held.
+    const queue = apps[0].app.get(DeliveryQueue);
+    const before = new Set((await deliveries(endpoint.id)).map((d) => d.id));
+    const refuse = vi.spyOn(queue, 'enqueue').mockRejectedValueOnce(new Error('refused'));
+    await saveWidgets(1);
+    await waitUntil(async () => (refuse.mock.calls.length === 1 ? true : undefined), 'the refused enqueue');
+    refuse.mockRestore();
+    const lost = (await deliveries(endpoint.id)).find((d) => !before.has(d.id))!;
+    expect(lost.status).toBe('pending');
+
+    const enqueue = vi.spyOn(queue, 'enqueue');
+    const result = await apps[0].app.get(OutboxRelay).run();
+    const added = enqueue.mock.calls.flatMap(([jobs]) => jobs).filter((j) => !j.released);
+    enqueue.mockRestore();
+    // The held two were found among the held jobs and left there; the lost one was added, and is held in its turn.
+    expect(result.enqueued).toBe(1);
+    expect(added.map((j) => j.deliveryId)).toEqual([lost.id]);
+    await gateState(endpoint.id, (s) => s.inFlight === 1 && s.held === 3, 'one in flight, three held');
+    rx.releaseHeld(path);
+    await waitUntil(async () => ((await succeeded(endpoint.id)) === 4 ? true : undefined), 'all four delivered');
+    exactlyOnce(path, 4);
   });
 
   // Several worker processes need a server database (on SQLite, TypeORM keeps one connection per process).

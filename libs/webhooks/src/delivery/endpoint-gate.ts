@@ -156,8 +156,8 @@ export class EndpointGate {
       keepPayload = true,
     }: { park?: boolean; limits?: EndpointLimits; keepPayload?: boolean } = {},
   ): Promise<Admission> {
-    const token = `${job.deliveryId}:${job.attempt}:${randomUUID().slice(0, 8)}`;
-    const member = `${job.deliveryId}:${job.attempt}`;
+    const member = heldMember(job);
+    const token = `${member}:${randomUUID().slice(0, 8)}`;
     const [admitted, wakeAt, parked, inFlight, cap] = (await this.call(
       'a',
       [...this.keys(job.endpointId, 'inflight', 'held', 'state', 'rate'), this.heldIndexKey(), this.fleet.slotsKey()],
@@ -213,7 +213,7 @@ export class EndpointGate {
           circuit ? circuit.maxOpenMs : 0,
           endpointId,
           TRANSIT_MS,
-          dropped ? `${dropped.deliveryId}:${dropped.attempt}` : '',
+          dropped ? heldMember(dropped) : '',
         ],
       )) as Array<number | string>;
       if (jobs.length) {
@@ -244,7 +244,15 @@ export class EndpointGate {
     }
   }
 
-  /** Endpoints that hold deliveries (the relay leaves their rows to the gate, and releases them). */
+  /**
+   * Where the gate would keep this attempt's job while holding it: its endpoint's hash of held jobs, and its field
+   * there (for the relay, which must not add again a job that is held).
+   */
+  heldEntry(job: Pick<DeliveryJob, 'deliveryId' | 'attempt' | 'endpointId'>): { key: string; field: string } {
+    return { key: `${this.keys(job.endpointId, 'held')[0]}:jobs`, field: heldMember(job) };
+  }
+
+  /** Endpoints that hold deliveries (the relay releases them, and looks up their due rows among the held jobs). */
   async heldEndpoints(): Promise<string[]> {
     return this.redis().smembers(this.heldIndexKey());
   }
@@ -329,6 +337,11 @@ export class EndpointGate {
     });
     return this.redisClient;
   }
+}
+
+/** An attempt's member in its endpoint's held set (and field in the hash of held jobs). */
+function heldMember(job: Pick<DeliveryJob, 'deliveryId' | 'attempt'>): string {
+  return `${job.deliveryId}:${job.attempt}`;
 }
 
 /** The cap as the gate's scripts take it: a set cap as it is; the fleet default negative, with this process's estimate. */

@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource, In, LessThanOrEqual, Not } from 'typeorm';
+import { Brackets, DataSource, LessThanOrEqual } from 'typeorm';
 import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
 import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { WebhookDelivery } from '../entities/index.js';
@@ -115,18 +115,21 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const cutoff = new Date(Date.now() - this.options.relayGraceMs);
     const repo = this.dataSource.getRepository(WebhookDelivery);
     // Deliveries the endpoint gate holds are waiting their turn in Redis, not lost: re-adding them every pass would
-    // be a loop of re-adds. Their endpoints are released instead (in case no completion came to do it).
-    const held = await this.gate.heldEndpoints();
+    // be a loop of re-adds. Their endpoints are released instead (in case no completion came to do it), and their
+    // due rows are looked up among the held jobs as well as among Bull's: a row of such an endpoint that has
+    // neither (its enqueue failed, or was left to the relay while Redis was away) is added like any other.
+    const held = new Set(await this.gate.heldEndpoints());
     for (const endpointId of held) await this.gate.release(endpointId, null, { kind: 'none' });
+    const heldAt = (job: DeliveryJob) => (held.has(job.endpointId) ? this.gate.heldEntry(job) : undefined);
     let cursor: { at: Date; id: string } | undefined;
     for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
       const qb = repo
         .createQueryBuilder('d')
         .select(['d.id', 'd.eventId', 'd.endpointId', 'd.topic', 'd.status', 'd.attemptCount', 'd.nextAttemptAt'])
-        // In flight past its lease: recovered whatever the gate holds. Pending: unless its endpoint's gate holds it.
+        // In flight past its lease: recovered whatever the gate holds. Pending: added unless in Redis already.
         .where([
           { status: 'delivering', nextAttemptAt: LessThanOrEqual(cutoff) },
-          { status: 'pending', nextAttemptAt: LessThanOrEqual(cutoff), ...(held.length ? { endpointId: Not(In(held)) } : {}) },
+          { status: 'pending', nextAttemptAt: LessThanOrEqual(cutoff) },
         ])
         .orderBy('d.nextAttemptAt', 'ASC')
         .addOrderBy('d.id', 'ASC')
@@ -148,7 +151,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         jobs.push(jobOf(row));
       }
       // A backlog older than the grace is still in Redis: only what is missing there is added.
-      const added = await this.queue.enqueueMissing(jobs);
+      const added = await this.queue.enqueueMissing(jobs, heldAt);
       result.enqueued += added;
       result.queued += jobs.length - added;
       const last = rows[rows.length - 1];

@@ -45,9 +45,16 @@ export const AWAITING_MAX = 50_000;
 /** Connection states of ioredis in which the connection was lost and commands would wait for it. */
 const LOST_STATES = new Set(['reconnecting', 'close', 'end']);
 
-/** For each key, 1 when it exists: is a job with that id (its hash, under Bull's key for it) in Redis. */
-const JOBS_PRESENT = `local out = {}
-for i, key in ipairs(KEYS) do out[i] = redis.call('EXISTS', key) end
+/**
+ * For each job i of n, 1 when it is in Redis: KEYS[i] (Bull's hash of the job under its id) exists, or, when
+ * ARGV[i] is not empty, the hash KEYS[n + i] has the field ARGV[i] (a held job, kept apart from Bull's).
+ */
+const JOBS_PRESENT = `local n, out = #ARGV, {}
+for i = 1, n do
+  local present = redis.call('EXISTS', KEYS[i])
+  if present == 0 and ARGV[i] ~= '' then present = redis.call('HEXISTS', KEYS[n + i], ARGV[i]) end
+  out[i] = present
+end
 return out`;
 
 /** Bull job name of an endpoint's wake-up: a timed wait (pause, rate window, circuit backoff) ended. */
@@ -117,17 +124,22 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
   }
 
   /**
-   * Adds those of `jobs` that no job in Redis holds under their id (waiting, delayed or running), and answers how
-   * many it added. One script call looks for them all: over a backlog that is still queued, the relay's pass costs
-   * a look per batch, not an add per delivery. A job that leaves Redis between the look and the add is found by the
-   * next pass; one that arrives meanwhile is still one job (ids are deterministic).
+   * Adds those of `jobs` that no job in Redis holds under their id (waiting, delayed or running), nor `heldAt` (for
+   * a job, the hash and field where something else keeps it apart from Bull: the endpoint gate's held jobs), and
+   * answers how many it added. One script call looks for them all: over a backlog that is still queued, the relay's
+   * pass costs a look per batch, not an add per delivery. A job that leaves Redis between the look and the add is
+   * found by the next pass; one that arrives meanwhile is still one job (ids are deterministic).
    */
-  async enqueueMissing(jobs: readonly DeliveryJob[]): Promise<number> {
+  async enqueueMissing(
+    jobs: readonly DeliveryJob[],
+    heldAt: (job: DeliveryJob) => { key: string; field: string } | undefined = () => undefined,
+  ): Promise<number> {
     if (jobs.length === 0) return 0;
     const keys = jobs.map((job) => this.queue.toKey(deliveryJobId(job)));
+    const held = jobs.map(heldAt);
     const present = await this.scripted<{ webhooksJobsPresent(...keys: Array<string | number>): Promise<number[]> }>({
       webhooksJobsPresent: { lua: JOBS_PRESENT },
-    }).webhooksJobsPresent(keys.length, ...keys);
+    }).webhooksJobsPresent(keys.length * 2, ...keys, ...held.map((h, i) => h?.key ?? keys[i]), ...held.map((h) => h?.field ?? ''));
     const missing = jobs.filter((_, i) => present[i] !== 1);
     await this.enqueue(missing);
     return missing.length;
