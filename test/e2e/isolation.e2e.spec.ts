@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { OutboxRelay, WebhookDelivery, WebhooksService, type EndpointDeliveryState, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
+import {
+  OutboxRelay,
+  WebhookDelivery,
+  WebhooksService,
+  type EndpointDeliveryState,
+  type WebhooksModuleOptions,
+} from 'nestjs-outgoing-webhooks';
 import { DeliveryQueue } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js';
 import { WorkerFleet } from '../../libs/webhooks/src/delivery/worker-fleet.js';
@@ -207,7 +213,7 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     expect(rx.got(path)).toHaveLength(1);
   });
 
-  it("has the relay add a due delivery of an endpoint that holds others when it has no job anywhere, and only it", async () => {
+  it('has the relay add a due delivery of an endpoint that holds others when it has no job anywhere, and only it', async () => {
     await start(1, { concurrency: 4, maxInFlightPerEndpoint: 1 });
     const path = `lost-${kind}`;
     rx.set(path, { kind: 'hold' });
