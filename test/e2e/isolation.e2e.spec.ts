@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import {
   OutboxRelay,
   WebhookDelivery,
+  WebhooksHealthIndicator,
   WebhooksService,
   type EndpointDeliveryState,
   type WebhooksModuleOptions,
@@ -356,6 +357,12 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
       return rows.length === 4 ? rows : undefined;
     }, 'four pending deliveries, none attempted');
     expect(held).toHaveLength(4);
+    // Operators see it: the endpoint's view and the health indicator.
+    const view = (await service().getEndpoint(endpoint.id)).delivery!;
+    expect(view).toMatchObject({ circuit: 'open', held: 4, circuitRetryAt: open.circuitRetryAt });
+    expect(view.circuitOpenedAt!.getTime()).toBeLessThanOrEqual(Date.now());
+    const health = await apps[0].app.get(WebhooksHealthIndicator).isHealthy('webhooks');
+    expect(health.webhooks).toMatchObject({ status: 'up', endpoints: { circuitOpen: 1, held: 4 } });
 
     // After the backoff one probe goes; its answer closes the circuit and the held deliveries follow.
     await waitUntil(async () => (await succeeded(endpoint.id)) === 4, 'the held deliveries', 15_000);
@@ -384,7 +391,38 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     );
     const probeAt = rx.got(path)[2].at;
     expect(reopened.circuitRetryAt!.getTime() - probeAt).toBeGreaterThanOrEqual(1500); // 2 x 800 ms
+    // Still unreachable since the circuit first opened.
+    expect(first.circuitOpenedAt).not.toBeNull();
+    expect(reopened.circuitOpenedAt).toEqual(first.circuitOpenedAt);
     await sleep(100);
     expect(rx.got(path)).toHaveLength(3);
+  });
+
+  it('disables an endpoint whose circuit stayed open for autoDisableAfterMs; its held deliveries fail as disabled', async () => {
+    const circuitBreaker = { failures: 2, openMs: 60_000, maxOpenMs: 60_000 };
+    await start(1, { concurrency: 3, circuitBreaker, retrySchedule: [60_000], autoDisableAfterMs: 1500 });
+    const path = `unreachable-${kind}`;
+    rx.set(path, { kind: 'reset' });
+    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
+    await saveWidgets(2);
+    const open = await gateState(endpoint.id, (s) => s.circuit === 'open', 'the circuit to open');
+    await saveWidgets(2);
+    await gateState(endpoint.id, (s) => s.held === 2, 'two held deliveries');
+    const relay = apps[0].app.get(OutboxRelay);
+    // Open for less than autoDisableAfterMs: the relay's pass leaves it as it is.
+    await relay.run();
+    expect((await service().getEndpoint(endpoint.id)).active).toBe(true);
+    await sleep(Math.max(0, open.circuitOpenedAt!.getTime() + 1600 - Date.now()));
+    await relay.run();
+    const disabled = await service().getEndpoint(endpoint.id);
+    expect(disabled.active).toBe(false);
+    expect(disabled.health.disabledReason).toMatch(/^Disabled automatically: unreachable for /);
+    // The held two went back at once and failed as disabled, without a request; the gate keeps nothing for it.
+    await waitUntil(
+      async () => ((await deliveries(endpoint.id)).filter((d) => d.status === 'failed').length === 2 ? true : undefined),
+      'two failed',
+    );
+    expect((await service().getEndpoint(endpoint.id)).delivery).toMatchObject({ circuit: 'closed', held: 0 });
+    expect(rx.got(path)).toHaveLength(2);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
-import { endpointInput } from './endpoint-form.js';
+import { endpointInput, endpointParams } from './endpoint-form.js';
+import type { EndpointView } from '../webhooks.service.js';
 
 describe('admin endpoint form -> service input', () => {
   it('collects topics in order, types booleans and numbers, and turns empty text into null', () => {
@@ -58,5 +59,35 @@ describe('admin endpoint form -> service input', () => {
     expect(endpointInput({ headers: '{"authorization": "••••••", "x": "1"}' }, current)).toEqual({
       headers: { authorization: '••••••', x: '1' },
     });
+  });
+});
+
+describe('admin endpoint record', () => {
+  const health = { lastSuccessAt: null, lastFailureAt: null, recent: { succeeded: 0, failed: 0 }, successRate: null, state: 'untested' };
+  const view = (delivery: Partial<NonNullable<EndpointView['delivery']>>) =>
+    ({
+      id: 'ep_1',
+      health,
+      delivery: {
+        inFlight: 0,
+        held: 0,
+        circuit: 'closed',
+        circuitRetryAt: null,
+        circuitOpenedAt: null,
+        pausedUntil: null,
+        consecutiveUnreachable: 0,
+        ...delivery,
+      },
+    }) as unknown as EndpointView;
+
+  it('says in one line since when a circuit is open, when it probes, and what it holds', () => {
+    const openedAt = new Date('2026-12-01T10:00:00.000Z');
+    const retryAt = new Date('2026-12-01T10:05:00.000Z');
+    const open = endpointParams(view({ circuit: 'open', held: 12, circuitOpenedAt: openedAt, circuitRetryAt: retryAt }));
+    expect(open.delivery).toBe('0 in flight, 12 held, circuit open since 2026-12-01T10:00:00.000Z (probe at 2026-12-01T10:05:00.000Z)');
+    expect(open).toMatchObject({ circuit: 'open', held: 12, circuitRetryAt: retryAt });
+    const probing = endpointParams(view({ circuit: 'half-open', inFlight: 1, circuitOpenedAt: openedAt }));
+    expect(probing.delivery).toBe('1 in flight, circuit half-open since 2026-12-01T10:00:00.000Z (probing)');
+    expect(endpointParams(view({})).delivery).toBe('0 in flight');
   });
 });

@@ -44,9 +44,10 @@ function deliverySummary(state: EndpointView['delivery']): string | null {
   if (!state) return null;
   const parts = [`${state.inFlight} in flight`];
   if (state.held) parts.push(`${state.held} held`);
+  const since = state.circuitOpenedAt ? ` since ${state.circuitOpenedAt.toISOString()}` : '';
   if (state.circuit === 'open')
-    parts.push(`circuit open${state.circuitRetryAt ? ` (probe at ${state.circuitRetryAt.toISOString()})` : ''}`);
-  if (state.circuit === 'half-open') parts.push('circuit half-open (probing)');
+    parts.push(`circuit open${since}${state.circuitRetryAt ? ` (probe at ${state.circuitRetryAt.toISOString()})` : ''}`);
+  if (state.circuit === 'half-open') parts.push(`circuit half-open${since} (probing)`);
   if (state.pausedUntil) parts.push(`paused until ${state.pausedUntil.toISOString()} (Retry-After)`);
   return parts.join(', ');
 }

@@ -54,6 +54,11 @@ export interface EndpointDeliveryState {
   circuit: CircuitState;
   /** When an open circuit lets its probe go. */
   circuitRetryAt: Date | null;
+  /**
+   * When the circuit opened, while it is open or half-open: every attempt since (its probes) found the endpoint
+   * unreachable. After `autoDisableAfterMs` of it the endpoint is disabled.
+   */
+  circuitOpenedAt: Date | null;
   /** A `Retry-After` pause; null when not paused. */
   pausedUntil: Date | null;
   /** Connection errors and timeouts in a row. */
@@ -74,7 +79,7 @@ interface GateScripts {
   webhooksGateAcquire(...args: (string | number)[]): Promise<[number, number]>;
   webhooksGateRelease(...args: (string | number)[]): Promise<Array<number | string>>;
   webhooksGateMany(...args: (string | number)[]): Promise<unknown[]>;
-  webhooksGateStatus(...args: (string | number)[]): Promise<Array<[number, number, string, string, string, string]>>;
+  webhooksGateStatus(...args: (string | number)[]): Promise<Array<[number, number, string, string, string, string, string]>>;
 }
 
 /**
@@ -264,13 +269,15 @@ export class EndpointGate {
     const keys = endpointIds.flatMap((id) => this.keys(id, 'inflight', 'held', 'state'));
     const rows = await this.redis().webhooksGateStatus(keys.length, ...keys, now);
     endpointIds.forEach((id, i) => {
-      const [inFlight, held, circuit, retryAt, pausedUntil, unreachable] = rows[i];
+      const [inFlight, held, circuit, retryAt, pausedUntil, unreachable, openedAt] = rows[i];
       const paused = Number(pausedUntil || 0);
+      const tripped = circuit === 'open' || circuit === 'half-open';
       result.set(id, {
         inFlight: Number(inFlight),
         held: Number(held),
-        circuit: circuit === 'open' || circuit === 'half-open' ? circuit : 'closed',
+        circuit: tripped ? circuit : 'closed',
         circuitRetryAt: circuit === 'open' && retryAt ? new Date(Number(retryAt)) : null,
+        circuitOpenedAt: tripped && openedAt ? new Date(Number(openedAt)) : null,
         pausedUntil: paused > now ? new Date(paused) : null,
         consecutiveUnreachable: Number(unreachable || 0),
       });

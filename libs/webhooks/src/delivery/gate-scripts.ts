@@ -110,7 +110,7 @@ local circuit, unreachable, paused = s[1], tonumber(s[3] or '0'), tonumber(s[4] 
 local isProbe = token ~= '' and s[2] == token
 if kind == 'answered' then
   if unreachable > 0 then redis.call('HSET', state, 'unreachable', 0) end
-  if circuit then redis.call('HDEL', state, 'circuit', 'probe', 'backoff', 'retryAt') circuit = false end
+  if circuit then redis.call('HDEL', state, 'circuit', 'probe', 'backoff', 'retryAt', 'openedAt') circuit = false end
   if pauseUntil > now and pauseUntil > paused then
     redis.call('HSET', state, 'pausedUntil', pauseUntil)
     paused = pauseUntil
@@ -123,7 +123,8 @@ elseif kind == 'unreachable' then
     redis.call('HDEL', state, 'probe')
     circuit, s[6] = 'open', now + backoff
   elseif threshold > 0 and unreachable >= threshold and not circuit then
-    redis.call('HSET', state, 'circuit', 'open', 'backoff', baseMs, 'retryAt', now + baseMs)
+    -- openedAt stays through probes that fail, until an answer closes the circuit: how long it has been unreachable.
+    redis.call('HSET', state, 'circuit', 'open', 'backoff', baseMs, 'retryAt', now + baseMs, 'openedAt', now)
     circuit, s[6] = 'open', now + baseMs
   end
 elseif isProbe then
@@ -214,8 +215,8 @@ local out = {}
 local now = tonumber(ARGV[1])
 for i = 1, #KEYS, 3 do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  local s = redis.call('HMGET', KEYS[i + 2], 'circuit', 'retryAt', 'pausedUntil', 'unreachable')
-  table.insert(out, {redis.call('ZCARD', KEYS[i]), redis.call('ZCARD', KEYS[i + 1]), s[1] or '', s[2] or '', s[3] or '', s[4] or ''})
+  local s = redis.call('HMGET', KEYS[i + 2], 'circuit', 'retryAt', 'pausedUntil', 'unreachable', 'openedAt')
+  table.insert(out, {redis.call('ZCARD', KEYS[i]), redis.call('ZCARD', KEYS[i + 1]), s[1] or '', s[2] or '', s[3] or '', s[4] or '', s[5] or ''})
 end
 return out
 `;

@@ -210,6 +210,21 @@ export class EndpointHealth implements OnModuleInit, OnApplicationShutdown {
     return true;
   }
 
+  /**
+   * Disables an endpoint whose circuit has been open since `openedAt` for `autoDisableAfterMs` or more: every
+   * attempt since (its probes) found it unreachable. Its deliveries are held meanwhile, so few fail for good and the
+   * count of `failed` would not come. False when the time is not reached, or it was not active.
+   */
+  async disableUnreachable(endpointId: string, openedAt: Date, at = new Date()): Promise<boolean> {
+    const duration = this.options.autoDisableAfterMs;
+    if (duration <= 0 || at.getTime() - openedAt.getTime() < duration) return false;
+    return this.disable(
+      endpointId,
+      `Disabled automatically: unreachable for ${humanDuration(duration)} (its circuit opened at ${openedAt.toISOString()}).`,
+      at,
+    );
+  }
+
   /** Enables an endpoint with a clean slate: health back to `untested`. */
   async enable(endpointId: string): Promise<boolean> {
     this.successWrittenAt.delete(endpointId);

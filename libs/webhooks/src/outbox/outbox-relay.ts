@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, LessThanOrEqual } from 'typeorm';
 import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
 import { EndpointGate } from '../delivery/endpoint-gate.js';
+import { EndpointHealth } from '../endpoints/endpoint-health.js';
 import { WebhookDelivery } from '../entities/index.js';
 import { WebhookStore } from '../store/webhook-store.js';
 import { notSent } from '../http/exchange.js';
@@ -42,6 +43,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly queue: DeliveryQueue,
     private readonly store: WebhookStore,
     private readonly gate: EndpointGate,
+    private readonly health: EndpointHealth,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -120,6 +122,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     // neither (its enqueue failed, or was left to the relay while Redis was away) is added like any other.
     const held = new Set(await this.gate.heldEndpoints());
     for (const endpointId of held) await this.gate.release(endpointId, null, { kind: 'none' });
+    await this.disableUnreachable([...held]);
     const heldAt = (job: DeliveryJob) => (held.has(job.endpointId) ? this.gate.heldEntry(job) : undefined);
     let cursor: { at: Date; id: string } | undefined;
     for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
@@ -160,6 +163,21 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
     if (result.enqueued) this.logger.log(`Outbox relay enqueued ${result.enqueued} due deliveries (${result.recovered} lost in flight).`);
     return result;
+  }
+
+  /**
+   * Endpoints whose circuit stayed open for `autoDisableAfterMs` are disabled (the count of deliveries failed for
+   * good would not come: the circuit holds them), and their gate state is dropped, so the held deliveries go back
+   * at once and fail as disabled. Only endpoints that hold deliveries: one that gets none has no failing attempts.
+   */
+  private async disableUnreachable(endpointIds: string[]): Promise<void> {
+    if (endpointIds.length === 0 || this.options.autoDisableAfterMs <= 0) return;
+    const now = new Date();
+    for (const [endpointId, state] of await this.gate.states(endpointIds, now.getTime())) {
+      if (state.circuitOpenedAt && (await this.health.disableUnreachable(endpointId, state.circuitOpenedAt, now))) {
+        await this.gate.reset(endpointId);
+      }
+    }
   }
 
   /**

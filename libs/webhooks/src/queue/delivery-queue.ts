@@ -153,7 +153,7 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
     return (await this.commands().set(this.key(`turn:${task}`), '1', 'PX', Math.max(1, ms), 'NX')) === 'OK';
   }
 
-  /** A delayed wake-up of an endpoint's held deliveries; one per `jobId` (the gate makes it one per second). */
+  /** A delayed wake-up of an endpoint's held deliveries; one per `jobId` (the gate makes it one per endpoint and moment). */
   async wake(endpointId: string, delayMs: number, jobId: string): Promise<void> {
     const queue = this.queue as unknown as Queue<{ endpointId: string }>;
     await queue.add(WAKE_JOB, { endpointId }, { jobId, delay: Math.max(0, delayMs), removeOnComplete: true, removeOnFail: true });
