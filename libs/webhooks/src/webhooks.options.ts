@@ -94,7 +94,8 @@ export interface WebhooksModuleOptions {
    */
   autoDisableAfterFailures?: number;
   /**
-   * Disable an endpoint whose deliveries have all failed for this long (Svix: 5 days). 0 never disables on time.
+   * Disable an endpoint whose deliveries have all failed for this long (Svix: 5 days), or whose circuit has stayed
+   * open this long (unreachable: every probe failed). 0 never disables on time.
    * @default 432000000 (5 days)
    */
   autoDisableAfterMs?: number;
