@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureCliBuilt } from '../../scripts/example-cli.mjs';
 import { cliEnv } from '../support/cli.js';
@@ -138,6 +139,63 @@ describe('one API process and worker processes', () => {
       await rx.close();
     }
   }, 120_000);
+
+  // On PostgreSQL the test holds the attempt log locked, so the worker's write of an outcome waits there.
+  const onPostgres = kind === 'postgres' ? it : it.skip;
+
+  onPostgres(
+    'sends again a delivery whose worker was killed after the answer and before its outcome was written',
+    async () => {
+      // One worker, the one to be killed (a live one would write the outcome again once the lock is gone).
+      while (workers.length > 1) await workers.shift()!.stop();
+      const doomed = workers.pop()!;
+      const rx = await Receiver.start(); // answers 200 at once
+      const { url, schema } = db.config as { url: string; schema: string };
+      const lock = new pg.Client({ connectionString: url });
+      await lock.connect();
+      try {
+        const endpoint = await post('/api/webhook-endpoints', { url: rx.url, topics: ['order.created'] });
+        expect(endpoint.status).toBe(201);
+        await lock.query('BEGIN');
+        await lock.query(`LOCK TABLE "${schema}"."webhook_attempt" IN SHARE MODE`); // reads go on; inserts wait
+        for (let i = 0; i < 2; i++) await post('/api/orders', { customerId, total: '3.00', status: 'pending' });
+        await rx.waitFor(2, 30_000); // both sent and answered...
+        const lockWaiters = async () =>
+          (
+            await lock.query<{ pid: number }>(
+              `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%webhook_attempt%' AND pid <> pg_backend_pid()`,
+            )
+          ).rows;
+        // ...and their outcome not written: it waits on the lock.
+        await waitUntil(async () => ((await lockWaiters()).length ? true : undefined), 'the outcome write to wait on the lock');
+        await doomed.kill();
+        const killedAt = Date.now();
+        // A connection the database saw die: the writes it was waiting to run never run (all of them: the dead
+        // process can send no more).
+        for (const { pid } of await lockWaiters()) await lock.query('SELECT pg_terminate_backend($1)', [pid]);
+        await lock.query('ROLLBACK');
+        workers.push(await ExampleProcess.start('worker 4', { ...env, API_ENABLED: '0' }));
+
+        // Once the killed worker's leases lapse, both are taken back and sent again: a resend, not a loss.
+        await waitUntil(() => (rx.requests.filter((r) => r.at > killedAt).length >= 2 ? true : undefined), 'the two sent again', 60_000);
+        await sleep(1000);
+        const perEvent = new Map<string, number>();
+        for (const r of rx.requests) perEvent.set(eventId(r), (perEvent.get(eventId(r)) ?? 0) + 1);
+        expect([...perEvent.values()]).toEqual([2, 2]);
+        const list = await waitUntil(async () => {
+          const res = await api.fetch(`/api/webhook-endpoints/${endpoint.body.id}/deliveries`, { token: TOKEN });
+          const items = (res.body.items ?? res.body) as Array<{ status: string; attemptCount: number }>;
+          return items.every((d) => d.status === 'succeeded') ? items : undefined;
+        }, 'both deliveries to succeed');
+        // The lost attempt is on record, then the one that got through.
+        expect(list.map((d) => d.attemptCount)).toEqual([2, 2]);
+      } finally {
+        await lock.end().catch(() => undefined);
+        await rx.close();
+      }
+    },
+    120_000,
+  );
 });
 
 describe('first run', () => {
