@@ -103,6 +103,31 @@ describe('endpoint gate calls made together', () => {
     expect((await gate.states([a], t2)).get(a)).toMatchObject({ circuit: 'half-open', inFlight: 1, held: 0 });
   });
 
+  it('puts back no more held jobs than the rate window lets through, and says when it frees', async () => {
+    const a = (
+      await service.createEndpoint({
+        url: `https://hooks.example/${++n}`,
+        topics: ['widget.created'],
+        rateLimit: { max: 2, perMs: 60_000 },
+      })
+    ).id;
+    const t0 = Date.now();
+    const jobs = [job(a), job(a), job(a), job(a)];
+    const asked = await Promise.all(jobs.map((j) => gate.acquire(j, lease(), t0)));
+    expect(asked.map((r) => r.admitted)).toEqual([true, true, false, false]); // the window is full: two held
+    const enqueue = vi.spyOn(queue, 'enqueue');
+    const wake = vi.spyOn(queue, 'wake');
+    // Both attempts end: their slots free (the cap is 3), but the window lets nothing through before t0 + 60 s.
+    for (const r of asked.slice(0, 2)) await gate.release(a, r.admitted ? r.token : '', { kind: 'answered' }, t0 + 100);
+    expect(enqueue).not.toHaveBeenCalled();
+    expect(wake.mock.calls.at(-1)?.slice(0, 2)).toEqual([a, 60_000 - 100]);
+    // Once the window has moved on, both go back.
+    await gate.release(a, null, { kind: 'none' }, t0 + 60_001);
+    expect(enqueue.mock.calls.flatMap(([back]) => back).map((j) => j.deliveryId)).toEqual(jobs.slice(2).map((j) => j.deliveryId));
+    enqueue.mockRestore();
+    wake.mockRestore();
+  });
+
   it('a slot given back and the acquire that takes it in the same turn go in one script, in that order', async () => {
     const a = await endpoint();
     const full = await Promise.all([job(a), job(a), job(a)].map((j) => gate.acquire(j, lease())));

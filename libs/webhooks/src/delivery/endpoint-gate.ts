@@ -206,7 +206,12 @@ export class EndpointGate {
       const circuit = this.options.circuitBreaker;
       const [wakeAt, ...jobs] = (await this.call(
         'r',
-        [...this.keys(endpointId, 'inflight', 'held', 'state'), this.heldIndexKey(), this.fleet.slotsKey()],
+        [
+          ...this.keys(endpointId, 'inflight', 'held', 'state'),
+          this.heldIndexKey(),
+          this.fleet.slotsKey(),
+          this.keys(endpointId, 'rate')[0],
+        ],
         [
           now,
           token ?? '',
@@ -219,6 +224,8 @@ export class EndpointGate {
           endpointId,
           TRANSIT_MS,
           dropped ? heldMember(dropped) : '',
+          limits.rateLimit?.max ?? 0,
+          limits.rateLimit?.perMs ?? 0,
         ],
       )) as Array<number | string>;
       if (jobs.length) {

@@ -7,8 +7,8 @@
 /** Keys and arguments of one acquire, and of one release. */
 export const ACQUIRE_KEYS = 6;
 export const ACQUIRE_ARGS = 13;
-export const RELEASE_KEYS = 5;
-export const RELEASE_ARGS = 11;
+export const RELEASE_KEYS = 6;
+export const RELEASE_ARGS = 13;
 
 /**
  * The cap in force: a positive one as given; a negative one is the default, half of all live worker slots as the
@@ -94,9 +94,10 @@ return {1, 0, 0, redis.call('ZCARD', inflight), cap}
 `;
 
 const RELEASE_BODY = `${CAP_OF}
-local inflight, held, state, heldIndex = K[1], K[2], K[3], K[4]
+local inflight, held, state, heldIndex, rate = K[1], K[2], K[3], K[4], K[6]
 local now, token, kind, pauseUntil = tonumber(A[1]), A[2], A[3], tonumber(A[4])
 local cap, threshold, baseMs, maxMs = capOf(tonumber(A[5]), K[5]), tonumber(A[6]), tonumber(A[7]), tonumber(A[8])
+local rateMax, ratePer = tonumber(A[12]), tonumber(A[13])
 if token ~= '' then redis.call('ZREM', inflight, token) end
 -- A held job that will not pass the gate (its endpoint was disabled) leaves the held set, its data with it.
 local dropped = A[11]
@@ -155,6 +156,16 @@ elseif circuit == 'half-open' then
 else
   redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
   free = cap - redis.call('ZCARD', inflight)
+  -- No more than the rate window lets through: the others would only be held again, each a queue job for nothing.
+  if free > 0 and rateMax > 0 then
+    redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - ratePer)
+    local left = rateMax - redis.call('ZCARD', rate)
+    if left <= 0 then
+      local oldest = redis.call('ZRANGE', rate, 0, 0, 'WITHSCORES')
+      return {tonumber(oldest[2]) + ratePer}
+    end
+    free = math.min(free, left)
+  end
 end
 if free <= 0 then return {0} end
 -- Released jobs stay in the held set, marked in transit until transitMs from now, and leave it when admitted: a
