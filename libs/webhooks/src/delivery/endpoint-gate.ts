@@ -22,8 +22,8 @@ import { ACQUIRE, ACQUIRE_KEYS, GATE_MANY, RELEASE, RELEASE_KEYS, STATUS } from 
  * once, so it occupies no worker slot and nothing spins. Held jobs go back to the queue when the endpoint can take
  * more: when one of its deliveries finishes, or at the time a pause, rate window or circuit backoff ends (one
  * delayed wake-up job per endpoint, not per delivery). The delivery row stays `pending` in the database all along
- * (held deliveries are durable in the outbox); the relay skips endpoints that hold deliveries, and releases them
- * if no completion came to do it (a worker died).
+ * (held deliveries are durable in the outbox); the relay looks up those endpoints' due rows among the held jobs
+ * (adding only rows held nowhere), and releases them if no completion came to do it (a worker died).
  */
 
 /** What `acquire` answers. */

@@ -121,6 +121,8 @@ elseif kind == 'unreachable' then
   if isProbe then
     local backoff = math.min(tonumber(s[5] or baseMs) * 2, maxMs)
     redis.call('HSET', state, 'circuit', 'open', 'backoff', backoff, 'retryAt', now + backoff)
+    -- A circuit opened by a version that kept no openedAt counts from its first failed probe seen here.
+    redis.call('HSETNX', state, 'openedAt', now)
     redis.call('HDEL', state, 'probe')
     circuit, s[6] = 'open', now + backoff
   elseif threshold > 0 and unreachable >= threshold and not circuit then

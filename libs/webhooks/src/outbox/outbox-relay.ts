@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource, LessThanOrEqual } from 'typeorm';
+import { Brackets, DataSource, In, LessThanOrEqual, Not, type FindOptionsWhere } from 'typeorm';
 import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
 import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { EndpointHealth } from '../endpoints/endpoint-health.js';
@@ -14,6 +14,20 @@ const LOST = 'The worker stopped during this attempt; the outcome is unknown and
 
 /** Upper bound of batches per run, so one run cannot spin forever on a huge backlog. */
 const MAX_BATCHES_PER_RUN = 100;
+
+/**
+ * Batches per run over the pending rows of endpoints that hold deliveries, and the key (under the queue's prefix)
+ * that keeps where the last run stopped, for an hour: a held backlog of 80,000 rows is looked through in 40 runs.
+ */
+const HELD_BATCHES_PER_RUN = 4;
+const HELD_CURSOR = 'relay:held-cursor';
+const HELD_CURSOR_TTL_MS = 3_600_000;
+
+/** Where a scan stopped: the last row's due time and id (rows are ordered by both). */
+interface Cursor {
+  at: Date;
+  id: string;
+}
 
 export interface RelayResult {
   /** Jobs added to the queue: due deliveries that had no job in Redis. */
@@ -115,25 +129,56 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private async pass(): Promise<RelayResult> {
     const result: RelayResult = { enqueued: 0, recovered: 0, queued: 0 };
     const cutoff = new Date(Date.now() - this.options.relayGraceMs);
-    const repo = this.dataSource.getRepository(WebhookDelivery);
     // Deliveries the endpoint gate holds are waiting their turn in Redis, not lost: re-adding them every pass would
-    // be a loop of re-adds. Their endpoints are released instead (in case no completion came to do it), and their
-    // due rows are looked up among the held jobs as well as among Bull's: a row of such an endpoint that has
-    // neither (its enqueue failed, or was left to the relay while Redis was away) is added like any other.
-    const held = new Set(await this.gate.heldEndpoints());
+    // be a loop of re-adds. Their endpoints are released instead (in case no completion came to do it).
+    const held = await this.gate.heldEndpoints();
     for (const endpointId of held) await this.gate.release(endpointId, null, { kind: 'none' });
-    await this.disableUnreachable([...held]);
-    const heldAt = (job: DeliveryJob) => (held.has(job.endpointId) ? this.gate.heldEntry(job) : undefined);
-    let cursor: { at: Date; id: string } | undefined;
-    for (let batch = 0; batch < MAX_BATCHES_PER_RUN; batch++) {
+    await this.disableUnreachable(held).catch((error: Error) =>
+      this.logger.warn(`Could not disable the endpoints that stay unreachable: ${error.message}`),
+    );
+    // Everything overdue but the pending rows of those endpoints: a long held backlog would fill every pass.
+    const others = {
+      status: 'pending' as const,
+      nextAttemptAt: LessThanOrEqual(cutoff),
+      ...(held.length ? { endpointId: Not(In(held)) } : {}),
+    };
+    await this.scan(result, [{ status: 'delivering', nextAttemptAt: LessThanOrEqual(cutoff) }, others], MAX_BATCHES_PER_RUN);
+    // Their pending rows: a few batches a pass, from where the last pass stopped, so that a row of theirs with no job
+    // in Bull and none held (its enqueue failed, or was left to the relay while Redis was away) is found in time.
+    if (held.length) await this.scanHeld(result, { status: 'pending', nextAttemptAt: LessThanOrEqual(cutoff), endpointId: In(held) });
+    if (result.enqueued) this.logger.log(`Outbox relay enqueued ${result.enqueued} due deliveries (${result.recovered} lost in flight).`);
+    return result;
+  }
+
+  /** The held endpoints' rows, HELD_BATCHES_PER_RUN batches on from the cursor kept in Redis (at the end: over). */
+  private async scanHeld(result: RelayResult, where: FindOptionsWhere<WebhookDelivery>): Promise<void> {
+    const redis = this.queue.commands();
+    const key = this.queue.key(HELD_CURSOR);
+    const saved = await redis.get(key);
+    const from = saved ? (JSON.parse(saved) as { at: string; id: string }) : undefined;
+    const stopped = await this.scan(result, [where], HELD_BATCHES_PER_RUN, from && { at: new Date(from.at), id: from.id });
+    if (stopped) await redis.set(key, JSON.stringify({ at: stopped.at.toISOString(), id: stopped.id }), 'PX', HELD_CURSOR_TTL_MS);
+    else if (saved) await redis.del(key);
+  }
+
+  /**
+   * Pages through the overdue rows that match `where` (oldest first, after `from`), takes back lost attempts and
+   * adds the rows that have no job in Redis, at most `maxBatches` batches. Answers where it stopped when there may
+   * be more, undefined when it saw the last row.
+   */
+  private async scan(
+    result: RelayResult,
+    where: FindOptionsWhere<WebhookDelivery>[],
+    maxBatches: number,
+    from?: Cursor,
+  ): Promise<Cursor | undefined> {
+    const repo = this.dataSource.getRepository(WebhookDelivery);
+    let cursor = from;
+    for (let batch = 0; batch < maxBatches; batch++) {
       const qb = repo
         .createQueryBuilder('d')
         .select(['d.id', 'd.eventId', 'd.endpointId', 'd.topic', 'd.status', 'd.attemptCount', 'd.nextAttemptAt'])
-        // In flight past its lease: recovered whatever the gate holds. Pending: added unless in Redis already.
-        .where([
-          { status: 'delivering', nextAttemptAt: LessThanOrEqual(cutoff) },
-          { status: 'pending', nextAttemptAt: LessThanOrEqual(cutoff) },
-        ])
+        .where(where)
         .orderBy('d.nextAttemptAt', 'ASC')
         .addOrderBy('d.id', 'ASC')
         .take(this.options.relayBatchSize);
@@ -144,7 +189,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         );
       }
       const rows = await qb.getMany();
-      if (rows.length === 0) break;
+      if (rows.length === 0) return undefined;
       const jobs: DeliveryJob[] = [];
       for (const row of rows) {
         if (row.status === 'delivering') {
@@ -153,16 +198,16 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         }
         jobs.push(jobOf(row));
       }
-      // A backlog older than the grace is still in Redis: only what is missing there is added.
-      const added = await this.queue.enqueueMissing(jobs, heldAt);
+      // A backlog older than the grace is still in Redis (in Bull, or held by the gate: an endpoint may have begun
+      // holding since the pass began): only what is missing there is added.
+      const added = await this.queue.enqueueMissing(jobs, (job) => this.gate.heldEntry(job));
       result.enqueued += added;
       result.queued += jobs.length - added;
       const last = rows[rows.length - 1];
       cursor = { at: last.nextAttemptAt!, id: last.id };
-      if (rows.length < this.options.relayBatchSize) break;
+      if (rows.length < this.options.relayBatchSize) return undefined;
     }
-    if (result.enqueued) this.logger.log(`Outbox relay enqueued ${result.enqueued} due deliveries (${result.recovered} lost in flight).`);
-    return result;
+    return cursor;
   }
 
   /**

@@ -120,7 +120,10 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
     // process: 0.13 against 0.09 ms of CPU per job). The connection is corked for this turn of the event loop, so
     // the adds still leave in one write.
     if (jobs.length > 1) this.corkForTurn();
-    await Promise.all(jobs.map((data) => this.queue.add(DELIVER_JOB, data, this.jobOptions(data, delayMs))));
+    // Settled, all of them, before answering: a caller that counts jobs awaiting Redis must not stop early.
+    const added = await Promise.allSettled(jobs.map((data) => this.queue.add(DELIVER_JOB, data, this.jobOptions(data, delayMs))));
+    const refused = added.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+    if (refused) throw refused.reason;
   }
 
   /**
