@@ -163,6 +163,25 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
     expect(ok).toHaveLength(expected);
   };
 
+  /** An endpoint (cap 1) whose receiver hangs, with one of `saves` deliveries in flight and the others held. */
+  const holdingEndpoint = async (path: string, saves: number) => {
+    await start(1, { concurrency: 4, maxInFlightPerEndpoint: 1, relayBatchSize: 2 });
+    rx.set(path, { kind: 'hold' });
+    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
+    await saveWidgets(saves);
+    await gateState(endpoint.id, (s) => s.inFlight === 1 && s.held === saves - 1, `one in flight, ${saves - 1} held`);
+    return endpoint;
+  };
+  /** Saves one more whose enqueue after commit Redis refuses: its row is pending, no job in Bull and none held. */
+  const saveLost = async (endpointId: string) => {
+    const before = new Set((await deliveries(endpointId)).map((d) => d.id));
+    const refuse = vi.spyOn(apps[0].app.get(DeliveryQueue), 'enqueue').mockRejectedValueOnce(new Error('refused'));
+    await saveWidgets(1);
+    await waitUntil(async () => (refuse.mock.calls.length === 1 ? true : undefined), 'the refused enqueue');
+    refuse.mockRestore();
+    return (await deliveries(endpointId)).find((d) => !before.has(d.id))!;
+  };
+
   it("delivers a healthy endpoint's events while a hanging endpoint holds only its cap of the worker slots", async () => {
     await start(1, { concurrency: 6, maxInFlightPerEndpoint: 2 });
     const hang = `hang-${kind}`;
@@ -196,12 +215,8 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
   });
 
   it('drops the held deliveries of an endpoint disabled meanwhile from Redis; they fail as disabled', async () => {
-    await start(1, { concurrency: 4, maxInFlightPerEndpoint: 1 });
     const path = `disable-${kind}`;
-    rx.set(path, { kind: 'hold' });
-    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
-    await saveWidgets(3);
-    await gateState(endpoint.id, (s) => s.inFlight === 1 && s.held === 2, 'one in flight, two held');
+    const endpoint = await holdingEndpoint(path, 3);
     await service().disable(endpoint.id);
     rx.releaseHeld(path); // the one in flight finishes; its slot frees and puts the held ones back
     await waitUntil(async () => {
@@ -215,22 +230,12 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
   });
 
   it('has the relay add a due delivery of an endpoint that holds others when it has no job anywhere, and only it', async () => {
-    await start(1, { concurrency: 4, maxInFlightPerEndpoint: 1 });
     const path = `lost-${kind}`;
-    rx.set(path, { kind: 'hold' });
-    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
-    await saveWidgets(3);
-    await gateState(endpoint.id, (s) => s.inFlight === 1 && s.held === 2, 'one in flight, two held');
-    // A fourth whose enqueue after commit Redis refused: its row is pending, with no job in Bull and none held.
-    const queue = apps[0].app.get(DeliveryQueue);
-    const before = new Set((await deliveries(endpoint.id)).map((d) => d.id));
-    const refuse = vi.spyOn(queue, 'enqueue').mockRejectedValueOnce(new Error('refused'));
-    await saveWidgets(1);
-    await waitUntil(async () => (refuse.mock.calls.length === 1 ? true : undefined), 'the refused enqueue');
-    refuse.mockRestore();
-    const lost = (await deliveries(endpoint.id)).find((d) => !before.has(d.id))!;
+    const endpoint = await holdingEndpoint(path, 3);
+    const lost = await saveLost(endpoint.id);
     expect(lost.status).toBe('pending');
 
+    const queue = apps[0].app.get(DeliveryQueue);
     const enqueue = vi.spyOn(queue, 'enqueue');
     const result = await apps[0].app.get(OutboxRelay).run();
     const added = enqueue.mock.calls.flatMap(([jobs]) => jobs).filter((j) => !j.released);
@@ -245,17 +250,9 @@ describe.each(databaseKinds())('endpoint isolation (%s)', (kind) => {
   });
 
   it('looks through a long held backlog a few batches a pass, from where the last pass stopped', async () => {
-    await start(1, { concurrency: 4, maxInFlightPerEndpoint: 1, relayBatchSize: 2 });
     const path = `backlog-${kind}`;
-    rx.set(path, { kind: 'hold' });
-    const endpoint = await service().createEndpoint({ url: rx.url(path), topics: ['widget.created'] });
-    await saveWidgets(11);
-    await gateState(endpoint.id, (s) => s.inFlight === 1 && s.held === 10, 'one in flight, ten held');
-    const queue = apps[0].app.get(DeliveryQueue);
-    const refuse = vi.spyOn(queue, 'enqueue').mockRejectedValueOnce(new Error('refused'));
-    await saveWidgets(1); // the newest row: no job in Bull, none held
-    await waitUntil(async () => (refuse.mock.calls.length === 1 ? true : undefined), 'the refused enqueue');
-    refuse.mockRestore();
+    const endpoint = await holdingEndpoint(path, 11);
+    await saveLost(endpoint.id); // the newest row
     const relay = apps[0].app.get(OutboxRelay);
     // Eleven pending rows of the holding endpoint, two a batch, four batches a pass: the first pass sees eight.
     expect(await relay.run()).toMatchObject({ enqueued: 0, queued: 8 });
