@@ -592,7 +592,7 @@ async function noisyRun(pipeline: Pipeline, round: number, withSlow: boolean): P
 
 interface LongResult {
   pipeline: Pipeline;
-  checkpoints: Array<{ deliveries: number; workerRssMb: number[]; redisUsedMemoryMb: number }>;
+  checkpoints: Array<{ deliveries: number; workerRssMb: number[]; workerHeapMb: number[]; redisUsedMemoryMb: number }>;
 }
 
 /** --long: 100k deliveries in one run; worker RSS (and Redis memory) when 10k and 100k are done (--long-checkpoints). */
@@ -610,7 +610,14 @@ async function longRun(pipeline: Pipeline): Promise<LongResult> {
       const done = stats.reduce((sum, s) => sum + (s.completed ?? 0), 0) - base;
       if (done < next) return;
       const { usedMemory } = await redisInfo(redis);
-      checkpoints.push({ deliveries: done, workerRssMb: stats.map((s) => s.rss / 2 ** 20), redisUsedMemoryMb: usedMemory / 2 ** 20 });
+      // The heap after a full collection: what the worker keeps, where RSS also holds garbage and freed pages.
+      const collected = await Promise.all(stack.workers.map((w) => w.stats({ gc: true })));
+      checkpoints.push({
+        deliveries: done,
+        workerRssMb: stats.map((s) => s.rss / 2 ** 20),
+        workerHeapMb: collected.map((s) => s.heapUsed / 2 ** 20),
+        redisUsedMemoryMb: usedMemory / 2 ** 20,
+      });
     };
     await saveAndDeliver(stack, [path], total, undefined, check);
     await check(); // the last checkpoint: every job has finished now
@@ -770,7 +777,7 @@ function printMemory(results: ThroughputResult[], long: LongResult[]): void {
   for (const r of long) {
     for (const c of r.checkpoints) {
       console.log(
-        `  ${r.pipeline.padEnd(8)} after ${c.deliveries} deliveries: worker RSS ${c.workerRssMb.map((m) => fixed(m, 1)).join(', ')} MB; ` +
+        `  ${r.pipeline.padEnd(8)} after ${c.deliveries} deliveries: worker RSS ${c.workerRssMb.map((m) => fixed(m, 1)).join(', ')} MB, heap after a full GC ${c.workerHeapMb.map((m) => fixed(m, 1)).join(', ')} MB; ` +
           `Redis used_memory ${fixed(c.redisUsedMemoryMb, 1)} MB`,
       );
     }

@@ -24,6 +24,8 @@ export interface ProcessStats {
   /** process.cpuUsage(): user and system microseconds of all the process's threads. */
   cpu: { user: number; system: number };
   rss: number;
+  /** V8 heap in use; after a full collection when the stats were asked with `gc` (children run with --expose-gc). */
+  heapUsed: number;
   /** Delivery jobs this process completed (workers only). */
   completed?: number;
   /** Delivery jobs that failed (the minimal worker only: ours' handler never fails a job). */
@@ -79,9 +81,12 @@ export function serve(handlers: Record<string, Handler>, start: () => Promise<un
       const answer: Answer = { id: message.id };
       try {
         if (message.cmd === 'stats') {
+          const collect = (globalThis as { gc?: () => void }).gc;
+          if ((message.arg as { gc?: boolean } | undefined)?.gc && collect) collect();
           answer.value = {
             cpu: process.cpuUsage(),
             rss: process.memoryUsage.rss(),
+            heapUsed: process.memoryUsage().heapUsed,
             writes: { ...writes },
             ...extraStats?.(),
           } satisfies ProcessStats;
@@ -145,7 +150,8 @@ export class Child {
   /** Forks `script` with `config` as its argument and waits for its ready message (or its exit). */
   static async start<T = unknown>(name: string, script: URL, config: unknown, timeoutMs = 60_000): Promise<{ child: Child; info: T }> {
     // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every child there (for finding where the time goes).
-    const execArgv = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    // --expose-gc costs nothing until gc() is called: only the long run's readings ask for it.
+    const execArgv = ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])];
     const proc = fork(script, [JSON.stringify(config)], { stdio: 'inherit', execArgv });
     const child = new Child(name, proc);
     let timer: NodeJS.Timeout | undefined;
@@ -194,8 +200,9 @@ export class Child {
     });
   }
 
-  stats(): Promise<ProcessStats> {
-    return this.call<ProcessStats>('stats', undefined, 10_000);
+  /** `gc`: run a full collection first (for the heap a long run keeps, not the garbage it has not collected yet). */
+  stats(options?: { gc?: boolean }): Promise<ProcessStats> {
+    return this.call<ProcessStats>('stats', options, 10_000);
   }
 
   /** Asks the child to close and exit; kills it if it has not exited within `timeoutMs`. */

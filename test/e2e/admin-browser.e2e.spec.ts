@@ -117,7 +117,15 @@ describe('admin in a browser', () => {
     expect(labels).toEqual(expect.arrayContaining(['Topics', 'Health', 'Success rate', 'Last success', 'Failures in a row']));
     expect(labels.filter((l) => !/^[A-Z]/.test(l))).toEqual([]);
     expect(labels.filter((l) => /[a-z] [A-Z]/.test(l))).toEqual([]); // no "Last Success At"
-    for (const empty of ['Failing since', 'Disabled at', 'Why disabled', 'Last failure', 'Paused until', 'Probe at']) {
+    for (const empty of [
+      'Failing since',
+      'Disabled at',
+      'Why disabled',
+      'Last failure',
+      'Paused until',
+      'Probe at',
+      'Circuit open since',
+    ]) {
       expect(labels).not.toContain(empty);
     }
 

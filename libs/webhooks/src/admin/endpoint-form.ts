@@ -23,6 +23,7 @@ export function endpointParams(view: EndpointView): Record<string, unknown> {
     inFlight: view.delivery?.inFlight ?? null,
     held: view.delivery?.held ?? null,
     circuit: view.delivery?.circuit ?? null,
+    circuitOpenedAt: view.delivery?.circuitOpenedAt ?? null,
     circuitRetryAt: view.delivery?.circuitRetryAt ?? null,
     pausedUntil: view.delivery?.pausedUntil ?? null,
     health: view.health.state,

@@ -34,6 +34,7 @@ const PROPERTIES: [string, PropertyType, boolean][] = [
   ['inFlight', 'number', false],
   ['held', 'number', false],
   ['circuit', 'string', false],
+  ['circuitOpenedAt', 'datetime', false],
   ['circuitRetryAt', 'datetime', false],
   ['pausedUntil', 'datetime', false],
   ['consecutiveFailures', 'number', true],

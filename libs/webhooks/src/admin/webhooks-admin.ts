@@ -126,6 +126,7 @@ const TRANSLATIONS = {
     recentDeliveries: 'Recent deliveries',
     delivery: 'Delivery engine',
     circuit: 'Circuit',
+    circuitOpenedAt: 'Circuit open since',
     circuitRetryAt: 'Probe at',
     pausedUntil: 'Paused until',
     inFlight: 'In flight',

@@ -45,7 +45,8 @@ export function endpointDetails(e: EndpointView): string {
     [
       'Delivery',
       d
-        ? `circuit ${d.circuit}${d.circuitRetryAt ? ` (probe at ${time(d.circuitRetryAt)})` : ''}, ${d.inFlight} in flight, ${d.held} held` +
+        ? `circuit ${d.circuit}${d.circuitOpenedAt ? ` since ${time(d.circuitOpenedAt)}` : ''}` +
+          `${d.circuitRetryAt ? ` (probe at ${time(d.circuitRetryAt)})` : ''}, ${d.inFlight} in flight, ${d.held} held` +
           `${d.pausedUntil ? `, paused until ${time(d.pausedUntil)}` : ''}`
         : 'unknown (Redis did not answer)',
     ],

@@ -10,6 +10,8 @@ export interface HeldEndpoint {
   id: string;
   url: string;
   circuit: string;
+  /** Since when its circuit is open or half-open (auto-disable counts from it). */
+  circuitOpenedAt: Date | null;
   circuitRetryAt: Date | null;
   pausedUntil: Date | null;
   consecutiveUnreachable: number;
@@ -73,6 +75,7 @@ export class StatusCommand extends WebhooksCommand {
           table(held, [
             ['id', (h) => h.id],
             ['circuit', (h) => h.circuit],
+            ['open since', (h) => time(h.circuitOpenedAt)],
             ['probe at', (h) => time(h.circuitRetryAt)],
             ['paused until', (h) => time(h.pausedUntil)],
             ['unreachable', (h) => String(h.consecutiveUnreachable)],
@@ -112,6 +115,7 @@ function heldEndpoint(e: EndpointView): HeldEndpoint {
     id: e.id,
     url: e.url,
     circuit: d.circuit,
+    circuitOpenedAt: d.circuitOpenedAt,
     circuitRetryAt: d.circuitRetryAt,
     pausedUntil: d.pausedUntil,
     consecutiveUnreachable: d.consecutiveUnreachable,
