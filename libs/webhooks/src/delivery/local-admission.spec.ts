@@ -133,4 +133,26 @@ describe('LocalAdmission', () => {
     await local.ask('ep', 4, async (park) => (calls.push(park), { admitted: false, wakeAt: Date.now() + 5000, parked: true }));
     expect(calls).toEqual([false]);
   });
+
+  it('keeps a delivery a second in all at most, however often the gate refuses it', async () => {
+    const local = new LocalAdmission();
+    await local.turn('ep', 2);
+    await local.turn('ep', 2);
+    local.leave('ep', 5); // fast: answered in 5 ms
+    await local.turn('ep', 2);
+    const asked: Array<{ at: number; park: boolean }> = [];
+    const answers = [
+      { admitted: false, wakeAt: 0, parked: false },
+      { admitted: false, wakeAt: 0, parked: true },
+    ];
+    const start = Date.now();
+    const third = local.ask('ep', 2, async (park) => (asked.push({ at: Date.now() - start, park }), answers.shift()!));
+    await vi.advanceTimersByTimeAsync(500);
+    local.leave('ep', 5); // one answers: the third asks, and is refused for want of a slot (another process has it)
+    await vi.advanceTimersByTimeAsync(2000);
+    expect((await third).admitted).toBe(false);
+    expect(asked.map((a) => a.park)).toEqual([false, true]);
+    // Its second ask, with parking, comes at its deadline: it does not wait for another turn past it.
+    expect(asked[1].at).toBeLessThanOrEqual(1000);
+  });
 });

@@ -50,7 +50,7 @@ export class LocalAdmission {
     // However often it is refused, a delivery waits here at most FAST_MS in all, then it is parked.
     const deadline = Date.now() + FAST_MS;
     for (let park = false; ;) {
-      await this.turn(endpointId, cap);
+      await this.turn(endpointId, cap, Date.now(), deadline);
       // With no other attempt of the endpoint in flight here, no completion will come to wait for: park at once.
       park ||= (this.inFlight.get(endpointId) ?? 1) <= 1 || this.mayWaitMs(endpointId, deadline) === 0;
       let admission: A;
@@ -110,12 +110,12 @@ export class LocalAdmission {
   /**
    * Resolves when the delivery may ask the gate, and counts it as this process's from then on (`admitted` and
    * `leave`, or `held`, follow): at once, or once the process is below its share of a fast endpoint's cap, or after
-   * the longest wait.
+   * the longest wait, or at the delivery's `deadline` (a delivery asked again after a refusal does not wait anew).
    */
-  async turn(endpointId: string, cap: number, now = Date.now()): Promise<void> {
+  async turn(endpointId: string, cap: number, now = Date.now(), deadline = Infinity): Promise<void> {
     const count = this.inFlight.get(endpointId) ?? 0;
     const share = this.shareOf(endpointId, cap);
-    const waitMs = (this.progressAt.get(endpointId) ?? now) + FAST_MS - now;
+    const waitMs = Math.min((this.progressAt.get(endpointId) ?? now) + FAST_MS, deadline) - now;
     if (count >= share && waitMs > 0 && (this.averageMs.get(endpointId) ?? 0) < FAST_MS) await this.wait(endpointId, waitMs);
     if (!this.inFlight.has(endpointId)) this.progressAt.set(endpointId, Date.now());
     this.inFlight.set(endpointId, (this.inFlight.get(endpointId) ?? 0) + 1);
