@@ -170,6 +170,17 @@ describe.each(databaseKinds())('delivery policy (%s)', (kind) => {
     await service.deleteEndpoint(ep.id);
   });
 
+  it('stores a reply that carries NUL characters (PostgreSQL text refuses them) and the delivery succeeds once', async () => {
+    const { rx, ep } = await endpointWith([{ status: 200, body: 'ok\u0000\u0000binary' }]);
+    await Widget.create({ name: 'nul answer' }).save();
+    const d = await settled(ep.id);
+    expect(d.status).toBe('succeeded');
+    const [attempt] = await attemptsOf(d.id);
+    expect(attempt.responseBody).toBe('ok\uFFFD\uFFFDbinary');
+    expect(rx.requests).toHaveLength(1);
+    await service.deleteEndpoint(ep.id);
+  });
+
   it('disables an endpoint after ten failed deliveries in a row, then stops sending; enabling resets health', async () => {
     const { rx, ep } = await endpointWith([], { retrySchedule: [] });
     rx.fallback = 500;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { notSent, type WebhookResponse } from '../http/exchange.js';
-import { gateOutcome } from './attempt-outcomes.js';
+import { gateOutcome, storable } from './attempt-outcomes.js';
 import { MAX_RETRY_AFTER_MS } from './retry-policy.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
@@ -44,5 +44,15 @@ describe('what an attempt tells the endpoint gate', () => {
     expect(gateOutcome(notSent('Not sent: the endpoint is disabled'))).toEqual({ kind: 'none' });
     expect(gateOutcome({ ...noAnswer('EWEBHOOKBLOCKED: a private address'), blocked: true })).toEqual({ kind: 'none' });
     expect(gateOutcome(undefined)).toEqual({ kind: 'none' });
+  });
+});
+
+describe('a reply as the attempt log stores it', () => {
+  it('keeps at most the limit in bytes, never half a character, and NUL as U+FFFD', () => {
+    expect(storable(null, 10)).toBeNull();
+    expect(storable('plain', 10)).toBe('plain');
+    expect(storable('a\u0000b\u0000', 10)).toBe('a\uFFFDb\uFFFD');
+    expect(storable('ééé', 3)).toBe('é\uFFFD'); // 2 bytes each: the second is cut
+    expect(storable('x'.repeat(20), 16)).toHaveLength(16);
   });
 });

@@ -18,8 +18,14 @@ export function tokenFailure(error: unknown): WebhookResponse {
   return error instanceof OAuth2TokenError && error.blocked ? { ...response, blocked: true } : response;
 }
 
-/** At most `limit` bytes of text (a cut multi-byte character becomes U+FFFD). */
-export function truncate(body: string | null, limit: number): string | null {
-  if (body === null || Buffer.byteLength(body) <= limit) return body;
-  return Buffer.from(body).subarray(0, limit).toString('utf8');
+/**
+ * A receiver's text as the attempt log stores it: at most `limit` bytes (a cut multi-byte character becomes U+FFFD),
+ * and U+0000 as U+FFFD too. PostgreSQL's text refuses NUL, and a reply that carries one (binary, UTF-16) would fail
+ * the outcome's write every time: the delivery would stay in flight, be taken back and sent again, for good.
+ */
+export function storable(body: string | null, limit: number): string | null {
+  if (body === null) return body;
+  const text = body.includes('\0') ? body.replaceAll('\0', '\uFFFD') : body;
+  if (Buffer.byteLength(text) <= limit) return text;
+  return Buffer.from(text).subarray(0, limit).toString('utf8');
 }

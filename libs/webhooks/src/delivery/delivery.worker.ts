@@ -13,7 +13,7 @@ import { DeliveryQueue, WAKE_JOB, type DeliveryJob } from '../queue/delivery-que
 import { notSent, WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookResponse } from '../http/exchange.js';
 import { decide, type Verdict } from './retry-policy.js';
 import { EndpointGate } from './endpoint-gate.js';
-import { gateOutcome, tokenFailure, truncate } from './attempt-outcomes.js';
+import { gateOutcome, storable, tokenFailure } from './attempt-outcomes.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { LocalAdmission } from './local-admission.js';
 import { OAuth2Tokens } from './oauth2.js';
@@ -333,7 +333,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     verdict: Verdict = { action: 'fail', reason: response.error ?? 'not sent' },
   ): Promise<AttemptResult> {
     const at = new Date();
-    const stored = { ...response, body: truncate(response.body, this.options.responseBodyStoreLimitBytes) };
+    const stored = { ...response, body: storable(response.body, this.options.responseBodyStoreLimitBytes) };
     const retry = verdict.action === 'retry' ? verdict : undefined;
     const nextAttemptAt = retry ? new Date(at.getTime() + retry.delayMs) : null;
     const error = verdict.action === 'succeed' ? null : verdict.reason;
