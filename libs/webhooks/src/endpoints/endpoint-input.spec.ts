@@ -29,6 +29,7 @@ describe('validateEndpointInput', () => {
     [{ url: 'https://example.com', topics: ['order created'] }, 'are not topics like'],
     [{ url: 'https://example.com', topics: ['order.created'], active: 'yes' }, 'active must be true or false'],
     [{ url: 'https://example.com', topics: ['order.created'], secret: 'x' }, 'unknown field "secret"'],
+    [{ url: 'https://example.com', topics: ['order.created'], description: 'a\u0000b' }, 'description must not contain NUL characters'],
   ])('rejects %j', (input, message) => {
     expect(() => validateEndpointInput(input, known, false)).toThrow(WebhookValidationError);
     expect(() => validateEndpointInput(input, known, false)).toThrow(message);

@@ -126,7 +126,9 @@ export const ENDPOINT_FIELDS = {
         ? bad('description must be a string')
         : typeof v === 'string' && v.length > MAX_DESCRIPTION_LENGTH
           ? bad(`description is longer than ${MAX_DESCRIPTION_LENGTH} characters`)
-          : ok(v as string | null),
+          : typeof v === 'string' && v.includes('\0')
+            ? bad('description must not contain NUL characters') // PostgreSQL's text refuses them
+            : ok(v as string | null),
     admin: { widget: 'text', summary: true },
   }),
   /** Topics (`order.created`) or patterns (`order.*`, `*`); each must match a known topic. */
