@@ -1,8 +1,9 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { WebhookDelivery, WebhooksService } from 'nestjs-outgoing-webhooks';
+import { OutboxRelay, WebhookDelivery, WebhooksService } from 'nestjs-outgoing-webhooks';
 import { DeliveryWorker } from '../../libs/webhooks/src/delivery/delivery.worker.js';
 import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js';
+import { LeaseKeeper } from '../../libs/webhooks/src/delivery/lease-keeper.js';
 import { DeliveryQueue, type DeliveryJob } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { newId } from '../../libs/webhooks/src/ids.js';
 import { WebhookStore } from '../../libs/webhooks/src/store/webhook-store.js';
@@ -10,7 +11,7 @@ import { Widget } from '../fixtures/widget.entity.js';
 import { createDatabase, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
 import { Receiver } from '../support/receiver.js';
-import { waitUntil } from '../support/wait.js';
+import { sleep, waitUntil } from '../support/wait.js';
 
 // A delivery the gate will most likely admit claims its row while the gate is asked. These are the cases where it
 // does not go after all: the claim must be undone, and a claim that fails meanwhile must surface as the attempt's
@@ -25,7 +26,8 @@ describe('early claim', () => {
   beforeAll(async () => {
     db = await createDatabase('sqlite');
     rx = await Receiver.start();
-    fixture = await startFixture(db, { webhooksOptions: { concurrency: 2 } });
+    // The shortest lease (3 s, renewed every second): a slow gate outlasts it.
+    fixture = await startFixture(db, { webhooksOptions: { concurrency: 2, leaseMs: 3000 } });
     ds = fixture.app.get(DataSource);
     endpointId = (await fixture.app.get(WebhooksService).createEndpoint({ url: rx.url, topics: ['widget.created'] })).id;
     // One delivery answered at once: the worker now knows the endpoint as fast.
@@ -101,5 +103,47 @@ describe('early claim', () => {
     vi.restoreAllMocks();
     expect((await gate.states([endpointId])).get(endpointId)).toMatchObject({ inFlight: 0 });
     expect(await ds.getRepository(WebhookDelivery).findOneByOrFail({ id: job.deliveryId })).toMatchObject({ status: 'pending' });
+  });
+
+  /** The gate's next answer comes after `ms` (Redis failing over, a partition). */
+  const slowGate = (ms: number) => {
+    const gate = fixture.app.get(EndpointGate);
+    const acquire = gate.acquire.bind(gate);
+    return vi.spyOn(gate, 'acquire').mockImplementationOnce(async (...args) => (await sleep(ms), acquire(...args)));
+  };
+  const sent = (eventId: string) => rx.requests.filter((r) => r.headers['webhook-id'] === eventId);
+
+  it('keeps the lease of a row claimed while the gate is slow to answer, and sends it once', async () => {
+    const job = await pendingJob();
+    const claim = vi.spyOn(fixture.app.get(WebhookStore), 'claim');
+    const slow = slowGate(4000);
+    const attempt = fixture.app.get(DeliveryWorker).attempt(job);
+    await sleep(3500); // past the lease the claim was made with
+    expect(claim).toHaveBeenCalledTimes(1); // claimed while the gate was asked
+    expect((await fixture.app.get(OutboxRelay).sweepLost()).recovered).toBe(0); // renewed meanwhile: not lost
+    expect((await attempt)?.verdict.action).toBe('succeed');
+    claim.mockRestore();
+    slow.mockRestore();
+    expect(sent(job.eventId)).toHaveLength(1);
+  });
+
+  it('sends nothing when the row was taken back while the gate was slow (its renewals did not land)', async () => {
+    const job = await pendingJob();
+    const renew = vi.spyOn(fixture.app.get(LeaseKeeper), 'renew').mockResolvedValue(undefined);
+    const slow = slowGate(4000);
+    const attempt = fixture.app.get(DeliveryWorker).attempt(job);
+    await sleep(3500);
+    // The lease lapsed: the relay takes the row back and the next attempt goes through the queue.
+    expect((await fixture.app.get(OutboxRelay).sweepLost()).recovered).toBe(1);
+    renew.mockRestore();
+    const row = await waitUntil(async () => {
+      const found = await ds.getRepository(WebhookDelivery).findOneByOrFail({ id: job.deliveryId });
+      return found.status === 'succeeded' ? found : undefined;
+    }, 'the next attempt');
+    // The first attempt's gate answers at last: its row is another attempt's now, so it sends nothing.
+    expect(await attempt).toBeNull();
+    slow.mockRestore();
+    expect(sent(job.eventId)).toHaveLength(1);
+    expect(row.attemptCount).toBe(2);
   });
 });

@@ -14,6 +14,7 @@ import { notSent, WEBHOOK_HTTP_CLIENT, type WebhookHttpClient, type WebhookRespo
 import { decide, type Verdict } from './retry-policy.js';
 import { EndpointGate } from './endpoint-gate.js';
 import { gateOutcome, storable, tokenFailure } from './attempt-outcomes.js';
+import { EarlyClaim } from './early-claim.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { LocalAdmission } from './local-admission.js';
 import { OAuth2Tokens } from './oauth2.js';
@@ -103,30 +104,23 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       // A held job of an endpoint disabled meanwhile leaves the held set (or the relay would put it back forever),
       // and the next held ones follow: each runs without the gate, so no completion would release them.
       if (endpoint && job.released) await this.gate.release(job.endpointId, null, { kind: 'none' }, Date.now(), job);
-      return this.claimAndSend(job, endpoint, timeoutMs, lease, now, null);
+      return this.claimAndSend(job, endpoint, timeoutMs, now, null);
     }
     // The gate decides; the process asks it only when it may admit (see LocalAdmission). When it will most likely
     // admit, the row is claimed meanwhile: the two round trips overlap.
     const limits = this.gate.limits(endpoint.id);
     const cap = limits.maxInFlight;
     const likely = this.local.likelyAdmitted(endpoint.id, cap);
-    const early = likely ? this.store.claim(job.deliveryId, job.attempt, lease, now) : undefined;
-    // Handled at once: a claim that fails while the gate is asked must not be an unhandled rejection (it is awaited,
-    // and its error seen, once the gate has answered).
-    early?.catch(() => undefined);
-    // Not sent after all (held, or the gate failed): the row goes back as it was, for the job's next run.
-    const undo = async () => {
-      if (early && (await early.catch(() => false))) await this.store.unclaim(job.deliveryId, job.attempt, new Date());
-    };
+    const early = likely ? new EarlyClaim(this.store, this.leases, job, lease, now) : undefined;
     const admission = await this.local
       // Only a delivery that may well be held takes its payload to the gate (a held one goes back with it, unread).
       .ask(endpoint.id, cap, (park) => this.gate.acquire(job, lease, Date.now(), { park, limits, keepPayload: !likely }))
       .catch(async (error: Error) => {
-        await undo().catch(() => undefined); // else its lease lapses and the relay takes it back
+        await early?.undo().catch(() => undefined); // else its lease lapses and the relay takes it back
         throw error;
       });
     if (!admission.admitted) {
-      await undo(); // held: the gate puts the job back when the endpoint can take it
+      await early?.undo(); // held: the gate puts the job back when the endpoint can take it
       return null;
     }
     // The slot is the receiver's: it is given back as soon as the response is in, not after the database writes.
@@ -139,7 +133,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     };
     let result: AttemptResult | null = null;
     try {
-      result = await this.claimAndSend(job, endpoint, timeoutMs, lease, now, admission.token, (response) => void release(response), early);
+      result = await this.claimAndSend(job, endpoint, timeoutMs, now, admission.token, (response) => void release(response), early);
       return result;
     } finally {
       await release(result?.response);
@@ -151,15 +145,16 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     job: DeliveryJob,
     endpoint: CachedEndpoint | undefined,
     timeoutMs: number,
-    lease: Date,
     now: Date,
     slot: string | null,
     answered: (response: WebhookResponse) => void = () => undefined,
     /** The claim, when it was started already. */
-    claimed?: Promise<boolean>,
+    early?: EarlyClaim,
   ): Promise<AttemptResult | null> {
-    if (!(await (claimed ?? this.store.claim(job.deliveryId, job.attempt, lease, now)))) return null;
-    this.leases.hold(job.deliveryId, job.endpointId, slot);
+    if (!(await (early?.claimed ?? this.store.claim(job.deliveryId, job.attempt, this.leases.leaseUntil(), now)))) return null;
+    // Claimed before a gate that took long to answer: sent only if the row is still this attempt's.
+    if (early && !(await this.leases.confirm(job, now.getTime()))) return null;
+    this.leases.hold(job, slot);
     const attributes = {
       'webhooks.topic': job.topic ?? '',
       'webhooks.event.id': job.eventId,
@@ -168,7 +163,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       'webhooks.attempt': job.attempt,
     };
     return attemptSpan(attributes, job.trace, async (span) => {
-      const result = await this.sendClaimed(job, endpoint, timeoutMs, answered).finally(() => this.leases.drop(job.deliveryId));
+      const result = await this.sendClaimed(job, endpoint, timeoutMs, answered).finally(() => this.leases.drop(job));
       attemptOutcome(span, result.verdict.action, result.response.unsent ? null : result.response.status, result.error);
       return result;
     });

@@ -4,13 +4,18 @@ import { DataSource, In } from 'typeorm';
 import { WebhookDelivery } from '../entities/index.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
+import type { DeliveryJob } from '../queue/delivery-queue.js';
 import { EndpointGate } from './endpoint-gate.js';
 
 /** Ids per renewal statement (a process rarely has more in flight; a longer list is split). */
 const RENEW_CHUNK = 500;
 
+/** An attempt, as its job names it. */
+type Attempt = Pick<DeliveryJob, 'deliveryId' | 'attempt' | 'endpointId'>;
+
 /** One attempt in flight in this process: its delivery row, and its slot at the endpoint's gate (none for a test). */
 interface Held {
+  deliveryId: string;
   endpointId: string;
   slot: string | null;
 }
@@ -25,6 +30,7 @@ interface Held {
 @Injectable()
 export class LeaseKeeper implements OnApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
+  /** By delivery and attempt: a stale attempt that ends must not stop the renewal of a newer one of its delivery. */
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
@@ -40,20 +46,42 @@ export class LeaseKeeper implements OnApplicationShutdown {
     return new Date(now + this.options.leaseMs);
   }
 
-  /** An attempt of this delivery is in flight here (its row claimed; `slot` its gate token, if it has one). */
-  hold(deliveryId: string, endpointId: string, slot: string | null): void {
-    this.held.set(deliveryId, { endpointId, slot });
+  /** This attempt of the delivery is in flight here (its row claimed; `slot` its gate token, if it has one). */
+  hold({ deliveryId, attempt, endpointId }: Attempt, slot: string | null): void {
+    this.held.set(`${deliveryId}:${attempt}`, { deliveryId, endpointId, slot });
     this.timer ??= setInterval(() => void this.renew(), Math.floor(this.options.leaseMs / 3));
     this.timer.unref();
   }
 
   /** The attempt is over (its outcome written, or it never got its row). */
-  drop(deliveryId: string): void {
-    this.held.delete(deliveryId);
+  drop({ deliveryId, attempt }: Pick<Attempt, 'deliveryId' | 'attempt'>): void {
+    this.held.delete(`${deliveryId}:${attempt}`);
     if (this.held.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
+  }
+
+  /**
+   * Before the send of a row claimed at `claimedAt`, when that was a while ago (its gate took long to answer):
+   * pushes its lease ahead if the row is still this attempt's, one conditional UPDATE. False when it is not (the
+   * lease lapsed while no renewal landed, and the relay took the row back): nothing may be sent, and this process
+   * stops renewing it. Sooner than a renewal period, the renewals keep the lease ahead and nothing is asked.
+   */
+  async confirm(job: Attempt, claimedAt: number): Promise<boolean> {
+    if (Date.now() - claimedAt < this.options.leaseMs / 3) return true;
+    const result = await this.dataSource
+      .getRepository(WebhookDelivery)
+      .createQueryBuilder()
+      .update()
+      .set({ nextAttemptAt: this.leaseUntil() })
+      .where({ id: job.deliveryId, status: 'delivering', attemptCount: job.attempt })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    if (result.affected === 1) return true;
+    this.drop(job);
+    return false;
   }
 
   /** One renewal round (rounds do not overlap: a slow one makes the next wait). Never throws. */
@@ -73,7 +101,7 @@ export class LeaseKeeper implements OnApplicationShutdown {
     const until = this.leaseUntil();
     try {
       for (let i = 0; i < entries.length; i += RENEW_CHUNK) {
-        const ids = entries.slice(i, i + RENEW_CHUNK).map(([id]) => id);
+        const ids = [...new Set(entries.slice(i, i + RENEW_CHUNK).map(([, h]) => h.deliveryId))];
         await this.dataSource
           .getRepository(WebhookDelivery)
           .createQueryBuilder()
