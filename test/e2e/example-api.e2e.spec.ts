@@ -173,6 +173,9 @@ describe.each(databaseKinds())('example app REST API and webhooks (%s)', (kind) 
     expect(noCustomer.status).toBe(400);
 
     expect((await example.api('GET', '/api/webhook-endpoints/ep_nope')).status).toBe(404);
+    // A NUL character, which PostgreSQL refuses to compare: no id holds one (not a database error).
+    expect((await example.api('GET', '/api/webhook-endpoints/ep_%00')).status).toBe(404);
+    expect((await example.api('GET', '/api/deliveries/dlv_%00')).status).toBe(404);
     expect((await example.api('PATCH', '/api/orders/999999', { status: 'paid' })).status).toBe(404);
     expect((await example.api('GET', '/api/webhook-endpoints')).body).toEqual([]);
   });

@@ -111,6 +111,14 @@ export class DeliveriesService {
     if (unknown.length) {
       throw new WebhookValidationError(`${what}: status must be one of ${DELIVERY_STATUSES.join(', ')} (got ${unknown.join(', ')}).`);
     }
+    for (const [name, value] of [
+      ['topic', options.topic],
+      ['before', options.before],
+    ] as const) {
+      if (value !== undefined && (typeof value !== 'string' || value.includes('\0'))) {
+        throw new WebhookValidationError(`${what}: ${name} must be a string without NUL characters.`);
+      }
+    }
     const since = options.since === undefined ? undefined : parseTime(options.since, 'since', what);
     const until = options.until === undefined ? undefined : parseTime(options.until, 'until', what);
     if (options.endpointId !== undefined) await this.endpoints.find(options.endpointId);
@@ -217,8 +225,8 @@ export class DeliveriesService {
 
   /** The delivery row (with its event's id and owner when `withEvent`), or a not-found error naming the id. */
   private async find(deliveryId: string, withEvent = false): Promise<WebhookDelivery> {
-    // findOneBy({ id: undefined }) would match any row.
-    if (typeof deliveryId !== 'string') throw new WebhookNotFoundError('Webhook delivery', String(deliveryId));
+    // findOneBy({ id: undefined }) would match any row; PostgreSQL refuses a NUL character (no id holds one).
+    if (typeof deliveryId !== 'string' || deliveryId.includes('\0')) throw new WebhookNotFoundError('Webhook delivery', String(deliveryId));
     const delivery = await this.dataSource.getRepository(WebhookDelivery).findOne({
       where: { id: deliveryId },
       ...(withEvent ? { relations: { event: true }, select: { id: true, endpointId: true, event: { id: true, ownerId: true } } } : {}),

@@ -186,8 +186,8 @@ export class EndpointsService {
 
   /** The endpoint row, or a not-found error naming the id. */
   async find(id: string): Promise<WebhookEndpoint> {
-    // findOneBy({ id: undefined }) would match any row.
-    if (typeof id !== 'string') throw new WebhookNotFoundError('Webhook endpoint', String(id));
+    // findOneBy({ id: undefined }) would match any row; PostgreSQL refuses a NUL character (no id holds one).
+    if (typeof id !== 'string' || id.includes('\0')) throw new WebhookNotFoundError('Webhook endpoint', String(id));
     const endpoint = await this.dataSource.getRepository(WebhookEndpoint).findOneBy({ id });
     if (!endpoint) throw new WebhookNotFoundError('Webhook endpoint', id);
     return endpoint;
