@@ -108,6 +108,17 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('group commit of 
     expect(one).toMatchObject({ responseStatus: 200, responseBody: `ok ${ids[5]}`, responseHeaders: { 'x-n': ids[5] }, durationMs: 3 });
   });
 
+  it('a stale finish and the owner’s of one delivery in one batch: only the owner is told it moved the row', async () => {
+    const [other, id] = await claimedDeliveries(2);
+    // The first (another delivery's) is written alone; the two that come meanwhile share a batch.
+    const results = await Promise.all([
+      store.finishAttempt(record(other), done),
+      store.finishAttempt({ ...record(id), attemptNumber: 7 }, done),
+      store.finishAttempt(record(id), done),
+    ]);
+    expect(results).toEqual([true, false, true]);
+  });
+
   it('a row that cannot be written fails only its own caller', async () => {
     const ids = await claimedDeliveries(10);
     const missing = `dlv_${randomBytes(8).toString('hex')}`; // no such delivery: the attempt's foreign key refuses it

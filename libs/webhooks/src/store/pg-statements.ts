@@ -101,7 +101,8 @@ export class PostgresSql {
       `logged AS (INSERT INTO ${table(dataSource, attempt)} (${attemptColumns}) SELECT ${names.slice(0, 12).join(', ')} FROM v) ` +
       `UPDATE ${this.deliveryTable} AS d SET ${status} = ${v(13)}, ${nextAttemptAt} = ${v(14)}, ${lastResponseStatus} = ${v(15)}, ` +
       `${lastError} = ${v(16)}, ${updatedAt} = ${v(12)} ` +
-      `FROM v WHERE d.${id} = ${v(2)} AND d.${status} = 'delivering' AND d.${attemptCount} = ${v(3)} RETURNING d.${id} AS id`;
+      `FROM v WHERE d.${id} = ${v(2)} AND d.${status} = 'delivering' AND d.${attemptCount} = ${v(3)} ` +
+      `RETURNING d.${id} AS id, d.${attemptCount} AS attempt`;
   }
 
   /** Event plus `count` deliveries in one statement; delivery i takes parameters 8 + 2i (id) and 9 + 2i (endpoint). */

@@ -72,8 +72,9 @@ export class WebhookStore {
     );
     this.finishes = new GroupCommit(
       async (batch) => {
-        const owned = new Set((await this.pgRows(pg.finishAttempts, columnsOf(batch))).map((r) => String(r.id)));
-        return batch.map((values) => owned.has(values[1] as string));
+        // By delivery and attempt: a stale finish in the batch of its delivery's current one does not own the row.
+        const owned = new Set((await this.pgRows(pg.finishAttempts, columnsOf(batch))).map((r) => `${String(r.id)}:${Number(r.attempt)}`));
+        return batch.map((values) => owned.has(`${values[1] as string}:${Number(values[2])}`));
       },
       async (values) => (await this.pgWrite(pg.finishAttempt, values)) === 1,
     );
