@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { EndpointCache } from '../endpoints/endpoint-cache.js';
-import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
+import { attemptKey, DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
 import { GroupCommit } from '../util/group-commit.js';
 import { WorkerFleet } from './worker-fleet.js';
 import { ACQUIRE, ACQUIRE_KEYS, GATE_MANY, RELEASE, RELEASE_KEYS, STATUS } from './gate-scripts.js';
@@ -354,9 +354,7 @@ export class EndpointGate {
 }
 
 /** An attempt's member in its endpoint's held set (and field in the hash of held jobs). */
-function heldMember(job: Pick<DeliveryJob, 'deliveryId' | 'attempt'>): string {
-  return `${job.deliveryId}:${job.attempt}`;
-}
+const heldMember = attemptKey;
 
 /** The cap as the gate's scripts take it: a set cap as it is; the fleet default negative, with this process's estimate. */
 function capArgument(limits: EndpointLimits): number {

@@ -4,7 +4,8 @@ import { DataSource, In } from 'typeorm';
 import { WebhookDelivery } from '../entities/index.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
-import type { DeliveryJob } from '../queue/delivery-queue.js';
+import { attemptKey, type DeliveryJob } from '../queue/delivery-queue.js';
+import { WebhookStore } from '../store/webhook-store.js';
 import { EndpointGate } from './endpoint-gate.js';
 
 /** Ids per renewal statement (a process rarely has more in flight; a longer list is split). */
@@ -38,6 +39,7 @@ export class LeaseKeeper implements OnApplicationShutdown {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly gate: EndpointGate,
+    private readonly store: WebhookStore,
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {}
 
@@ -48,14 +50,14 @@ export class LeaseKeeper implements OnApplicationShutdown {
 
   /** This attempt of the delivery is in flight here (its row claimed; `slot` its gate token, if it has one). */
   hold({ deliveryId, attempt, endpointId }: Attempt, slot: string | null): void {
-    this.held.set(`${deliveryId}:${attempt}`, { deliveryId, endpointId, slot });
+    this.held.set(attemptKey({ deliveryId, attempt }), { deliveryId, endpointId, slot });
     this.timer ??= setInterval(() => void this.renew(), Math.floor(this.options.leaseMs / 3));
     this.timer.unref();
   }
 
   /** The attempt is over (its outcome written, or it never got its row). */
-  drop({ deliveryId, attempt }: Pick<Attempt, 'deliveryId' | 'attempt'>): void {
-    this.held.delete(`${deliveryId}:${attempt}`);
+  drop(job: Pick<Attempt, 'deliveryId' | 'attempt'>): void {
+    this.held.delete(attemptKey(job));
     if (this.held.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
@@ -70,16 +72,7 @@ export class LeaseKeeper implements OnApplicationShutdown {
    */
   async confirm(job: Attempt, claimedAt: number): Promise<boolean> {
     if (Date.now() - claimedAt < this.options.leaseMs / 3) return true;
-    const result = await this.dataSource
-      .getRepository(WebhookDelivery)
-      .createQueryBuilder()
-      .update()
-      .set({ nextAttemptAt: this.leaseUntil() })
-      .where({ id: job.deliveryId, status: 'delivering', attemptCount: job.attempt })
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
-    if (result.affected === 1) return true;
+    if (await this.store.extendLease(job.deliveryId, job.attempt, this.leaseUntil())) return true;
     this.drop(job);
     return false;
   }

@@ -210,6 +210,11 @@ export class EndpointHealth implements OnModuleInit, OnApplicationShutdown {
     return true;
   }
 
+  /** Whether endpoints unreachable for `autoDisableAfterMs` are disabled (0 turns it off). */
+  get disablesUnreachable(): boolean {
+    return this.options.autoDisableAfterMs > 0;
+  }
+
   /**
    * Disables an endpoint whose circuit has been open since `openedAt` for `autoDisableAfterMs` or more: every
    * attempt since (its probes) found it unreachable. Its deliveries are held meanwhile, so few fail for good and the
@@ -217,7 +222,7 @@ export class EndpointHealth implements OnModuleInit, OnApplicationShutdown {
    */
   async disableUnreachable(endpointId: string, openedAt: Date, at = new Date()): Promise<boolean> {
     const duration = this.options.autoDisableAfterMs;
-    if (duration <= 0 || at.getTime() - openedAt.getTime() < duration) return false;
+    if (!this.disablesUnreachable || at.getTime() - openedAt.getTime() < duration) return false;
     return this.disable(
       endpointId,
       `Disabled automatically: unreachable for ${humanDuration(duration)} (its circuit opened at ${openedAt.toISOString()}).`,

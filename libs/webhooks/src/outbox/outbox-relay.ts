@@ -216,7 +216,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
    * at once and fail as disabled. Only endpoints that hold deliveries: one that gets none has no failing attempts.
    */
   private async disableUnreachable(endpointIds: string[]): Promise<void> {
-    if (endpointIds.length === 0 || this.options.autoDisableAfterMs <= 0) return;
+    if (endpointIds.length === 0 || !this.health.disablesUnreachable) return;
     const now = new Date();
     for (const [endpointId, state] of await this.gate.states(endpointIds, now.getTime())) {
       if (state.circuitOpenedAt && (await this.health.disableUnreachable(endpointId, state.circuitOpenedAt, now))) {

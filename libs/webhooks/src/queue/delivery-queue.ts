@@ -69,6 +69,14 @@ export function deliveryJobId(job: Pick<DeliveryJob, 'deliveryId' | 'attempt' | 
   return job.released ? `${job.deliveryId}-${job.attempt}-r${randomUUID().slice(0, 8)}` : `${job.deliveryId}-${job.attempt}`;
 }
 
+/**
+ * One attempt of one delivery, as a key: a process's lease of it and its member in the endpoint gate's held set.
+ * A stale attempt of a delivery never shares a key with its newer one.
+ */
+export function attemptKey(job: Pick<DeliveryJob, 'deliveryId' | 'attempt'>): string {
+  return `${job.deliveryId}:${job.attempt}`;
+}
+
 /** Jobs by state, as the health indicator and the overview report them. */
 export interface QueueCounts {
   waiting: number;

@@ -202,6 +202,11 @@ export class WebhookStore {
     );
   }
 
+  /** Pushes the lease of an attempt in flight to `until`, if the row is still that attempt's. */
+  async extendLease(deliveryId: string, attempt: number, until: Date): Promise<boolean> {
+    return this.moveDelivery({ id: deliveryId, status: 'delivering', attemptCount: attempt }, { nextAttemptAt: until });
+  }
+
   /** A conditional update of one delivery row: true when it matched. */
   private async moveDelivery(where: Partial<WebhookDelivery>, set: Partial<WebhookDelivery>): Promise<boolean> {
     const result = await this.dataSource
