@@ -4,7 +4,7 @@ import { typeOrmOptions } from '../../apps/example/src/app.module.js';
 import { CustomerApiKey } from '../../apps/example/src/shop/api-key.entity.js';
 import { Customer } from '../../apps/example/src/shop/customer.entity.js';
 import { Order } from '../../apps/example/src/shop/order.entity.js';
-import { WEBHOOK_ENTITIES, WebhookEndpoint, WebhookEvent } from '../../libs/webhooks/src/entities/index.js';
+import { WEBHOOK_ENTITIES, WebhookDelivery, WebhookEndpoint, WebhookEvent } from '../../libs/webhooks/src/entities/index.js';
 import { WEBHOOK_MIGRATIONS, WebhooksSchema1764000000000 } from '../../libs/webhooks/src/migrations/index.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 
@@ -127,6 +127,11 @@ describe.each(databaseKinds())('library migrations (%s)', (kind) => {
           [...i.columnNames].sort().join(','),
         ),
       );
+    const deliveryHas = (column: string) =>
+      withRunner(source, (runner) => runner.hasColumn(source.getMetadata(WebhookDelivery).tablePath, column));
+    expect([await deliveryHas('roundStart'), await deliveryHas('roundTrigger')]).toEqual([true, true]);
+    await source.undoLastMigration(); // the delivery's round
+    expect([await deliveryHas('roundStart'), await deliveryHas('roundTrigger')]).toEqual([false, false]);
     expect(await eventIndices()).toContain('createdAt,ownerId'); // column names sorted: drivers list them differently
     await source.undoLastMigration(); // the event owner index
     expect(await eventIndices()).not.toContain('createdAt,ownerId');

@@ -212,4 +212,55 @@ describe.each(databaseKinds())('outbox relay (%s)', (kind) => {
     expect(backlog.requests).toHaveLength(3);
     await backlog.close();
   });
+
+  it("continues a redelivery's round, and its trigger, when the relay enqueues its first attempt again", async () => {
+    const failing = await Receiver.start();
+    failing.fallback = 500;
+    const endpoint = await relayA.api('POST', '/api/webhook-endpoints', { url: failing.url, topics: ['customer.created'] });
+    const queue = relayA.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+    const repo = relayA.app.get(DataSource).getRepository(WebhookDelivery);
+    expect((await relayA.api('POST', '/api/customers', { name: 'Round', email: 'round@example.com' })).status).toBe(201);
+    // The test apps retry three times: a round is four attempts.
+    const failed = await waitUntil(async () => {
+      const row = await repo.findOneBy({ endpointId: endpoint.body.id });
+      return row?.status === 'failed' ? row : undefined;
+    }, 'the first round to fail');
+    expect(failed.attemptCount).toBe(4);
+
+    await queue.pause();
+    try {
+      expect((await relayA.api('POST', `/api/deliveries/${failed.id}/redeliver`)).status).toBe(202);
+      await waitUntil(() => queue.getJob(`${failed.id}-5`), "the redelivery's job");
+      await (await queue.getJob(`${failed.id}-5`))!.remove(); // lost with Redis's memory
+      expect(await repo.findOneBy({ id: failed.id })).toMatchObject({
+        status: 'pending',
+        attemptCount: 4,
+        roundStart: 5,
+        roundTrigger: 'manual',
+      });
+      await relayA.app.get(OutboxRelay).run();
+      const again = await queue.getJob(`${failed.id}-5`);
+      expect(again?.data).toMatchObject({ deliveryId: failed.id, attempt: 5, roundStart: 5, trigger: 'manual' });
+    } finally {
+      await queue.resume();
+    }
+    // The round is the redelivery's: four attempts again (counted from 1, attempt 5 would be the last).
+    const done = await waitUntil(async () => {
+      const d = (await relayA.api('GET', `/api/deliveries/${failed.id}`)).body;
+      return d.status === 'failed' && d.attemptCount === 8 ? d : undefined;
+    }, 'the second round to fail');
+    expect(done.attempts.map((a: any) => [a.attemptNumber, a.trigger])).toEqual([
+      [1, 'scheduled'],
+      [2, 'scheduled'],
+      [3, 'scheduled'],
+      [4, 'scheduled'],
+      [5, 'manual'],
+      [6, 'scheduled'],
+      [7, 'scheduled'],
+      [8, 'scheduled'],
+    ]);
+    expect(failing.requests).toHaveLength(8);
+    await relayA.api('DELETE', `/api/webhook-endpoints/${endpoint.body.id}`);
+    await failing.close();
+  });
 });

@@ -1,11 +1,7 @@
 import { BaseEntity, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
 import { TimestampColumn } from './timestamp-column.js';
+import type { AttemptTrigger } from './attempt-trigger.js';
 import { WebhookDelivery } from './webhook-delivery.entity.js';
-
-/** What started an attempt. */
-/** What started an attempt's round: the schedule, a manual redelivery, a test send, a recovery of a time range. */
-export const ATTEMPT_TRIGGERS = ['scheduled', 'manual', 'test', 'recover'] as const;
-export type AttemptTrigger = (typeof ATTEMPT_TRIGGERS)[number];
 
 /** One HTTP try of a delivery: the audit log. */
 @Entity({ name: 'webhook_attempt' })

@@ -1,5 +1,6 @@
 import { BaseEntity, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
 import { TimestampColumn } from './timestamp-column.js';
+import type { AttemptTrigger } from './attempt-trigger.js';
 import { WebhookEndpoint } from './webhook-endpoint.entity.js';
 import { WebhookEvent } from './webhook-event.entity.js';
 
@@ -50,6 +51,17 @@ export class WebhookDelivery extends BaseEntity {
    */
   @TimestampColumn({ nullable: true })
   nextAttemptAt: Date | null;
+
+  /**
+   * The attempt that began the current round of attempts: 1, or the first attempt of a redelivery (the retry
+   * schedule counts from it). Kept on the row so that a job the relay adds again continues the round.
+   */
+  @Column({ type: 'integer', default: 1 })
+  roundStart: number;
+
+  /** What began the current round when it was not the schedule (`manual`, `recover`); its first attempt records it. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  roundTrigger: AttemptTrigger | null;
 
   @Column({ type: 'integer', nullable: true })
   lastResponseStatus: number | null;

@@ -249,7 +249,7 @@ export class DeliveriesService {
     const now = new Date();
     const jobs: DeliveryJob[] = [];
     for (const d of deliveries) {
-      if (!(await this.store.reopen(d, now))) continue;
+      if (!(await this.store.reopen(d, trigger, now))) continue;
       const attempt = d.attemptCount + 1;
       jobs.push({ deliveryId: d.id, eventId: d.eventId, endpointId: d.endpointId, attempt, topic: d.topic, trigger, roundStart: attempt });
     }

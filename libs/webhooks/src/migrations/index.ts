@@ -4,8 +4,10 @@ import { WebhooksTimestamps1764600000000 } from './1764600000000-webhooks-timest
 import { WebhooksIsolation1764800000000 } from './1764800000000-webhooks-isolation.js';
 import { WebhooksOwners1765000000000 } from './1765000000000-webhooks-owners.js';
 import { WebhooksEventOwner1765200000000 } from './1765200000000-webhooks-event-owner.js';
+import { WebhooksDeliveryRound1765400000000 } from './1765400000000-webhooks-delivery-round.js';
 
 export {
+  WebhooksDeliveryRound1765400000000,
   WebhooksEventOwner1765200000000,
   WebhooksIsolation1764800000000,
   WebhooksOwners1765000000000,
@@ -24,4 +26,5 @@ export const WEBHOOK_MIGRATIONS: ReadonlyArray<new () => MigrationInterface> = [
   WebhooksIsolation1764800000000,
   WebhooksOwners1765000000000,
   WebhooksEventOwner1765200000000,
+  WebhooksDeliveryRound1765400000000,
 ];

@@ -106,7 +106,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const rows = await this.dataSource
       .getRepository(WebhookDelivery)
       .createQueryBuilder('d')
-      .select(['d.id', 'd.eventId', 'd.endpointId', 'd.topic', 'd.status', 'd.attemptCount', 'd.nextAttemptAt'])
+      .select(RELAY_COLUMNS)
       .where({ status: 'delivering', nextAttemptAt: LessThanOrEqual(new Date()) })
       .orderBy('d.nextAttemptAt', 'ASC')
       .take(this.options.relayBatchSize)
@@ -177,7 +177,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     for (let batch = 0; batch < maxBatches; batch++) {
       const qb = repo
         .createQueryBuilder('d')
-        .select(['d.id', 'd.eventId', 'd.endpointId', 'd.topic', 'd.status', 'd.attemptCount', 'd.nextAttemptAt'])
+        .select(RELAY_COLUMNS)
         .where(where)
         .orderBy('d.nextAttemptAt', 'ASC')
         .addOrderBy('d.id', 'ASC')
@@ -235,7 +235,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     await this.store.recordAttempt({
       deliveryId: row.id,
       attemptNumber: row.attemptCount,
-      trigger: 'scheduled',
+      trigger: roundOf(row, row.attemptCount).trigger ?? 'scheduled',
       requestUrl: '',
       response: notSent(LOST),
       error: LOST,
@@ -246,7 +246,28 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   }
 }
 
-/** The job of a delivery's next attempt. */
+/** What the relay reads of a delivery row: enough to make its next attempt's job. */
+const RELAY_COLUMNS = [
+  'd.id',
+  'd.eventId',
+  'd.endpointId',
+  'd.topic',
+  'd.status',
+  'd.attemptCount',
+  'd.nextAttemptAt',
+  'd.roundStart',
+  'd.roundTrigger',
+];
+
+/** The job of a delivery's next attempt, in the round the row names (its first attempt carries what began it). */
 function jobOf(row: WebhookDelivery): DeliveryJob {
-  return { deliveryId: row.id, eventId: row.eventId, endpointId: row.endpointId, attempt: row.attemptCount + 1, topic: row.topic };
+  const attempt = row.attemptCount + 1;
+  return { deliveryId: row.id, eventId: row.eventId, endpointId: row.endpointId, attempt, topic: row.topic, ...roundOf(row, attempt) };
+}
+
+/** The round of attempts an attempt of this row belongs to, as a job names it (nothing for the first round). */
+function roundOf(row: WebhookDelivery, attempt: number): Pick<DeliveryJob, 'roundStart' | 'trigger'> {
+  const roundStart = row.roundStart ?? 1;
+  if (roundStart <= 1) return {};
+  return attempt === roundStart && row.roundTrigger ? { roundStart, trigger: row.roundTrigger } : { roundStart };
 }

@@ -177,13 +177,17 @@ export class WebhookStore {
   }
 
   /**
-   * A finished delivery back to `pending`, due now, for a new round of attempts (redeliver, recover). Only if it is
-   * still as read: false when it changed meanwhile.
+   * A finished delivery back to `pending`, due now, for a new round of attempts (redeliver, recover) that begins with
+   * its next attempt. Only if it is still as read: false when it changed meanwhile.
    */
-  async reopen(delivery: Pick<WebhookDelivery, 'id' | 'status' | 'attemptCount'>, now: Date): Promise<boolean> {
+  async reopen(
+    delivery: Pick<WebhookDelivery, 'id' | 'status' | 'attemptCount'>,
+    trigger: Exclude<AttemptTrigger, 'scheduled' | 'test'>,
+    now: Date,
+  ): Promise<boolean> {
     return this.moveDelivery(
       { id: delivery.id, status: delivery.status, attemptCount: delivery.attemptCount },
-      { status: 'pending', nextAttemptAt: now, updatedAt: now },
+      { status: 'pending', nextAttemptAt: now, roundStart: delivery.attemptCount + 1, roundTrigger: trigger, updatedAt: now },
     );
   }
 
