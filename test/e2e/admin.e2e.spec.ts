@@ -346,4 +346,25 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
       await failing.close();
     }
   });
+
+  it('answers filters and record ids with a NUL character as matching nothing, not with an error', async () => {
+    const nul = 'a%00b';
+    const lists = [
+      `${E}/actions/list?filters.url=${nul}&filters.description=${nul}&filters.ownerId=${nul}`,
+      `/admin/api/resources/WebhookEvent/actions/list?filters.topic=${nul}&filters.ownerId=${nul}&filters.entityId=${nul}&filters.id=${nul}`,
+      `/admin/api/resources/WebhookDelivery/actions/list?filters.endpointId=${nul}&filters.topic=${nul}&filters.eventId=${nul}`,
+      `/admin/api/resources/WebhookDelivery/actions/list?filters.ownerId=${nul}`,
+      `/admin/api/resources/WebhookAttempt/actions/list?filters.deliveryId=${nul}&filters.trigger=${nul}`,
+    ];
+    for (const url of lists) {
+      const res = await admin.get(url);
+      expect([url, res.status]).toEqual([url, 200]);
+      expect(res.json.meta.total).toBe(0);
+    }
+    for (const resource of ['WebhookEndpoint', 'WebhookEvent', 'WebhookDelivery', 'WebhookAttempt']) {
+      const res = await admin.get(`/admin/api/resources/${resource}/records/${nul}/show`);
+      expect([resource, res.status]).not.toEqual([resource, 500]);
+      expect(res.json?.record?.id).toBeUndefined();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { Resource as TypeormResource } from '@adminjs/typeorm';
 import { BaseProperty, BaseRecord, type Filter } from 'adminjs';
+import { storedText } from '../util/stored-text.js';
 import { Between, In, LessThanOrEqual, Like, MoreThanOrEqual, type DataSource, type FindOptionsWhere, type ObjectLiteral } from 'typeorm';
 
 type EntityClass = (new () => ObjectLiteral) & { name: string };
@@ -77,13 +78,13 @@ export class BoundTypeormResource extends TypeormResource {
   }
 
   override async findOne(id: string): Promise<BaseRecord | null> {
-    const row = await this.repo().findOneBy({ [this.idName()]: id });
+    const row = await this.repo().findOneBy({ [this.idName()]: storedText(String(id)) });
     return row ? ((await this.records([row]))[0] ?? null) : null;
   }
 
   override async findMany(ids: (string | number)[]): Promise<BaseRecord[]> {
     if (ids.length === 0) return [];
-    return this.records(await this.repo().findBy({ [this.idName()]: In(ids) }));
+    return this.records(await this.repo().findBy({ [this.idName()]: In(ids.map((id) => storedText(String(id)))) }));
   }
 
   override async create(): Promise<never> {
@@ -141,7 +142,7 @@ function boundModel(entity: EntityClass, dataSource: DataSource) {
   return { name: entity.name, getRepository: repo };
 }
 
-/** AdminJS filter -> TypeORM where. */
+/** AdminJS filter -> TypeORM where (strings in their stored form). */
 export function whereOf(filter: Filter | undefined, exact: readonly string[] = []): FindOptionsWhere<ObjectLiteral> {
   const where: Record<string, unknown> = {};
   for (const [path, f] of Object.entries(filter?.filters ?? {})) {
@@ -164,9 +165,9 @@ export function whereOf(filter: Filter | undefined, exact: readonly string[] = [
     } else if (type === 'boolean') {
       where[key] = value === 'true';
     } else if (type === 'reference' || property.isId() || exact.includes(key)) {
-      where[key] = String(value);
+      where[key] = storedText(String(value));
     } else {
-      where[key] = Like(`%${String(value)}%`);
+      where[key] = Like(`%${storedText(String(value))}%`);
     }
   }
   return where as FindOptionsWhere<ObjectLiteral>;

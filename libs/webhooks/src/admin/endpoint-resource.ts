@@ -5,6 +5,7 @@ import { healthStateWhere } from '../endpoints/endpoint-health.js';
 import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
 import { ENDPOINT_FIELD_NAMES, ENDPOINT_FIELDS, type AdminWidget, type EndpointInput } from '../endpoints/endpoint-input.js';
 import type { WebhooksService } from '../webhooks.service.js';
+import { storedText } from '../util/stored-text.js';
 import { whereOf } from './bound-resource.js';
 import { endpointInput, endpointParams } from './endpoint-form.js';
 
@@ -132,7 +133,7 @@ export class WebhookEndpointResource extends BaseResource {
   }
 
   private async records(ids: string[]): Promise<BaseRecord[]> {
-    const views = await this.webhooks.getEndpoints(ids);
+    const views = await this.webhooks.getEndpoints(ids.map(storedText));
     return views.map((view) => new BaseRecord(endpointParams(view), this));
   }
 

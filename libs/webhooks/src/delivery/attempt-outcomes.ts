@@ -2,6 +2,7 @@ import { notSent, type WebhookResponse } from '../http/exchange.js';
 import { MAX_RETRY_AFTER_MS, retryAfterMs } from './retry-policy.js';
 import type { GateOutcome } from './endpoint-gate.js';
 import { OAuth2TokenError } from './oauth2.js';
+import { storedText } from '../util/stored-text.js';
 
 /** What an attempt's response tells the gate about its endpoint. */
 export function gateOutcome(response: WebhookResponse | undefined): GateOutcome {
@@ -25,7 +26,7 @@ export function tokenFailure(error: unknown): WebhookResponse {
  */
 export function storable(body: string | null, limit: number): string | null {
   if (body === null) return body;
-  const text = body.includes('\0') ? body.replaceAll('\0', '\uFFFD') : body;
+  const text = storedText(body);
   if (Buffer.byteLength(text) <= limit) return text;
   return Buffer.from(text).subarray(0, limit).toString('utf8');
 }
