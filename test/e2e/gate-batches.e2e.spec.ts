@@ -4,6 +4,7 @@ import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js'
 import { DeliveryQueue, type DeliveryJob } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { createDatabase, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
+import { waitUntil } from '../support/wait.js';
 
 // Acquires and releases of concurrent attempts go to Redis together (one script for those of one turn of the event
 // loop and those that come while one call is in flight); each must still act as if it ran alone, in the order
@@ -101,6 +102,37 @@ describe('endpoint gate calls made together', () => {
     expect(back.map((j) => j.deliveryId)).toEqual([waiting.deliveryId]);
     expect((await gate.acquire(back[0], new Date(t2 + 5000), t2)).admitted).toBe(true);
     expect((await gate.states([a], t2)).get(a)).toMatchObject({ circuit: 'half-open', inFlight: 1, held: 0 });
+  });
+
+  it("holds an open circuit's probe while attempts in flight fill the cap (lowered since they began), until one ends", async () => {
+    const a = await endpoint(); // the module's cap: 3
+    const t0 = Date.now();
+    const token = (r: Awaited<ReturnType<EndpointGate['acquire']>>) => (r.admitted ? r.token : '');
+    // Two attempts hang; five others find the endpoint unreachable, and the circuit opens.
+    const hanging = [await gate.acquire(job(a), new Date(t0 + 120_000), t0), await gate.acquire(job(a), new Date(t0 + 120_000), t0)];
+    expect(hanging.map((h) => h.admitted)).toEqual([true, true]);
+    for (let i = 0; i < 5; i++) {
+      const attempt = await gate.acquire(job(a), new Date(t0 + 60_000), t0);
+      expect(attempt.admitted).toBe(true);
+      await gate.release(a, token(attempt), { kind: 'unreachable' }, t0);
+    }
+    expect((await gate.states([a], t0)).get(a)).toMatchObject({ circuit: 'open', inFlight: 2 });
+    await service.updateEndpoint(a, { maxInFlight: 2 });
+    await waitUntil(() => gate.limits(a).maxInFlight === 2 || undefined, 'the lowered cap');
+
+    // The backoff is over, but the two in flight fill the cap: the probe waits for a slot, parked.
+    const t1 = t0 + 30_001;
+    const probe = job(a);
+    expect(await gate.acquire(probe, new Date(t1 + 5000), t1)).toMatchObject({ admitted: false, wakeAt: 0 });
+    expect((await gate.states([a], t1)).get(a)).toMatchObject({ circuit: 'open', inFlight: 2, held: 1 });
+    // One ends (unreachable too): the probe goes back to the queue, and goes.
+    const enqueue = vi.spyOn(queue, 'enqueue');
+    await gate.release(a, token(hanging[0]), { kind: 'unreachable' }, t1 + 100);
+    const back = enqueue.mock.calls.flatMap(([jobs]) => jobs);
+    enqueue.mockRestore();
+    expect(back.map((j) => j.deliveryId)).toEqual([probe.deliveryId]);
+    expect((await gate.acquire(back[0], new Date(t1 + 5100), t1 + 100)).admitted).toBe(true);
+    expect((await gate.states([a], t1 + 100)).get(a)).toMatchObject({ circuit: 'half-open', inFlight: 2, held: 0 });
   });
 
   it('puts back no more held jobs than the rate window lets through, and says when it frees', async () => {

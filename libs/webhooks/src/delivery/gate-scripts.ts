@@ -64,20 +64,27 @@ if rateMax > 0 then
     return hold(tonumber(oldest[2]) + ratePer)
   end
 end
+-- At the cap: no attempt goes, a probe neither (attempts that began before the circuit opened may still run, and
+-- the cap may have been lowered since). Leases of dead workers end here.
+local function full()
+  if redis.call('ZCARD', inflight) < cap then return false end
+  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
+  return redis.call('ZCARD', inflight) >= cap
+end
 if circuit == 'open' then
   local retryAt = tonumber(s[3] or '0')
   if retryAt > now then return hold(retryAt) end
+  if full() then return hold(0) end
   redis.call('HSET', state, 'circuit', 'half-open', 'probe', token)
 elseif circuit == 'half-open' then
   -- The probe in flight holds the others back, until its lease lapses (its worker died): then another goes.
   local probeLease = s[4] and redis.call('ZSCORE', inflight, s[4])
   if probeLease and tonumber(probeLease) > now then return hold(0) end
   if probeLease then redis.call('ZREM', inflight, s[4]) end
+  if full() then return hold(0) end
   redis.call('HSET', state, 'probe', token)
-elseif redis.call('ZCARD', inflight) >= cap then
-  -- Leases of dead workers end here.
-  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
-  if redis.call('ZCARD', inflight) >= cap then return hold(0) end
+elseif full() then
+  return hold(0)
 end
 if rateMax > 0 then
   redis.call('ZADD', rate, now, token)
@@ -142,11 +149,16 @@ if redis.call('ZCARD', held) == 0 then
   if token == '' then redis.call('SREM', heldIndex, A[9]) end
   return {0}
 end
+-- Slots free under the cap (leases of dead workers end here); a probe needs one like any attempt.
+local function freeSlots()
+  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
+  return cap - redis.call('ZCARD', inflight)
+end
 local free
 if circuit == 'open' then
   local retryAt = tonumber(s[6] or '0')
   if retryAt > now then return {retryAt} end
-  free = 1
+  free = math.min(1, freeSlots())
 elseif circuit == 'half-open' then
   -- The probe in flight holds the others back until its lease lapses (its worker died, or its release never came):
   -- then one held job goes to probe instead. Otherwise nothing would ever let it go (every newcomer is held).
@@ -154,10 +166,9 @@ elseif circuit == 'half-open' then
   local probeLease = current and redis.call('ZSCORE', inflight, current)
   if probeLease and tonumber(probeLease) > now then return {0} end
   if probeLease then redis.call('ZREM', inflight, current) end
-  free = 1
+  free = math.min(1, freeSlots())
 else
-  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
-  free = cap - redis.call('ZCARD', inflight)
+  free = freeSlots()
   -- No more than the rate window lets through: the others would only be held again, each a queue job for nothing.
   if free > 0 and rateMax > 0 then
     redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - ratePer)
