@@ -120,13 +120,20 @@ describe('endpoint gate calls made together', () => {
     await service.updateEndpoint(a, { maxInFlight: 2 });
     await waitUntil(() => gate.limits(a).maxInFlight === 2 || undefined, 'the lowered cap');
 
-    // The backoff is over, but the two in flight fill the cap: the probe waits for a slot, parked.
+    // The backoff is over, but the two in flight fill the cap: the probe waits for a slot, parked, with a wake-up
+    // when the first of their leases ends (were their worker dead, nothing else might come to let it go).
     const t1 = t0 + 30_001;
     const probe = job(a);
-    expect(await gate.acquire(probe, new Date(t1 + 5000), t1)).toMatchObject({ admitted: false, wakeAt: 0 });
+    expect(await gate.acquire(probe, new Date(t1 + 5000), t1)).toMatchObject({ admitted: false, wakeAt: t0 + 120_000 });
     expect((await gate.states([a], t1)).get(a)).toMatchObject({ circuit: 'open', inFlight: 2, held: 1 });
-    // One ends (unreachable too): the probe goes back to the queue, and goes.
+    // A wake-up or the relay asks meanwhile: nothing goes back, and the wake-up stays.
     const enqueue = vi.spyOn(queue, 'enqueue');
+    const wake = vi.spyOn(queue, 'wake');
+    await gate.release(a, null, { kind: 'none' }, t1 + 50);
+    expect(enqueue).not.toHaveBeenCalled();
+    expect(wake.mock.calls.map(([id, , jobId]) => [id, jobId])).toEqual([[a, `wake-${a}-${t0 + 120_000}`]]);
+    wake.mockRestore();
+    // One ends (unreachable too): the probe goes back to the queue, and goes.
     await gate.release(a, token(hanging[0]), { kind: 'unreachable' }, t1 + 100);
     const back = enqueue.mock.calls.flatMap(([jobs]) => jobs);
     enqueue.mockRestore();

@@ -1,6 +1,6 @@
 import { Resource as TypeormResource } from '@adminjs/typeorm';
 import { BaseProperty, BaseRecord, type Filter } from 'adminjs';
-import { storedText } from '../util/stored-text.js';
+import { searchableText } from '../util/stored-text.js';
 import { Between, In, LessThanOrEqual, Like, MoreThanOrEqual, type DataSource, type FindOptionsWhere, type ObjectLiteral } from 'typeorm';
 
 type EntityClass = (new () => ObjectLiteral) & { name: string };
@@ -29,6 +29,7 @@ export interface BoundResourceOptions {
  */
 export class BoundTypeormResource extends TypeormResource {
   private readonly relatedProps: BaseProperty[];
+  private readonly text: (text: string) => string;
 
   constructor(
     private readonly entity: EntityClass,
@@ -36,6 +37,7 @@ export class BoundTypeormResource extends TypeormResource {
     private readonly boundOptions: BoundResourceOptions = {},
   ) {
     super(boundModel(entity, dataSource) as never);
+    this.text = searchableText(dataSource);
     const columns = super.properties().length;
     this.relatedProps = Object.keys(boundOptions.related ?? {}).map(
       (path, i) => new BaseProperty({ path, type: 'string', isSortable: false, position: columns + i }),
@@ -78,13 +80,13 @@ export class BoundTypeormResource extends TypeormResource {
   }
 
   override async findOne(id: string): Promise<BaseRecord | null> {
-    const row = await this.repo().findOneBy({ [this.idName()]: storedText(String(id)) });
+    const row = await this.repo().findOneBy({ [this.idName()]: this.text(String(id)) });
     return row ? ((await this.records([row]))[0] ?? null) : null;
   }
 
   override async findMany(ids: (string | number)[]): Promise<BaseRecord[]> {
     if (ids.length === 0) return [];
-    return this.records(await this.repo().findBy({ [this.idName()]: In(ids.map((id) => storedText(String(id)))) }));
+    return this.records(await this.repo().findBy({ [this.idName()]: In(ids.map((id) => this.text(String(id)))) }));
   }
 
   override async create(): Promise<never> {
@@ -102,7 +104,7 @@ export class BoundTypeormResource extends TypeormResource {
   /** The filter as a where; a related column is compared through its relation (a join in that query only). */
   private where(filter: Filter): FindOptionsWhere<ObjectLiteral> {
     const related = this.boundOptions.related ?? {};
-    const where = whereOf(filter, [...(this.boundOptions.exact ?? []), ...Object.keys(related)]) as Record<string, unknown>;
+    const where = whereOf(filter, [...(this.boundOptions.exact ?? []), ...Object.keys(related)], this.text) as Record<string, unknown>;
     for (const [path, relation] of Object.entries(related)) {
       if (!(path in where)) continue;
       where[relation] = { ...(where[relation] as object | undefined), [path]: where[path] };
@@ -142,8 +144,12 @@ function boundModel(entity: EntityClass, dataSource: DataSource) {
   return { name: entity.name, getRepository: repo };
 }
 
-/** AdminJS filter -> TypeORM where (strings in their stored form). */
-export function whereOf(filter: Filter | undefined, exact: readonly string[] = []): FindOptionsWhere<ObjectLiteral> {
+/** AdminJS filter -> TypeORM where; `text` puts string values in the form the database holds (`searchableText`). */
+export function whereOf(
+  filter: Filter | undefined,
+  exact: readonly string[] = [],
+  text: (value: string) => string = (value) => value,
+): FindOptionsWhere<ObjectLiteral> {
   const where: Record<string, unknown> = {};
   for (const [path, f] of Object.entries(filter?.filters ?? {})) {
     const property = f.property as BaseProperty & { column?: { propertyName: string } };
@@ -165,9 +171,9 @@ export function whereOf(filter: Filter | undefined, exact: readonly string[] = [
     } else if (type === 'boolean') {
       where[key] = value === 'true';
     } else if (type === 'reference' || property.isId() || exact.includes(key)) {
-      where[key] = storedText(String(value));
+      where[key] = text(String(value));
     } else {
-      where[key] = Like(`%${storedText(String(value))}%`);
+      where[key] = Like(`%${text(String(value))}%`);
     }
   }
   return where as FindOptionsWhere<ObjectLiteral>;

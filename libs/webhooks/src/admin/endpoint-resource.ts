@@ -5,7 +5,7 @@ import { healthStateWhere } from '../endpoints/endpoint-health.js';
 import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
 import { ENDPOINT_FIELD_NAMES, ENDPOINT_FIELDS, type AdminWidget, type EndpointInput } from '../endpoints/endpoint-input.js';
 import type { WebhooksService } from '../webhooks.service.js';
-import { storedText } from '../util/stored-text.js';
+import { searchableText } from '../util/stored-text.js';
 import { whereOf } from './bound-resource.js';
 import { endpointInput, endpointParams } from './endpoint-form.js';
 
@@ -55,9 +55,11 @@ const PROPERTIES: [string, PropertyType, boolean][] = [
  */
 export class WebhookEndpointResource extends BaseResource {
   private readonly props: BaseProperty[];
+  private readonly text: (text: string) => string;
 
   constructor(private readonly webhooks: WebhooksService) {
     super(WebhookEndpoint);
+    this.text = searchableText(webhooks.dataSource);
     this.props = PROPERTIES.map(
       ([path, type, sortable], i) => new BaseProperty({ path, type, isId: path === 'id', isSortable: sortable, position: i }),
     );
@@ -133,13 +135,13 @@ export class WebhookEndpointResource extends BaseResource {
   }
 
   private async records(ids: string[]): Promise<BaseRecord[]> {
-    const views = await this.webhooks.getEndpoints(ids.map(storedText));
+    const views = await this.webhooks.getEndpoints(ids.map(this.text));
     return views.map((view) => new BaseRecord(endpointParams(view), this));
   }
 
   /** Column filters, and the health filter as the conditions of `healthState()` (computed properties are not columns). */
   private where(filter: Filter): FindOptionsWhere<WebhookEndpoint> | FindOptionsWhere<WebhookEndpoint>[] {
-    const where = whereOf(filter, ['method', 'ownerId']) as Record<string, unknown>;
+    const where = whereOf(filter, ['method', 'ownerId'], this.text) as Record<string, unknown>;
     const health = filter?.filters?.health?.value;
     delete where.health;
     delete where.successRate;

@@ -22,6 +22,11 @@ local function capOf(given, slotsKey)
   if slots and slots > 0 then return math.ceil(slots / 2) end
   return -given
 end
+-- When the first lease of the endpoint's attempts in flight ends (a slot frees then at the latest, its worker dead).
+local function firstLeaseEnd(inflightKey)
+  local first = redis.call('ZRANGE', inflightKey, 0, 0, 'WITHSCORES')
+  return first[2] and tonumber(first[2]) or 0
+end
 `;
 
 // Both keep the common case short (a few commands): no pause, closed circuit, under the cap, nothing held.
@@ -74,14 +79,15 @@ end
 if circuit == 'open' then
   local retryAt = tonumber(s[3] or '0')
   if retryAt > now then return hold(retryAt) end
-  if full() then return hold(0) end
+  -- Few ask while the circuit is open: a wake-up when the first lease ends lets the probe go even if none does.
+  if full() then return hold(firstLeaseEnd(inflight)) end
   redis.call('HSET', state, 'circuit', 'half-open', 'probe', token)
 elseif circuit == 'half-open' then
   -- The probe in flight holds the others back, until its lease lapses (its worker died): then another goes.
   local probeLease = s[4] and redis.call('ZSCORE', inflight, s[4])
   if probeLease and tonumber(probeLease) > now then return hold(0) end
   if probeLease then redis.call('ZREM', inflight, s[4]) end
-  if full() then return hold(0) end
+  if full() then return hold(firstLeaseEnd(inflight)) end
   redis.call('HSET', state, 'probe', token)
 elseif full() then
   return hold(0)
@@ -159,6 +165,7 @@ if circuit == 'open' then
   local retryAt = tonumber(s[6] or '0')
   if retryAt > now then return {retryAt} end
   free = math.min(1, freeSlots())
+  if free <= 0 then return {firstLeaseEnd(inflight)} end
 elseif circuit == 'half-open' then
   -- The probe in flight holds the others back until its lease lapses (its worker died, or its release never came):
   -- then one held job goes to probe instead. Otherwise nothing would ever let it go (every newcomer is held).
@@ -167,6 +174,7 @@ elseif circuit == 'half-open' then
   if probeLease and tonumber(probeLease) > now then return {0} end
   if probeLease then redis.call('ZREM', inflight, current) end
   free = math.min(1, freeSlots())
+  if free <= 0 then return {firstLeaseEnd(inflight)} end
 else
   free = freeSlots()
   -- No more than the rate window lets through: the others would only be held again, each a queue job for nothing.

@@ -18,15 +18,16 @@ export class WebhooksDeliveryRound1765400000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const path = tablePath(queryRunner, this.name, TABLE);
-    for (const column of COLUMNS) {
-      if (!(await queryRunner.hasColumn(path, column.name))) await queryRunner.addColumn(path, column);
-    }
+    // In one call: on SQLite each call rebuilds the table.
+    const missing = [];
+    for (const column of COLUMNS) if (!(await queryRunner.hasColumn(path, column.name))) missing.push(column);
+    if (missing.length) await queryRunner.addColumns(path, missing);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const path = tablePath(queryRunner, this.name, TABLE);
-    for (const column of [...COLUMNS].reverse()) {
-      if (await queryRunner.hasColumn(path, column.name)) await queryRunner.dropColumn(path, column.name);
-    }
+    const present = [];
+    for (const column of COLUMNS) if (await queryRunner.hasColumn(path, column.name)) present.push(column.name);
+    if (present.length) await queryRunner.dropColumns(path, present);
   }
 }
