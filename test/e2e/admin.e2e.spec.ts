@@ -347,6 +347,20 @@ describe.each(databaseKinds())('admin over HTTP (%s)', (kind) => {
     }
   });
 
+  it('takes a "contains" filter literally (% and _ match themselves), several at once', async () => {
+    const urlOf = (path: string) => `${rx.url.replace(/\/$/, '')}/${path}`;
+    const one = await service().createEndpoint({ url: urlOf('lit_a'), topics: ['order.created'], description: 'first 100% here' });
+    const two = await service().createEndpoint({ url: urlOf('litXa'), topics: ['order.created'], description: 'second 1000 here' });
+    const ids = async (query: string) => (await admin.get(`${E}/actions/list?${query}&perPage=500`)).json.records.map((r: any) => r.id);
+    expect(await ids('filters.url=lit_a')).toEqual([one.id]);
+    expect(await ids('filters.url=litXa')).toEqual([two.id]);
+    expect(await ids(`filters.description=${encodeURIComponent('100%')}`)).toEqual([one.id]);
+    expect(await ids(`filters.description=${encodeURIComponent('1_0')}`)).toEqual([]);
+    expect(await ids('filters.url=lit&filters.description=second')).toEqual([two.id]);
+    await service().deleteEndpoint(one.id);
+    await service().deleteEndpoint(two.id);
+  });
+
   it('answers filters and record ids with a NUL character as matching nothing, not with an error', async () => {
     const nul = 'a%00b';
     const lists = [

@@ -1,7 +1,7 @@
 import { Resource as TypeormResource } from '@adminjs/typeorm';
 import { BaseProperty, BaseRecord, type Filter } from 'adminjs';
 import { searchableText } from '../util/stored-text.js';
-import { Between, In, LessThanOrEqual, Like, MoreThanOrEqual, type DataSource, type FindOptionsWhere, type ObjectLiteral } from 'typeorm';
+import { Between, In, LessThanOrEqual, MoreThanOrEqual, Raw, type DataSource, type FindOptionsWhere, type ObjectLiteral } from 'typeorm';
 
 type EntityClass = (new () => ObjectLiteral) & { name: string };
 /** `@adminjs/typeorm`'s property of a column (its class is not exported). */
@@ -173,8 +173,17 @@ export function whereOf(
     } else if (type === 'reference' || property.isId() || exact.includes(key)) {
       where[key] = text(String(value));
     } else {
-      where[key] = Like(`%${text(String(value))}%`);
+      where[key] = containing(key, text(String(value)));
     }
   }
   return where as FindOptionsWhere<ObjectLiteral>;
+}
+
+/**
+ * "Contains", taken literally: `%` and `_` in the value match themselves. `!` is the escape character, which
+ * PostgreSQL, MySQL/MariaDB and SQLite read the same way (a backslash is a string escape in MySQL, none in SQLite).
+ */
+function containing(key: string, value: string) {
+  const name = `contains_${key.replace(/\W/g, '_')}`; // one parameter per column: several filters in one query
+  return Raw((column) => `${column} LIKE :${name} ESCAPE '!'`, { [name]: `%${value.replace(/[!%_]/g, (c) => `!${c}`)}%` });
 }
