@@ -1,6 +1,8 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebhooksService } from 'nestjs-outgoing-webhooks';
+import { DataSource } from 'typeorm';
+import { OutboxRelay, WebhookDelivery, WebhooksService } from 'nestjs-outgoing-webhooks';
+import { OutboxService } from '../../libs/webhooks/src/outbox/outbox.service.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import { sleep, waitUntil } from '../support/wait.js';
@@ -60,6 +62,41 @@ describe.each(databaseKinds())('operations: test send, redeliver, recover (%s)',
     const disabled = await example.api('POST', `/api/webhook-endpoints/${ep.id}/test`, {});
     expect(disabled.status).toBe(409);
     expect(disabled.body.message).toContain('is disabled; enable it before sending a test');
+    await example.api('DELETE', `/api/webhook-endpoints/${ep.id}`);
+  });
+
+  it('fails a test send that its process left unfinished, instead of the relay sending it later', async () => {
+    const { rx, ep } = await endpoint();
+    const dataSource = example.app.get(DataSource);
+    const repo = dataSource.getRepository(WebhookDelivery);
+    // Two test sends whose process stopped: one before its attempt (the rows written, no claim), one mid-attempt
+    // (claimed, its lease lapsed).
+    const write = () =>
+      dataSource.transaction((m) =>
+        example.app.get(OutboxService).recordFor(m, { topic: 'webhook.test', entityName: null, entityId: null, data: {} }, ep.id, 'test'),
+      );
+    const unsent = await write();
+    const midway = await write();
+    expect(await repo.findOneBy({ id: unsent.deliveryId })).toMatchObject({ status: 'pending', roundTrigger: 'test' });
+    await repo.update({ id: midway.deliveryId }, { status: 'delivering', attemptCount: 1, nextAttemptAt: new Date(Date.now() - 1000) });
+
+    const relay = example.app.get(OutboxRelay);
+    expect(await relay.sweepLost()).toMatchObject({ enqueued: 0 });
+    await relay.run();
+    for (const id of [unsent.deliveryId, midway.deliveryId]) {
+      expect(await repo.findOneBy({ id })).toMatchObject({
+        status: 'failed',
+        nextAttemptAt: null,
+        lastError: expect.stringContaining('test send'),
+      });
+    }
+    const attempts = (await example.api('GET', `/api/deliveries/${midway.deliveryId}`)).body.attempts;
+    expect(attempts.map((a: any) => [a.attemptNumber, a.trigger, a.error])).toEqual([
+      [1, 'test', expect.stringContaining('did not finish')],
+    ]);
+    expect((await example.api('GET', `/api/deliveries/${unsent.deliveryId}`)).body.attempts).toEqual([]);
+    await sleep(300);
+    expect(rx.requests).toHaveLength(0);
     await example.api('DELETE', `/api/webhook-endpoints/${ep.id}`);
   });
 

@@ -59,7 +59,10 @@ export class WebhookDelivery extends BaseEntity {
   @Column({ type: 'integer', default: 1 })
   roundStart: number;
 
-  /** What began the current round when it was not the schedule (`manual`, `recover`); its first attempt records it. */
+  /**
+   * What began the current round when it was not the schedule (`manual`, `recover`), its first attempt records it;
+   * `test` marks a test send, which the relay never sends later.
+   */
   @Column({ type: 'varchar', length: 16, nullable: true })
   roundTrigger: AttemptTrigger | null;
 

@@ -158,11 +158,8 @@ export class DeliveriesService {
     if (stringify(data).length > MAX_EVENT_PAYLOAD_CHARS) {
       throw new WebhookValidationError(`Invalid test request: payload is larger than ${MAX_EVENT_PAYLOAD_CHARS / 1024} KiB.`);
     }
-    const job = await this.outbox.recordFor(
-      this.dataSource.manager,
-      { topic, entityName: null, entityId: null, owner: endpoint.ownerId, data },
-      endpointId,
-      'test',
+    const job = await this.dataSource.transaction((manager) =>
+      this.outbox.recordFor(manager, { topic, entityName: null, entityId: null, owner: endpoint.ownerId, data }, endpointId, 'test'),
     );
     const result = await this.worker.attempt(job);
     if (!result) throw new WebhookConflictError('The test delivery was taken by another worker.');

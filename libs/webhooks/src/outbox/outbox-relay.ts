@@ -12,6 +12,8 @@ import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 
 const LOST = 'The worker stopped during this attempt; the outcome is unknown and the delivery was scheduled again.';
 
+const TEST_ABANDONED = 'The test send did not finish (its process stopped); a test is not sent again later.';
+
 /** Upper bound of batches per run, so one run cannot spin forever on a huge backlog. */
 const MAX_BATCHES_PER_RUN = 100;
 
@@ -112,7 +114,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       .take(this.options.relayBatchSize)
       .getMany();
     const jobs: DeliveryJob[] = [];
-    for (const row of rows) if (await this.recoverLost(row)) jobs.push(jobOf(row));
+    for (const row of rows) {
+      if (row.roundTrigger === 'test') await this.abandonTest(row);
+      else if (await this.recoverLost(row)) jobs.push(jobOf(row));
+    }
     if (jobs.length) {
       await this.queue.enqueue(jobs);
       this.logger.log(`Took back ${jobs.length} attempts whose worker stopped (their lease lapsed) and enqueued them again.`);
@@ -192,6 +197,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       if (rows.length === 0) return undefined;
       const jobs: DeliveryJob[] = [];
       for (const row of rows) {
+        if (row.roundTrigger === 'test') {
+          await this.abandonTest(row);
+          continue;
+        }
         if (row.status === 'delivering') {
           if (!(await this.recoverLost(row))) continue;
           result.recovered++;
@@ -223,6 +232,22 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
         await this.gate.reset(endpointId);
       }
     }
+  }
+
+  /** A test send's row that its process left: failed (with its lost attempt logged, if one was in flight). */
+  private async abandonTest(row: WebhookDelivery): Promise<void> {
+    const now = new Date();
+    if (!(await this.store.abandonTest(row, TEST_ABANDONED, now)) || row.status !== 'delivering') return;
+    await this.store.recordAttempt({
+      deliveryId: row.id,
+      attemptNumber: row.attemptCount,
+      trigger: 'test',
+      requestUrl: '',
+      response: notSent(TEST_ABANDONED),
+      error: TEST_ABANDONED,
+      nextAttemptAt: null,
+      at: now,
+    });
   }
 
   /**

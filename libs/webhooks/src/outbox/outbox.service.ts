@@ -94,10 +94,13 @@ export class OutboxService {
 
   /**
    * Writes an event for one endpoint, whatever its subscriptions, and hands back its job instead of enqueueing it:
-   * a test send, which the caller runs at once through the worker.
+   * a test send, which the caller runs at once through the worker. Give it a transaction's manager: the rows and
+   * their mark as a test's commit together.
    */
   async recordFor(manager: EntityManager, event: OutboxEvent, endpointId: string, trigger: DeliveryJob['trigger']): Promise<DeliveryJob> {
     const { jobs } = await this.write(manager, event, [{ id: endpointId }]);
+    // The relay must not send a test later, as an ordinary delivery, if this process stops before it is done.
+    if (trigger === 'test') await this.store.markTest(manager, jobs[0].deliveryId);
     return { ...jobs[0], trigger };
   }
 

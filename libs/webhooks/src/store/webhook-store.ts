@@ -206,6 +206,29 @@ export class WebhookStore {
     );
   }
 
+  /** Marks a delivery just written as a test send's (with the writer's manager, in its transaction). */
+  async markTest(manager: EntityManager, deliveryId: string): Promise<void> {
+    await manager
+      .createQueryBuilder()
+      .update(WebhookDelivery)
+      .set({ roundTrigger: 'test' })
+      .where({ id: deliveryId })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+  }
+
+  /**
+   * A test send that its process left unfinished (due and never claimed, or its lease lapsed) becomes `failed` with
+   * the reason: a test is sent while its caller waits, and never later. Only if the row is still as read.
+   */
+  async abandonTest(delivery: Pick<WebhookDelivery, 'id' | 'status' | 'attemptCount'>, reason: string, now: Date): Promise<boolean> {
+    return this.moveDelivery(
+      { id: delivery.id, status: delivery.status, attemptCount: delivery.attemptCount },
+      { status: 'failed', nextAttemptAt: null, lastError: reason, updatedAt: now },
+    );
+  }
+
   /** Pushes the lease of an attempt in flight to `until`, if the row is still that attempt's. */
   async extendLease(deliveryId: string, attempt: number, until: Date): Promise<boolean> {
     return this.moveDelivery({ id: deliveryId, status: 'delivering', attemptCount: attempt }, { nextAttemptAt: until });
