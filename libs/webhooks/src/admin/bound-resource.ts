@@ -1,7 +1,7 @@
 import { Resource as TypeormResource } from '@adminjs/typeorm';
 import { BaseProperty, BaseRecord, type Filter } from 'adminjs';
-import { searchableText } from '../util/stored-text.js';
 import { Between, In, LessThanOrEqual, MoreThanOrEqual, Raw, type DataSource, type FindOptionsWhere, type ObjectLiteral } from 'typeorm';
+import { searchableText } from '../util/stored-text.js';
 
 type EntityClass = (new () => ObjectLiteral) & { name: string };
 /** `@adminjs/typeorm`'s property of a column (its class is not exported). */

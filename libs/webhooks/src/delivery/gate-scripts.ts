@@ -22,6 +22,11 @@ local function capOf(given, slotsKey)
   if slots and slots > 0 then return math.ceil(slots / 2) end
   return -given
 end
+-- Slots free under the cap; the leases of dead workers end here.
+local function freeSlots(inflightKey, cap, now)
+  redis.call('ZREMRANGEBYSCORE', inflightKey, '-inf', now)
+  return cap - redis.call('ZCARD', inflightKey)
+end
 -- When the first lease of the endpoint's attempts in flight ends (a slot frees then at the latest, its worker dead).
 local function firstLeaseEnd(inflightKey)
   local first = redis.call('ZRANGE', inflightKey, 0, 0, 'WITHSCORES')
@@ -70,11 +75,9 @@ if rateMax > 0 then
   end
 end
 -- At the cap: no attempt goes, a probe neither (attempts that began before the circuit opened may still run, and
--- the cap may have been lowered since). Leases of dead workers end here.
+-- the cap may have been lowered since). Lapsed leases are looked for only when the count says full.
 local function full()
-  if redis.call('ZCARD', inflight) < cap then return false end
-  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
-  return redis.call('ZCARD', inflight) >= cap
+  return redis.call('ZCARD', inflight) >= cap and freeSlots(inflight, cap, now) <= 0
 end
 if circuit == 'open' then
   local retryAt = tonumber(s[3] or '0')
@@ -155,16 +158,12 @@ if redis.call('ZCARD', held) == 0 then
   if token == '' then redis.call('SREM', heldIndex, A[9]) end
   return {0}
 end
--- Slots free under the cap (leases of dead workers end here); a probe needs one like any attempt.
-local function freeSlots()
-  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
-  return cap - redis.call('ZCARD', inflight)
-end
+-- A probe needs a free slot like any attempt.
 local free
 if circuit == 'open' then
   local retryAt = tonumber(s[6] or '0')
   if retryAt > now then return {retryAt} end
-  free = math.min(1, freeSlots())
+  free = math.min(1, freeSlots(inflight, cap, now))
   if free <= 0 then return {firstLeaseEnd(inflight)} end
 elseif circuit == 'half-open' then
   -- The probe in flight holds the others back until its lease lapses (its worker died, or its release never came):
@@ -173,10 +172,10 @@ elseif circuit == 'half-open' then
   local probeLease = current and redis.call('ZSCORE', inflight, current)
   if probeLease and tonumber(probeLease) > now then return {0} end
   if probeLease then redis.call('ZREM', inflight, current) end
-  free = math.min(1, freeSlots())
+  free = math.min(1, freeSlots(inflight, cap, now))
   if free <= 0 then return {firstLeaseEnd(inflight)} end
 else
-  free = freeSlots()
+  free = freeSlots(inflight, cap, now)
   -- No more than the rate window lets through: the others would only be held again, each a queue job for nothing.
   if free > 0 and rateMax > 0 then
     redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - ratePer)

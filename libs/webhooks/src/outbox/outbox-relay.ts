@@ -4,7 +4,7 @@ import { Brackets, DataSource, In, LessThanOrEqual, Not, type FindOptionsWhere }
 import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
 import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { EndpointHealth } from '../endpoints/endpoint-health.js';
-import { WebhookDelivery } from '../entities/index.js';
+import { WebhookDelivery, type AttemptTrigger } from '../entities/index.js';
 import { WebhookStore } from '../store/webhook-store.js';
 import { notSent } from '../http/exchange.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
@@ -115,8 +115,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       .getMany();
     const jobs: DeliveryJob[] = [];
     for (const row of rows) {
-      if (row.roundTrigger === 'test') await this.abandonTest(row);
-      else if (await this.recoverLost(row)) jobs.push(jobOf(row));
+      const job = await this.jobFor(row);
+      if (job) jobs.push(job);
     }
     if (jobs.length) {
       await this.queue.enqueue(jobs);
@@ -197,15 +197,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
       if (rows.length === 0) return undefined;
       const jobs: DeliveryJob[] = [];
       for (const row of rows) {
-        if (row.roundTrigger === 'test') {
-          await this.abandonTest(row);
-          continue;
-        }
-        if (row.status === 'delivering') {
-          if (!(await this.recoverLost(row))) continue;
-          result.recovered++;
-        }
-        jobs.push(jobOf(row));
+        const job = await this.jobFor(row);
+        if (!job) continue;
+        if (row.status === 'delivering') result.recovered++;
+        jobs.push(job);
       }
       // A backlog older than the grace is still in Redis (in Bull, or held by the gate: an endpoint may have begun
       // holding since the pass began): only what is missing there is added.
@@ -234,20 +229,24 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
+  /**
+   * The job an overdue row needs, or null: a `delivering` one is taken back first (null when another relay won it);
+   * a test send's row is failed instead, as a test is never sent later.
+   */
+  private async jobFor(row: WebhookDelivery): Promise<DeliveryJob | null> {
+    if (row.roundTrigger === 'test') {
+      await this.abandonTest(row);
+      return null;
+    }
+    if (row.status === 'delivering' && !(await this.recoverLost(row))) return null;
+    return jobOf(row);
+  }
+
   /** A test send's row that its process left: failed (with its lost attempt logged, if one was in flight). */
   private async abandonTest(row: WebhookDelivery): Promise<void> {
     const now = new Date();
     if (!(await this.store.abandonTest(row, TEST_ABANDONED, now)) || row.status !== 'delivering') return;
-    await this.store.recordAttempt({
-      deliveryId: row.id,
-      attemptNumber: row.attemptCount,
-      trigger: 'test',
-      requestUrl: '',
-      response: notSent(TEST_ABANDONED),
-      error: TEST_ABANDONED,
-      nextAttemptAt: null,
-      at: now,
-    });
+    await this.logLost(row, 'test', TEST_ABANDONED, null, now);
   }
 
   /**
@@ -257,17 +256,22 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private async recoverLost(row: WebhookDelivery): Promise<boolean> {
     const now = new Date();
     if (!(await this.store.takeBackLost(row, LOST, now))) return false;
-    await this.store.recordAttempt({
+    await this.logLost(row, roundOf(row, row.attemptCount).trigger ?? 'scheduled', LOST, now, now);
+    return true;
+  }
+
+  /** The attempt a row had in flight when its process stopped, in the attempt log: nothing is known of it. */
+  private logLost(row: WebhookDelivery, trigger: AttemptTrigger, reason: string, nextAttemptAt: Date | null, at: Date): Promise<void> {
+    return this.store.recordAttempt({
       deliveryId: row.id,
       attemptNumber: row.attemptCount,
-      trigger: roundOf(row, row.attemptCount).trigger ?? 'scheduled',
+      trigger,
       requestUrl: '',
-      response: notSent(LOST),
-      error: LOST,
-      nextAttemptAt: now,
-      at: now,
+      response: notSent(reason),
+      error: reason,
+      nextAttemptAt,
+      at,
     });
-    return true;
   }
 }
 
