@@ -119,6 +119,80 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('group commit of 
     expect(results).toEqual([true, false, true]);
   });
 
+  /** The store's statement runners, to lose an answer: the statement runs and lands, and its caller hears an error. */
+  type Runner = (sql: string, values: unknown[]) => Promise<unknown>;
+  function loseAnswer(runner: 'pgRows' | 'pgWrite', landed = true) {
+    const target = store as unknown as Record<'pgRows' | 'pgWrite', Runner>;
+    const real = target[runner].bind(store);
+    const state = { lost: 0, restore: () => spy.mockRestore() };
+    const spy = vi.spyOn(target, runner).mockImplementationOnce(async (sql, values) => {
+      if (landed) await real(sql, values);
+      state.lost++;
+      throw new Error('Connection terminated unexpectedly');
+    });
+    return state;
+  }
+
+  it('a batch of claims that landed but whose answer was lost: each claimer owns its row, a repeat in it still loses', async () => {
+    const ids = await pendingDeliveries(10);
+    const lost = loseAnswer('pgRows');
+    const [now, until] = [new Date(), lease()];
+    // The first claim goes alone; the rest, ids[1] twice (alike to the millisecond), go in one batch, which lands and
+    // whose answer is lost.
+    const results = await Promise.all([...ids, ids[1]].map((id) => store.claim(id, 1, until, now)));
+    expect(lost.lost).toBe(1);
+    lost.restore();
+    expect(results.slice(2, 10)).toEqual(ids.slice(2).map(() => true));
+    expect(results[0]).toBe(true);
+    expect([results[1], results[10]].filter(Boolean)).toHaveLength(1);
+    const rows = await ds.getRepository(WebhookDelivery).findBy(ids.map((id) => ({ id })));
+    expect(rows.every((d) => d.status === 'delivering' && d.attemptCount === 1)).toBe(true);
+  });
+
+  it('a batch of finished attempts that landed but whose answer was lost: owners are told so, each attempt logged once', async () => {
+    const ids = await claimedDeliveries(10);
+    const stale = { ...record(ids[3]), attemptNumber: 7 };
+    const lost = loseAnswer('pgRows');
+    const results = await Promise.all([...ids.map((id) => store.finishAttempt(record(id), done)), store.finishAttempt(stale, done)]);
+    expect(lost.lost).toBe(1);
+    lost.restore();
+    expect(results).toEqual([...ids.map(() => true), false]);
+    const rows = await ds.getRepository(WebhookDelivery).findBy(ids.map((id) => ({ id })));
+    expect(rows.every((d) => d.status === 'succeeded' && d.lastResponseStatus === 200)).toBe(true);
+    const attempts = await ds.getRepository(WebhookAttempt).findBy(ids.map((deliveryId) => ({ deliveryId })));
+    expect(attempts).toHaveLength(11);
+  });
+
+  it('a lone claim and finish whose answers were lost: the caller owns the row, the attempt is logged once', async () => {
+    const [id] = await pendingDeliveries(1);
+    let lost = loseAnswer('pgWrite');
+    expect(await store.claim(id, 1, lease(), new Date())).toBe(true);
+    expect(lost.lost).toBe(1);
+    lost.restore();
+    lost = loseAnswer('pgWrite');
+    expect(await store.finishAttempt(record(id), done)).toBe(true);
+    expect(lost.lost).toBe(1);
+    lost.restore();
+    expect(await ds.getRepository(WebhookDelivery).findOneByOrFail({ id })).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+    expect(await ds.getRepository(WebhookAttempt).countBy({ deliveryId: id })).toBe(1);
+  });
+
+  it('a lone write that failed before landing is written again; one the database refuses again fails with its error', async () => {
+    const [id, other] = await pendingDeliveries(2);
+    const refused = loseAnswer('pgWrite', false);
+    expect(await store.claim(id, 1, lease(), new Date())).toBe(true);
+    expect(refused.lost).toBe(1);
+    refused.restore();
+    expect((await ds.getRepository(WebhookDelivery).findOneByOrFail({ id })).status).toBe('delivering');
+    const target = store as unknown as Record<'pgRows' | 'pgWrite', Runner>;
+    const first = vi.spyOn(target, 'pgWrite').mockRejectedValueOnce(new Error('first: connection refused'));
+    const second = vi.spyOn(target, 'pgRows').mockRejectedValueOnce(new Error('second: connection refused'));
+    await expect(store.claim(other, 1, lease(), new Date())).rejects.toThrow('first: connection refused');
+    first.mockRestore();
+    second.mockRestore();
+    expect((await ds.getRepository(WebhookDelivery).findOneByOrFail({ id: other })).status).toBe('pending');
+  });
+
   it('a row that cannot be written fails only its own caller', async () => {
     const ids = await claimedDeliveries(10);
     const missing = `dlv_${randomBytes(8).toString('hex')}`; // no such delivery: the attempt's foreign key refuses it

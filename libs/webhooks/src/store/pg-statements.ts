@@ -49,7 +49,18 @@ export class PostgresSql {
   readonly claim: string;
   /** `claim` for many deliveries: each parameter is an array; returns the ids and attempts claimed. */
   readonly claims: string;
+  /**
+   * `claim` written again after a write whose answer never came (it may have landed): answers `moved` (this write
+   * took the row) and `landed` (the row was already in this claim's state: the lost write had taken it).
+   */
+  readonly claimAgain: string;
   readonly finishAttempt: string;
+  /**
+   * `finishAttempt` written again after a write whose answer never came: the attempt row is inserted unless it is
+   * there already (its id is the lost write's), and the delivery moved only along with it. Answers `moved`, and
+   * `landed` (the attempt was there and the delivery shows its outcome: the lost write had moved it).
+   */
+  readonly finishAttemptAgain: string;
   /** `finishAttempt` for many attempts: each parameter is an array (one element per attempt); returns owned ids. */
   readonly finishAttempts: string;
   private readonly eventInsert: string;
@@ -86,13 +97,26 @@ export class PostgresSql {
       `${updatedAt} = v.now FROM unnest($1::varchar[], $2::int[], $3::timestamptz[], $4::timestamptz[]) AS v(id, attempt, lease, now) ` +
       `WHERE d.${id} = v.id AND d.${status} = 'pending' AND d.${attemptCount} = v.attempt - 1 ` +
       `RETURNING d.${id} AS id, d.${attemptCount} AS attempt`;
+    // The outer SELECT of a data-modifying CTE sees the table as it was before the statement: `landed` is the
+    // earlier write's doing, never this one's.
+    this.claimAgain =
+      `WITH moved AS (${this.claim} RETURNING 1) ` +
+      `SELECT EXISTS (SELECT 1 FROM moved) AS moved, EXISTS (SELECT 1 FROM ${this.deliveryTable} WHERE ${id} = $1 ` +
+      `AND ${status} = 'delivering' AND ${attemptCount} = $2 AND ${nextAttemptAt} = $3 AND ${updatedAt} = $4) AS landed`;
     const attemptColumns = a(...ATTEMPT_COLUMNS);
-    this.finishAttempt =
-      `WITH logged AS (INSERT INTO ${table(dataSource, attempt)} (${attemptColumns}) ` +
-      `VALUES (${ATTEMPT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})) ` +
+    const attemptInsert =
+      `INSERT INTO ${table(dataSource, attempt)} (${attemptColumns}) ` +
+      `VALUES (${ATTEMPT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+    const finishUpdate =
       `UPDATE ${this.deliveryTable} SET ${status} = $13, ${nextAttemptAt} = $14, ${lastResponseStatus} = $15, ` +
       `${lastError} = $16, ${updatedAt} = $12 ` +
       `WHERE ${id} = $2 AND ${status} = 'delivering' AND ${attemptCount} = $3`;
+    this.finishAttempt = `WITH logged AS (${attemptInsert}) ${finishUpdate}`;
+    this.finishAttemptAgain =
+      `WITH logged AS (${attemptInsert} ON CONFLICT (${a('id')}) DO NOTHING RETURNING 1), ` +
+      `moved AS (${finishUpdate} AND EXISTS (SELECT 1 FROM logged) RETURNING 1) ` +
+      `SELECT EXISTS (SELECT 1 FROM moved) AS moved, NOT EXISTS (SELECT 1 FROM logged) AND EXISTS (SELECT 1 FROM ` +
+      `${this.deliveryTable} WHERE ${id} = $2 AND ${attemptCount} = $3 AND ${status} = $13 AND ${updatedAt} = $12) AS landed`;
     const names = FINISH_PARAMETER_TYPES.map((_, i) => `c${i + 1}`);
     const unnest = FINISH_PARAMETER_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
     const v = (i: number) => `v.c${i}`;

@@ -4,7 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { WebhookResponse } from '../http/exchange.js';
 import { WebhookAttempt, WebhookDelivery, WebhookEvent, type AttemptTrigger, type DeliveryStatus } from '../entities/index.js';
 import { newId } from '../ids.js';
-import { GroupCommit } from '../util/group-commit.js';
+import { GroupCommit, type AfterFailedBatch } from '../util/group-commit.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { pgQuery } from './pg-prepared.js';
@@ -68,7 +68,7 @@ export class WebhookStore {
         const owned = new Set((await this.pgRows(pg.claims, columnsOf(batch))).map((r) => `${String(r.id)}:${Number(r.attempt)}`));
         return batch.map(([id, attempt]) => owned.delete(`${id}:${attempt}`));
       },
-      async (values) => (await this.pgWrite(pg.claim, values)) === 1,
+      (values, again) => this.writeOne(pg.claim, pg.claimAgain, values, `${values[0]}:${values[1]}`, again),
     );
     this.finishes = new GroupCommit(
       async (batch) => {
@@ -76,7 +76,8 @@ export class WebhookStore {
         const owned = new Set((await this.pgRows(pg.finishAttempts, columnsOf(batch))).map((r) => `${String(r.id)}:${Number(r.attempt)}`));
         return batch.map((values) => owned.has(`${values[1] as string}:${Number(values[2])}`));
       },
-      async (values) => (await this.pgWrite(pg.finishAttempt, values)) === 1,
+      (values, again) =>
+        this.writeOne(pg.finishAttempt, pg.finishAttemptAgain, values, `${values[1] as string}:${Number(values[2])}`, again),
     );
   }
 
@@ -258,6 +259,29 @@ export class WebhookStore {
       .callListeners(false)
       .updateEntity(false)
       .execute();
+  }
+
+  /**
+   * PostgreSQL: one claim or finish (`sql`, which moves at most one delivery row), answering whether it moved the
+   * row. A write whose answer never came may have landed all the same (the connection broke on the way back), so it
+   * is written again in its `againSql` form, which moves the row only if the lost write did not and tells whether
+   * the lost one did: that write's caller owns the row, and is not sent to the relay as a failure. `again`: the
+   * write belonged to a batch that failed so (see GroupCommit); `key` names the attempt among its items.
+   */
+  private async writeOne(sql: string, againSql: string, values: unknown[], key: string, again?: AfterFailedBatch): Promise<boolean> {
+    if (!again) {
+      try {
+        return (await this.pgWrite(sql, values)) === 1;
+      } catch (error) {
+        // Looked at once; a database that is away refuses that too, and the caller gets the first error.
+        return this.writeOne(sql, againSql, values, key, { taken: new Set() }).catch(() => Promise.reject(error as Error));
+      }
+    }
+    const [row] = await this.pgRows(againSql, values);
+    // A repeat of the same attempt in the batch (a duplicate job) may find the landing too: only the first owns it.
+    const owned = row?.moved === true || (row?.landed === true && !again.taken.has(key));
+    if (owned) again.taken.add(key);
+    return owned;
   }
 
   private async pgRows(sql: string, parameters: unknown[]): Promise<Array<Record<string, unknown>>> {

@@ -46,6 +46,26 @@ describe('GroupCommit', () => {
     expect(one).toEqual([1, 2, 3, 4]);
   });
 
+  it('the items of a failed batch are written again with one shared AfterFailedBatch; a lone item without', async () => {
+    const seen: Array<[number, object | undefined]> = [];
+    const group = new GroupCommit<number, number>(
+      async (items) => {
+        await new Promise((r) => setTimeout(r, 5));
+        throw new Error(`batch of ${items.length} lost`);
+      },
+      async (item, again) => {
+        seen.push([item, again]);
+        await new Promise((r) => setTimeout(r, 5));
+        return item;
+      },
+    );
+    expect(await Promise.all([1, 2, 3].map((i) => group.submit(i)))).toEqual([1, 2, 3]);
+    expect(seen.map(([i]) => i)).toEqual([1, 2, 3]);
+    expect(seen[0][1]).toBeUndefined();
+    expect(seen[1][1]).toEqual({ taken: new Set() });
+    expect(seen[2][1]).toBe(seen[1][1]);
+  });
+
   it('with gatherTurn, a first item waits for what the same turn of the event loop submits after it', async () => {
     const { group, many, one } = writer(undefined, true);
     const first = group.submit(1);
