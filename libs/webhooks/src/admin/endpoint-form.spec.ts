@@ -83,9 +83,14 @@ describe('admin endpoint record', () => {
   it('says in one line since when a circuit is open, when it probes, and what it holds', () => {
     const openedAt = new Date('2026-12-01T10:00:00.000Z');
     const retryAt = new Date('2026-12-01T10:05:00.000Z');
-    const open = endpointParams(view({ circuit: 'open', held: 12, circuitOpenedAt: openedAt, circuitRetryAt: retryAt }));
+    const state = view({ circuit: 'open', held: 12, circuitOpenedAt: openedAt, circuitRetryAt: retryAt });
+    const open = endpointParams(state, retryAt.getTime() - 1);
     expect(open.delivery).toBe('0 in flight, 12 held, circuit open since 2026-12-01T10:00:00.000Z (probe at 2026-12-01T10:05:00.000Z)');
     expect(open).toMatchObject({ circuit: 'open', held: 12, circuitRetryAt: retryAt });
+    // Past its time, the probe waits (for a free slot, or a delivery to send): not "at" a time gone by.
+    expect(endpointParams(state, retryAt.getTime()).delivery).toBe(
+      '0 in flight, 12 held, circuit open since 2026-12-01T10:00:00.000Z (probe due since 2026-12-01T10:05:00.000Z)',
+    );
     const probing = endpointParams(view({ circuit: 'half-open', inFlight: 1, circuitOpenedAt: openedAt }));
     expect(probing.delivery).toBe('1 in flight, circuit half-open since 2026-12-01T10:00:00.000Z (probing)');
     expect(endpointParams(view({})).delivery).toBe('0 in flight');

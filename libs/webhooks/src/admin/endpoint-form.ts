@@ -1,6 +1,7 @@
 import { ENDPOINT_FIELD_NAMES, ENDPOINT_FIELDS, type EndpointInput } from '../endpoints/endpoint-input.js';
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
 import type { EndpointView } from '../webhooks.service.js';
+import { probeNote } from '../management/views.js';
 
 const widget = (name: string) => ENDPOINT_FIELDS[name as keyof typeof ENDPOINT_FIELDS]?.admin.widget;
 
@@ -11,7 +12,7 @@ export const JSON_FIELDS = ENDPOINT_FIELD_NAMES.filter((name) => widget(name) ==
  * The record params of an endpoint in the admin: built from the service's view, so the secret, sensitive header
  * values and the OAuth2 client secret can never reach a page (they are not in the view).
  */
-export function endpointParams(view: EndpointView): Record<string, unknown> {
+export function endpointParams(view: EndpointView, now = Date.now()): Record<string, unknown> {
   const lastDeliveryAt = latest(view.health.lastSuccessAt, view.health.lastFailureAt);
   const { recent, successRate } = view.health;
   const finished = recent.succeeded + recent.failed;
@@ -19,7 +20,7 @@ export function endpointParams(view: EndpointView): Record<string, unknown> {
   return {
     id: view.id,
     ...fields,
-    delivery: deliverySummary(view.delivery),
+    delivery: deliverySummary(view.delivery, now),
     inFlight: view.delivery?.inFlight ?? null,
     held: view.delivery?.held ?? null,
     circuit: view.delivery?.circuit ?? null,
@@ -41,13 +42,12 @@ export function endpointParams(view: EndpointView): Record<string, unknown> {
 }
 
 /** One line for lists: what the delivery engine is doing with the endpoint now. */
-function deliverySummary(state: EndpointView['delivery']): string | null {
+function deliverySummary(state: EndpointView['delivery'], now: number): string | null {
   if (!state) return null;
   const parts = [`${state.inFlight} in flight`];
   if (state.held) parts.push(`${state.held} held`);
   const since = state.circuitOpenedAt ? ` since ${state.circuitOpenedAt.toISOString()}` : '';
-  if (state.circuit === 'open')
-    parts.push(`circuit open${since}${state.circuitRetryAt ? ` (probe at ${state.circuitRetryAt.toISOString()})` : ''}`);
+  if (state.circuit === 'open') parts.push(`circuit open${since}${probeNote(state.circuitRetryAt, now, (at) => at.toISOString())}`);
   if (state.circuit === 'half-open') parts.push(`circuit half-open${since} (probing)`);
   if (state.pausedUntil) parts.push(`paused until ${state.pausedUntil.toISOString()} (Retry-After)`);
   return parts.join(', ');

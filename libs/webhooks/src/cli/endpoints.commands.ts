@@ -1,5 +1,5 @@
 import { Command, Option, SubCommand } from 'nest-commander';
-import type { EndpointView } from '../management/views.js';
+import { probeNote, type EndpointView } from '../management/views.js';
 import { EXIT_FAILURE, parseJsonOption, stringOption } from './arguments.js';
 import { CommandGroup, WebhooksCommand, type CommandOptions } from './command.js';
 import { clip, fields, ms, percent, table, time, type CliOutput } from './output.js';
@@ -46,7 +46,7 @@ export function endpointDetails(e: EndpointView): string {
       'Delivery',
       d
         ? `circuit ${d.circuit}${d.circuitOpenedAt ? ` since ${time(d.circuitOpenedAt)}` : ''}` +
-          `${d.circuitRetryAt ? ` (probe at ${time(d.circuitRetryAt)})` : ''}, ${d.inFlight} in flight, ${d.held} held` +
+          `${probeNote(d.circuitRetryAt, Date.now(), time)}, ${d.inFlight} in flight, ${d.held} held` +
           `${d.pausedUntil ? `, paused until ${time(d.pausedUntil)}` : ''}`
         : 'unknown (Redis did not answer)',
     ],

@@ -186,3 +186,13 @@ export function deliveryViews(deliveries: readonly WebhookDelivery[], attempts: 
     attempts: byDelivery.get(d.id) ?? [],
   }));
 }
+
+/**
+ * When an open circuit's probe goes, for a summary line: ` (probe at T)`, or, once T is past, ` (probe due since T)`:
+ * the probe waits for a free slot under the endpoint's cap (attempts still in flight hold them all) or for a delivery
+ * to send.
+ */
+export function probeNote(retryAt: Date | null, now: number, time: (at: Date) => string): string {
+  if (!retryAt) return '';
+  return retryAt.getTime() > now ? ` (probe at ${time(retryAt)})` : ` (probe due since ${time(retryAt)})`;
+}
