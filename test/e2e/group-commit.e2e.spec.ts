@@ -6,6 +6,7 @@ import { newId } from '../../libs/webhooks/src/ids.js';
 import { WebhookStore, type AttemptRecord } from '../../libs/webhooks/src/store/webhook-store.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
+import { waitUntil } from '../support/wait.js';
 
 // Claims and finished attempts are written in batches on PostgreSQL (one statement for those that come together).
 describe.each(databaseKinds().filter((k) => k === 'postgres'))('group commit of claims and attempts (%s)', (kind) => {
@@ -191,6 +192,61 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('group commit of 
     first.mockRestore();
     second.mockRestore();
     expect((await ds.getRepository(WebhookDelivery).findOneByOrFail({ id: other })).status).toBe('pending');
+  });
+
+  it('a batch of claims that failed before landing: written again one by one, a repeat alike to the millisecond loses', async () => {
+    const ids = await pendingDeliveries(6);
+    const refused = loseAnswer('pgRows', false);
+    const [now, until] = [new Date(), lease()];
+    const results = await Promise.all([...ids, ids[2]].map((id) => store.claim(id, 1, until, now)));
+    expect(refused.lost).toBe(1);
+    refused.restore();
+    expect(results.slice(0, 6)).toEqual(ids.map(() => true));
+    expect(results[6]).toBe(false); // ids[2] again: the first of the two took it
+  });
+
+  it('a lost claim still running when it is written again (holding the row): its caller owns the row', async () => {
+    const [id] = await pendingDeliveries(1);
+    const [now, until] = [new Date(), lease()];
+    // The lost write, its transaction still open on the broken connection's server process: here, another connection.
+    const lostWrite = ds.createQueryRunner();
+    await lostWrite.connect();
+    try {
+      await lostWrite.startTransaction();
+      await lostWrite.manager.update(
+        WebhookDelivery,
+        { id },
+        { status: 'delivering', attemptCount: 1, nextAttemptAt: until, updatedAt: now },
+      );
+      const lost = loseAnswer('pgWrite', false);
+      const claimed = store.claim(id, 1, until, now);
+      // Written again, the claim waits for the row: the lost write then commits.
+      await waitUntil(
+        async () =>
+          Number(
+            (
+              (await ds.query(
+                `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH moved AS (UPDATE%'`,
+              )) as Array<{ n: string }>
+            )[0].n,
+          ) > 0,
+        'the claim written again to wait for the row',
+      );
+      await lostWrite.commitTransaction();
+      expect(await claimed).toBe(true);
+      expect(lost.lost).toBe(1);
+      lost.restore();
+    } finally {
+      await lostWrite.release();
+    }
+  });
+
+  it('a lone write the database itself refuses is not written again', async () => {
+    const missing = `dlv_${randomBytes(8).toString('hex')}`; // no such delivery: the attempt's foreign key refuses it
+    const rows = vi.spyOn(store as unknown as { pgRows: () => Promise<unknown> }, 'pgRows');
+    await expect(store.finishAttempt(record(missing), done)).rejects.toMatchObject({ code: '23503' });
+    expect(rows).not.toHaveBeenCalled();
+    rows.mockRestore();
   });
 
   it('a row that cannot be written fails only its own caller', async () => {

@@ -44,23 +44,33 @@ export const ATTEMPT_COLUMNS = [
   'createdAt',
 ] as const satisfies ReadonlyArray<keyof WebhookAttempt>;
 
+/**
+ * A one-row write (a claim, a finished attempt) written again after a write of the same values whose answer never
+ * came, which may have landed. `sql` applies it only if the lost write did not, and answers `moved` (this write moved
+ * the row) and `landed` (the lost write had). `landedSql` (with `landedValues` of the write's values) asks again on
+ * a fresh snapshot, for when `sql` waited for a lost write still running: it then found the row moved and did
+ * nothing, while its own snapshot, taken before the wait, showed the row as it was.
+ */
+export interface Rewrite {
+  sql: string;
+  landedSql: string;
+  landedValues(values: unknown[]): unknown[];
+}
+
 /** Statements built once from the entity metadata. */
 export class PostgresSql {
   readonly claim: string;
   /** `claim` for many deliveries: each parameter is an array; returns the ids and attempts claimed. */
   readonly claims: string;
-  /**
-   * `claim` written again after a write whose answer never came (it may have landed): answers `moved` (this write
-   * took the row) and `landed` (the row was already in this claim's state: the lost write had taken it).
-   */
-  readonly claimAgain: string;
+  /** `claim` written again after a write whose answer never came (see `Rewrite`). */
+  readonly claimAgain: Rewrite;
   readonly finishAttempt: string;
   /**
-   * `finishAttempt` written again after a write whose answer never came: the attempt row is inserted unless it is
-   * there already (its id is the lost write's), and the delivery moved only along with it. Answers `moved`, and
-   * `landed` (the attempt was there and the delivery shows its outcome: the lost write had moved it).
+   * `finishAttempt` written again after a write whose answer never came (see `Rewrite`): the attempt row is inserted
+   * unless it is there already (its id is the lost write's), and the delivery moved only along with it; landed when
+   * that attempt row is there and the delivery shows its outcome.
    */
-  readonly finishAttemptAgain: string;
+  readonly finishAttemptAgain: Rewrite;
   /** `finishAttempt` for many attempts: each parameter is an array (one element per attempt); returns owned ids. */
   readonly finishAttempts: string;
   private readonly eventInsert: string;
@@ -97,26 +107,40 @@ export class PostgresSql {
       `${updatedAt} = v.now FROM unnest($1::varchar[], $2::int[], $3::timestamptz[], $4::timestamptz[]) AS v(id, attempt, lease, now) ` +
       `WHERE d.${id} = v.id AND d.${status} = 'pending' AND d.${attemptCount} = v.attempt - 1 ` +
       `RETURNING d.${id} AS id, d.${attemptCount} AS attempt`;
-    // The outer SELECT of a data-modifying CTE sees the table as it was before the statement: `landed` is the
+    // The outer SELECT of a data-modifying CTE sees the table as it was before the statement: `landed` there is the
     // earlier write's doing, never this one's.
-    this.claimAgain =
-      `WITH moved AS (${this.claim} RETURNING 1) ` +
-      `SELECT EXISTS (SELECT 1 FROM moved) AS moved, EXISTS (SELECT 1 FROM ${this.deliveryTable} WHERE ${id} = $1 ` +
-      `AND ${status} = 'delivering' AND ${attemptCount} = $2 AND ${nextAttemptAt} = $3 AND ${updatedAt} = $4) AS landed`;
+    const claimLanded =
+      `EXISTS (SELECT 1 FROM ${this.deliveryTable} WHERE ${id} = $1 AND ${status} = 'delivering' AND ${attemptCount} = $2 ` +
+      `AND ${nextAttemptAt} = $3 AND ${updatedAt} = $4)`;
+    this.claimAgain = {
+      sql: `WITH moved AS (${this.claim} RETURNING 1) SELECT EXISTS (SELECT 1 FROM moved) AS moved, ${claimLanded} AS landed`,
+      landedSql: `SELECT ${claimLanded} AS landed`,
+      landedValues: (values) => values,
+    };
+    const attemptTable = table(dataSource, attempt);
     const attemptColumns = a(...ATTEMPT_COLUMNS);
     const attemptInsert =
-      `INSERT INTO ${table(dataSource, attempt)} (${attemptColumns}) ` +
-      `VALUES (${ATTEMPT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+      `INSERT INTO ${attemptTable} (${attemptColumns}) ` + `VALUES (${ATTEMPT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
     const finishUpdate =
       `UPDATE ${this.deliveryTable} SET ${status} = $13, ${nextAttemptAt} = $14, ${lastResponseStatus} = $15, ` +
       `${lastError} = $16, ${updatedAt} = $12 ` +
       `WHERE ${id} = $2 AND ${status} = 'delivering' AND ${attemptCount} = $3`;
     this.finishAttempt = `WITH logged AS (${attemptInsert}) ${finishUpdate}`;
-    this.finishAttemptAgain =
-      `WITH logged AS (${attemptInsert} ON CONFLICT (${a('id')}) DO NOTHING RETURNING 1), ` +
-      `moved AS (${finishUpdate} AND EXISTS (SELECT 1 FROM logged) RETURNING 1) ` +
-      `SELECT EXISTS (SELECT 1 FROM moved) AS moved, NOT EXISTS (SELECT 1 FROM logged) AND EXISTS (SELECT 1 FROM ` +
-      `${this.deliveryTable} WHERE ${id} = $2 AND ${attemptCount} = $3 AND ${status} = $13 AND ${updatedAt} = $12) AS landed`;
+    const finishShown = (p: { delivery: string; attempt: string; status: string; at: string }) =>
+      `EXISTS (SELECT 1 FROM ${this.deliveryTable} WHERE ${id} = ${p.delivery} AND ${attemptCount} = ${p.attempt} ` +
+      `AND ${status} = ${p.status} AND ${updatedAt} = ${p.at})`;
+    this.finishAttemptAgain = {
+      sql:
+        `WITH logged AS (${attemptInsert} ON CONFLICT (${a('id')}) DO NOTHING RETURNING 1), ` +
+        `moved AS (${finishUpdate} AND EXISTS (SELECT 1 FROM logged) RETURNING 1) ` +
+        `SELECT EXISTS (SELECT 1 FROM moved) AS moved, NOT EXISTS (SELECT 1 FROM logged) AND ` +
+        `${finishShown({ delivery: '$2', attempt: '$3', status: '$13', at: '$12' })} AS landed`,
+      landedSql:
+        `SELECT EXISTS (SELECT 1 FROM ${attemptTable} WHERE ${a('id')} = $1) AND ` +
+        `${finishShown({ delivery: '$2', attempt: '$3', status: '$4', at: '$5' })} AS landed`,
+      // The attempt's id, delivery and number, then the delivery's status and the attempt's time.
+      landedValues: (values) => [values[0], values[1], values[2], values[12], values[11]],
+    };
     const names = FINISH_PARAMETER_TYPES.map((_, i) => `c${i + 1}`);
     const unnest = FINISH_PARAMETER_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
     const v = (i: number) => `v.c${i}`;

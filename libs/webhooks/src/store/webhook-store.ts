@@ -8,7 +8,7 @@ import { GroupCommit, type AfterFailedBatch } from '../util/group-commit.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { pgQuery } from './pg-prepared.js';
-import { ATTEMPT_COLUMNS, PostgresSql } from './pg-statements.js';
+import { ATTEMPT_COLUMNS, PostgresSql, type Rewrite } from './pg-statements.js';
 
 export interface EventRow {
   id: string;
@@ -264,22 +264,27 @@ export class WebhookStore {
   /**
    * PostgreSQL: one claim or finish (`sql`, which moves at most one delivery row), answering whether it moved the
    * row. A write whose answer never came may have landed all the same (the connection broke on the way back), so it
-   * is written again in its `againSql` form, which moves the row only if the lost write did not and tells whether
-   * the lost one did: that write's caller owns the row, and is not sent to the relay as a failure. `again`: the
-   * write belonged to a batch that failed so (see GroupCommit); `key` names the attempt among its items.
+   * is written again as `rewrite`, which moves the row only if the lost write did not and tells whether the lost one
+   * did: that write's caller owns the row, and is not sent to the relay as a failure. `again`: the write belonged to
+   * a batch that failed so (see GroupCommit); `key` names the attempt among its items.
    */
-  private async writeOne(sql: string, againSql: string, values: unknown[], key: string, again?: AfterFailedBatch): Promise<boolean> {
+  private async writeOne(sql: string, rewrite: Rewrite, values: unknown[], key: string, again?: AfterFailedBatch): Promise<boolean> {
     if (!again) {
       try {
         return (await this.pgWrite(sql, values)) === 1;
       } catch (error) {
-        // Looked at once; a database that is away refuses that too, and the caller gets the first error.
-        return this.writeOne(sql, againSql, values, key, { taken: new Set() }).catch(() => Promise.reject(error as Error));
+        // An error the server reports (a constraint, a timeout) means the statement did not land. Otherwise it is
+        // looked at once; a database that is away refuses that too, and the caller gets the first error.
+        if (reportedByServer(error)) throw error;
+        return this.writeOne(sql, rewrite, values, key, { taken: new Set() }).catch(() => Promise.reject(error as Error));
       }
     }
-    const [row] = await this.pgRows(againSql, values);
+    const [row] = await this.pgRows(rewrite.sql, values);
+    let landed = row?.landed === true;
+    // Neither: the lost write may have been running still, and this one waited for it (see Rewrite).
+    if (row?.moved !== true && !landed) landed = (await this.pgRows(rewrite.landedSql, rewrite.landedValues(values)))[0]?.landed === true;
     // A repeat of the same attempt in the batch (a duplicate job) may find the landing too: only the first owns it.
-    const owned = row?.moved === true || (row?.landed === true && !again.taken.has(key));
+    const owned = row?.moved === true || (landed && !again.taken.has(key));
     if (owned) again.taken.add(key);
     return owned;
   }
@@ -301,6 +306,15 @@ export class WebhookStore {
       await runner.release();
     }
   }
+}
+
+/**
+ * Whether PostgreSQL itself reported the error (the driver's DatabaseError: a severity and a SQLSTATE): the statement
+ * failed there, and did not land. A broken connection's error (EPIPE, ECONNRESET, "Connection terminated") is not.
+ */
+function reportedByServer(error: unknown): boolean {
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  return typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
 }
 
 /** A claim's parameters: delivery id, attempt, lease end, now. */
