@@ -55,6 +55,8 @@ export interface Rewrite {
   sql: string;
   landedSql: string;
   landedValues(values: unknown[]): unknown[];
+  /** The attempt the values write, as a key (repeats of one attempt in a batch share it). */
+  key(values: unknown[]): string;
 }
 
 /** Statements built once from the entity metadata. */
@@ -116,6 +118,7 @@ export class PostgresSql {
       sql: `WITH moved AS (${this.claim} RETURNING 1) SELECT EXISTS (SELECT 1 FROM moved) AS moved, ${claimLanded} AS landed`,
       landedSql: `SELECT ${claimLanded} AS landed`,
       landedValues: (values) => values,
+      key: (values) => `${values[0] as string}:${values[1] as number}`,
     };
     const attemptTable = table(dataSource, attempt);
     const attemptColumns = a(...ATTEMPT_COLUMNS);
@@ -140,6 +143,7 @@ export class PostgresSql {
         `${finishShown({ delivery: '$2', attempt: '$3', status: '$4', at: '$5' })} AS landed`,
       // The attempt's id, delivery and number, then the delivery's status and the attempt's time.
       landedValues: (values) => [values[0], values[1], values[2], values[12], values[11]],
+      key: (values) => `${values[1] as string}:${values[2] as number}`,
     };
     const names = FINISH_PARAMETER_TYPES.map((_, i) => `c${i + 1}`);
     const unnest = FINISH_PARAMETER_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');

@@ -68,7 +68,7 @@ export class WebhookStore {
         const owned = new Set((await this.pgRows(pg.claims, columnsOf(batch))).map((r) => `${String(r.id)}:${Number(r.attempt)}`));
         return batch.map(([id, attempt]) => owned.delete(`${id}:${attempt}`));
       },
-      (values, again) => this.writeOne(pg.claim, pg.claimAgain, values, `${values[0]}:${values[1]}`, again),
+      (values, again) => this.writeOne(pg.claim, pg.claimAgain, values, again),
     );
     this.finishes = new GroupCommit(
       async (batch) => {
@@ -76,8 +76,7 @@ export class WebhookStore {
         const owned = new Set((await this.pgRows(pg.finishAttempts, columnsOf(batch))).map((r) => `${String(r.id)}:${Number(r.attempt)}`));
         return batch.map((values) => owned.has(`${values[1] as string}:${Number(values[2])}`));
       },
-      (values, again) =>
-        this.writeOne(pg.finishAttempt, pg.finishAttemptAgain, values, `${values[1] as string}:${Number(values[2])}`, again),
+      (values, again) => this.writeOne(pg.finishAttempt, pg.finishAttemptAgain, values, again),
     );
   }
 
@@ -263,29 +262,35 @@ export class WebhookStore {
 
   /**
    * PostgreSQL: one claim or finish (`sql`, which moves at most one delivery row), answering whether it moved the
-   * row. A write whose answer never came may have landed all the same (the connection broke on the way back), so it
-   * is written again as `rewrite`, which moves the row only if the lost write did not and tells whether the lost one
-   * did: that write's caller owns the row, and is not sent to the relay as a failure. `again`: the write belonged to
-   * a batch that failed so (see GroupCommit); `key` names the attempt among its items.
+   * row. A write that failed without PostgreSQL reporting why (the connection broke) may have landed all the same,
+   * alone or in its batch (`again`, see GroupCommit), so it is written again as `rewrite` (see `writeAgain`). One
+   * that PostgreSQL refused did not land: it is written as it is, or its error is the caller's.
    */
-  private async writeOne(sql: string, rewrite: Rewrite, values: unknown[], key: string, again?: AfterFailedBatch): Promise<boolean> {
-    if (!again) {
-      try {
-        return (await this.pgWrite(sql, values)) === 1;
-      } catch (error) {
-        // An error the server reports (a constraint, a timeout) means the statement did not land. Otherwise it is
-        // looked at once; a database that is away refuses that too, and the caller gets the first error.
-        if (reportedByServer(error)) throw error;
-        return this.writeOne(sql, rewrite, values, key, { taken: new Set() }).catch(() => Promise.reject(error as Error));
-      }
+  private async writeOne(sql: string, rewrite: Rewrite, values: unknown[], again?: AfterFailedBatch): Promise<boolean> {
+    if (again && !reportedByServer(again.error)) return this.writeAgain(rewrite, values, again.taken);
+    try {
+      return (await this.pgWrite(sql, values)) === 1;
+    } catch (error) {
+      if (reportedByServer(error)) throw error;
+      // Written again once; a database that is away refuses that too, and the caller gets the first error.
+      return this.writeAgain(rewrite, values, new Set()).catch(() => Promise.reject(error as Error));
     }
+  }
+
+  /**
+   * Writes `values` again after a write of them that may have landed: the row moves only if the lost write did not
+   * move it, and the caller owns it when either did. `taken`: the attempts owned so far among the items of one failed
+   * batch, where a repeat of the same attempt (a duplicate job) may find the landing too: only the first owns it.
+   */
+  private async writeAgain(rewrite: Rewrite, values: unknown[], taken: Set<string>): Promise<boolean> {
     const [row] = await this.pgRows(rewrite.sql, values);
+    const moved = row?.moved === true;
     let landed = row?.landed === true;
     // Neither: the lost write may have been running still, and this one waited for it (see Rewrite).
-    if (row?.moved !== true && !landed) landed = (await this.pgRows(rewrite.landedSql, rewrite.landedValues(values)))[0]?.landed === true;
-    // A repeat of the same attempt in the batch (a duplicate job) may find the landing too: only the first owns it.
-    const owned = row?.moved === true || (landed && !again.taken.has(key));
-    if (owned) again.taken.add(key);
+    if (!moved && !landed) landed = (await this.pgRows(rewrite.landedSql, rewrite.landedValues(values)))[0]?.landed === true;
+    const key = rewrite.key(values);
+    const owned = moved || (landed && !taken.has(key));
+    if (owned) taken.add(key);
     return owned;
   }
 

@@ -62,7 +62,7 @@ describe('GroupCommit', () => {
     expect(await Promise.all([1, 2, 3].map((i) => group.submit(i)))).toEqual([1, 2, 3]);
     expect(seen.map(([i]) => i)).toEqual([1, 2, 3]);
     expect(seen[0][1]).toBeUndefined();
-    expect(seen[1][1]).toEqual({ taken: new Set() });
+    expect(seen[1][1]).toEqual({ error: new Error('batch of 2 lost'), taken: new Set() });
     expect(seen[2][1]).toBe(seen[1][1]);
   });
 

@@ -13,6 +13,8 @@
  * that takes it go in one write, with nothing between them.
  */
 export interface AfterFailedBatch {
+  /** What the batch's write failed with. */
+  readonly error: unknown;
   /** Keys (the writer's) of what the items written again so far took: among repeats of one, the first takes it. */
   readonly taken: Set<string>;
 }
@@ -62,9 +64,9 @@ export class GroupCommit<Item, Result> {
         const results = await this.writeMany(batch.map((b) => b.item));
         batch.forEach((b, i) => b.resolve(results[i]));
         return;
-      } catch {
+      } catch (error) {
         // One at a time below: the others are not held back by one failing item.
-        again = { taken: new Set() };
+        again = { error, taken: new Set() };
       }
     }
     for (const b of batch) {
