@@ -111,6 +111,19 @@ describe.each(databaseKinds())('WebhooksApiModule: the owner API mounted by a ho
     const [ep] = (await call('GET', '/tenant/webhook-endpoints', tenant('a'))).body;
     expect((await call('GET', `/tenant/webhook-endpoints/${ep.id}/deliveries?limit=abc`, tenant('a'))).status).toBe(400);
     expect((await call('GET', `/tenant/webhook-endpoints/${ep.id}/deliveries?before=a&before=b`, tenant('a'))).status).toBe(400);
+    const nul = await call('GET', `/tenant/webhook-endpoints/${ep.id}/deliveries?before=%00`, tenant('a'));
+    expect(nul.status).toBe(400);
+    expect(nul.body.message).toContain('before must be a string without NUL characters');
+    // A misspelt field is refused, not dropped: "untill" would otherwise leave until at now and send more again.
+    const typo = await call('POST', `/tenant/webhook-endpoints/${ep.id}/recover`, tenant('a'), {
+      since: '2026-01-01T00:00:00Z',
+      untill: '2026-01-02T00:00:00Z',
+    });
+    expect(typo.status).toBe(400);
+    expect(typo.body.message).toContain('unknown field "untill"');
+    const long = await call('PATCH', `/tenant/webhook-endpoints/${ep.id}`, tenant('a'), { url: `${rx.url}/${'é'.repeat(1000)}` });
+    expect(long.status).toBe(400);
+    expect(long.body.fields.url[0]).toContain('once normalised');
     const notAnObject = await call('POST', '/tenant/webhook-endpoints', tenant('a'), ['url']);
     expect(notAnObject.status).toBe(400);
     const bad = await call('PATCH', `/tenant/webhook-endpoints/${ep.id}`, tenant('a'), { url: 'not a url', maxInFlight: 0 });

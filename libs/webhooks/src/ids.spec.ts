@@ -25,6 +25,14 @@ describe('newId', () => {
     }
   });
 
+  it('idFloor of a time before 1970 is the lowest id, of one past the last encodable time the highest', () => {
+    // A range that starts in 1960 holds every id (as a report "since 1960" must); one that ends then holds none.
+    expect(idFloor('dlv', -86_400_000)).toBe(`dlv_${'0'.repeat(10)}`);
+    expect(idFloor('dlv', -1) <= newId('dlv', 0)).toBe(true);
+    expect(idFloor('dlv', 32 ** 10 + 5)).toBe(idFloor('dlv', 32 ** 10 - 1));
+    expect(idFloor('dlv', 1.5)).toBe(idFloor('dlv', 1));
+  });
+
   it('idTime reads back the creation time of an id, and null from anything else', () => {
     for (const t of [0, 1, 1_765_000_000_123, 2 ** 48 - 1]) expect(idTime(newId('evt', t))).toBe(t);
     for (const bad of ['', 'evt', 'evt_', 'evt_01J', 'evt_01JD!!!!!!!XYZ', 'nounderscore01JD8V7Q5B']) expect(idTime(bad)).toBeNull();

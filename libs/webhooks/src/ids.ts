@@ -50,7 +50,8 @@ function takeRandomBytes(): number {
  */
 export function idFloor(prefix: string, time: number): string {
   let encoded = '';
-  let t = time;
+  // Ids encode times from 1970 on, in ten base-32 digits: a time before is the lowest id, one beyond the highest.
+  let t = Math.min(Math.max(0, Math.floor(time)), 32 ** 10 - 1);
   for (let i = 0; i < 10; i++) {
     encoded = ALPHABET[t % 32] + encoded;
     t = Math.floor(t / 32);

@@ -165,8 +165,10 @@ export function whereOf(
       else if (from) where[key] = MoreThanOrEqual(from);
       else if (to) where[key] = LessThanOrEqual(to);
     } else if (type === 'number') {
+      // The number columns are 32-bit integers: PostgreSQL refuses 1.5 or 2^31 compared with one, so such a filter
+      // is left out like any other it cannot use.
       const n = Number(value);
-      if (value === '' || !Number.isFinite(n)) continue;
+      if (value === '' || !Number.isInteger(n) || Math.abs(n) > 2 ** 31 - 1) continue;
       where[key] = n;
     } else if (type === 'boolean') {
       where[key] = value === 'true';

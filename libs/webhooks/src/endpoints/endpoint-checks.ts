@@ -88,6 +88,9 @@ export function urlProblem(value: unknown, rules: EndpointRules): string | undef
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `url must use http or https, not ${url.protocol.slice(0, -1)}`;
   if (url.username || url.password) return 'url must not contain credentials (user:password@); use signing instead';
   if (url.hash) return 'url must not contain a #fragment';
+  // Stored normalised: characters escaped there (non-ASCII in the path, say) take three times the room.
+  const normalised = url.toString().length;
+  if (normalised > MAX_URL_LENGTH) return `url is longer than ${MAX_URL_LENGTH} characters once normalised (${normalised})`;
   if (url.protocol === 'http:' && !rules.allowHttp) return 'url must use https (http is off; the allowHttp option turns it on)';
   const network = rules.network?.urlProblem(url);
   if (network) return `url host ${network}`;

@@ -22,6 +22,8 @@ describe('validateEndpointInput', () => {
     [{ url: 'ftp://example.com', topics: ['order.created'] }, 'url must use http or https, not ftp'],
     [{ url: 'https://u:p@example.com', topics: ['order.created'] }, 'must not contain credentials'],
     [{ url: `https://example.com/${'a'.repeat(2100)}`, topics: ['order.created'] }, 'longer than 2048'],
+    // 1,020 characters as given, 6,020 once normalised (each é is escaped as %C3%A9): the column holds 2,048.
+    [{ url: `https://example.com/${'é'.repeat(1000)}`, topics: ['order.created'] }, 'longer than 2048 characters once normalised (6020)'],
     [{ url: 'https://example.com', topics: [] }, 'topics must be a non-empty list'],
     [{ url: 'https://example.com', topics: 'order.created' }, 'topics must be a non-empty list'],
     [{ url: 'https://example.com', topics: ['order.shipped'] }, '"order.shipped" match no known topic'],

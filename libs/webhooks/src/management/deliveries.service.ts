@@ -83,6 +83,7 @@ export class DeliveriesService {
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
       throw new WebhookValidationError(`limit must be an integer from 1 to 200 (got ${options.limit}).`);
     }
+    if (options.before !== undefined) noNul(options.before, 'before', 'Invalid delivery list');
     await this.endpoints.find(endpointId);
     const deliveries = await this.dataSource.getRepository(WebhookDelivery).find({
       where: {
@@ -111,14 +112,8 @@ export class DeliveriesService {
     if (unknown.length) {
       throw new WebhookValidationError(`${what}: status must be one of ${DELIVERY_STATUSES.join(', ')} (got ${unknown.join(', ')}).`);
     }
-    for (const [name, value] of [
-      ['topic', options.topic],
-      ['before', options.before],
-    ] as const) {
-      if (value !== undefined && (typeof value !== 'string' || value.includes('\0'))) {
-        throw new WebhookValidationError(`${what}: ${name} must be a string without NUL characters.`);
-      }
-    }
+    if (options.topic !== undefined) noNul(options.topic, 'topic', what);
+    if (options.before !== undefined) noNul(options.before, 'before', what);
     const since = options.since === undefined ? undefined : parseTime(options.since, 'since', what);
     const until = options.until === undefined ? undefined : parseTime(options.until, 'until', what);
     if (options.endpointId !== undefined) await this.endpoints.find(options.endpointId);
@@ -188,8 +183,13 @@ export class DeliveriesService {
 
   /** `eventOwner` (an owner scope): only deliveries of that owner's events (see `list`). */
   async recover(endpointId: string, options: RecoverOptions, eventOwner?: string): Promise<{ count: number }> {
-    const since = parseDate(options?.since, 'since');
-    const until = options?.until === undefined ? new Date() : parseDate(options.until, 'until');
+    const what = 'Invalid recover request';
+    if (typeof options !== 'object' || options === null) throw new WebhookValidationError(`${what}: it must be a JSON object.`);
+    // A misspelt field must not widen what is sent again (an unknown "untill" would leave until at now).
+    const unknown = Object.keys(options).filter((k) => k !== 'since' && k !== 'until');
+    if (unknown.length) throw new WebhookValidationError(`${what}: unknown field ${unknown.map((k) => `"${k}"`).join(', ')}.`);
+    const since = parseTime(options.since, 'since', what);
+    const until = options.until === undefined ? new Date() : parseTime(options.until, 'until', what);
     if (since.getTime() >= until.getTime()) throw new WebhookValidationError('Invalid recover request: since must be before until.');
     const endpoint = await this.endpoints.find(endpointId);
     if (!endpoint.active)
@@ -256,12 +256,7 @@ export class DeliveriesService {
   }
 }
 
-function parseDate(value: unknown, name: string): Date {
-  const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
-  if (!date || Number.isNaN(date.getTime())) {
-    throw new WebhookValidationError(
-      `Invalid recover request: ${name} must be a date such as "2026-11-24T00:00:00Z" (got ${JSON.stringify(value)}).`,
-    );
-  }
-  return date;
+/** Refuses a cursor or filter that is not a string, or holds a NUL character (PostgreSQL refuses those). */
+function noNul(value: unknown, name: string, what: string): void {
+  if (typeof value !== 'string' || value.includes('\0')) throw new WebhookValidationError(`${what}: ${name} must be a string without NUL characters.`);
 }
