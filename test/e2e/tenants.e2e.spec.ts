@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   WebhookConflictError,
+  WebhookDelivery,
   WebhookEvent,
   WebhookNotFoundError,
   WebhookOwnerError,
@@ -11,6 +12,7 @@ import {
 import { Account, Invoice, Plan, Receipt } from '../fixtures/tenant.entities.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
+import { DeliveryWorker } from '../../libs/webhooks/src/delivery/delivery.worker.js';
 import { Receiver } from '../support/receiver.js';
 import { sleep, waitUntil } from '../support/wait.js';
 
@@ -146,8 +148,36 @@ describe.each(databaseKinds())('tenants: owned endpoints get only their owner’
       expect(await b.recover(shared.id, { since: '2020-01-01T00:00:00Z' })).toEqual({ count: 0 });
       await expect(b.getDelivery(undefined as unknown as string)).rejects.toBeInstanceOf(WebhookNotFoundError);
       await expect(b.getEndpoint(undefined as unknown as string)).rejects.toBeInstanceOf(WebhookNotFoundError);
-      // Control: the operator sees the failed delivery and recovers it.
-      expect(await webhooks.recover(shared.id, { since: '2020-01-01T00:00:00Z' })).toEqual({ count: 1 });
+      // Nor is it sent there again, whoever asks: b's receiver must never see a's data.
+      const rxB = await Receiver.start();
+      try {
+        await b.updateEndpoint(shared.id, { url: rxB.url });
+        await expect(webhooks.redeliver(ofA.id)).rejects.toThrow(/another owner than its endpoint/);
+        expect(await webhooks.recover(shared.id, { since: '2020-01-01T00:00:00Z' })).toEqual({ count: 0 });
+        // A retry that was already due when the endpoint changed hands (the relay's job, which carries no owner, and
+        // the outbox's, which does): the worker fails it without sending, and counts nothing against b's endpoint.
+        const failures = (await webhooks.getEndpoint(shared.id)).health.consecutiveFailures;
+        const repo = fixture.app.get(DataSource).getRepository(WebhookDelivery);
+        const worker = fixture.app.get(DeliveryWorker);
+        for (const [attempt, owner] of [
+          [2, undefined],
+          [3, 'a'],
+        ] as const) {
+          await repo.update({ id: ofA.id }, { status: 'pending', attemptCount: attempt - 1 });
+          const job = { deliveryId: ofA.id, eventId: ofA.eventId, endpointId: shared.id, attempt, topic: 'invoice.created', owner };
+          const result = await worker.attempt(job);
+          expect(result?.error).toBe('Not sent: the endpoint was given to another owner after this event.');
+        }
+        const after = await webhooks.getDelivery(ofA.id);
+        expect(after.status).toBe('failed');
+        expect(after.attempts.slice(-2).map((t) => t.requestUrl)).toEqual(['', '']); // a never learns b's URL
+        expect((await webhooks.getEndpoint(shared.id)).health).toMatchObject({ consecutiveFailures: failures });
+        await sleep(300);
+        expect(rxB.requests).toHaveLength(0);
+        expect(rx.requests).toHaveLength(1);
+      } finally {
+        await rxB.close();
+      }
       await webhooks.deleteEndpoint(shared.id);
     } finally {
       await rx.close();

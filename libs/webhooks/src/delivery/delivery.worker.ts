@@ -1,9 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { PayloadCache } from '../payload/payload-cache.js';
 import { EndpointCache, signingKeys, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
-import { WebhookEvent } from '../entities/index.js';
 import { EndpointHealth } from '../endpoints/endpoint-health.js';
 import { WebhookStore } from '../store/webhook-store.js';
 import { signatureHeaders } from '../signing/signing.js';
@@ -46,7 +43,6 @@ export class DeliveryWorker implements OnApplicationBootstrap {
   private readonly local = new LocalAdmission();
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly queue: DeliveryQueue,
     private readonly endpoints: EndpointCache,
     private readonly payloads: PayloadCache,
@@ -181,6 +177,13 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     }
     const payload = job.payload ?? this.payloads.get(job.eventId) ?? (await this.loadPayload(job.eventId));
     if (payload === undefined) return this.finish(job, endpoint, notSent('Not sent: the event no longer exists.'));
+    if (
+      endpoint.ownerId !== null &&
+      (job.owner !== undefined ? job.owner : await this.store.eventOwner(job.eventId)) !== endpoint.ownerId
+    ) {
+      // Given to an owner after this event was routed to it. No URL and no health count: the event's owner sees it.
+      return this.finish(job, undefined, notSent('Not sent: the endpoint was given to another owner after this event.'));
+    }
 
     if (endpoint.urlRefused) {
       return this.finish(job, endpoint, notSent('Not sent: the endpoint URL matches none of the allowedUrls patterns.'));
@@ -307,12 +310,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
   }
 
   private async loadPayload(eventId: string): Promise<string | undefined> {
-    const event = await this.dataSource
-      .getRepository(WebhookEvent)
-      .createQueryBuilder('e')
-      .select(['e.id', 'e.payload'])
-      .where('e.id = :id', { id: eventId })
-      .getOne();
+    const event = await this.store.eventFor(eventId);
     if (event) this.payloads.set(eventId, event.payload);
     return event?.payload;
   }

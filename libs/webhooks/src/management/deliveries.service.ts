@@ -176,6 +176,11 @@ export class DeliveriesService {
     if (delivery.status !== 'succeeded' && delivery.status !== 'failed') {
       throw new WebhookConflictError(`Delivery ${deliveryId} is ${delivery.status}: it is already scheduled.`);
     }
+    if (endpoint.ownerId !== null && (await this.ownershipOf(deliveryId)).eventOwner !== endpoint.ownerId) {
+      throw new WebhookConflictError(
+        `Delivery ${deliveryId} is of an event of another owner than its endpoint's (given to its owner after the event); it is not sent there.`,
+      );
+    }
     const [job] = await this.reschedule([delivery], 'manual');
     if (!job) throw new WebhookConflictError(`Delivery ${deliveryId} changed while being redelivered; try again.`);
     return this.get(deliveryId);
@@ -194,6 +199,8 @@ export class DeliveriesService {
     const endpoint = await this.endpoints.find(endpointId);
     if (!endpoint.active)
       throw new WebhookConflictError(`Webhook endpoint ${endpointId} is disabled; enable it before recovering deliveries.`);
+    // An endpoint given to an owner later keeps its earlier deliveries of other owners' events: never sent to it.
+    if (eventOwner === undefined && endpoint.ownerId !== null) eventOwner = endpoint.ownerId;
     const repo = this.dataSource.getRepository(WebhookDelivery);
     let count = 0;
     for (;;) {
@@ -258,5 +265,6 @@ export class DeliveriesService {
 
 /** Refuses a cursor or filter that is not a string, or holds a NUL character (PostgreSQL refuses those). */
 function noNul(value: unknown, name: string, what: string): void {
-  if (typeof value !== 'string' || value.includes('\0')) throw new WebhookValidationError(`${what}: ${name} must be a string without NUL characters.`);
+  if (typeof value !== 'string' || value.includes('\0'))
+    throw new WebhookValidationError(`${what}: ${name} must be a string without NUL characters.`);
 }

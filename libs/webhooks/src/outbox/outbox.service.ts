@@ -134,6 +134,7 @@ export class OutboxService {
       endpointId: d.endpointId,
       attempt: 1,
       topic: event.topic,
+      owner: event.owner ?? null,
       payload: carried,
     }));
     // Kept for this process's own worker; a process without one (an API process) would only fill memory with it.

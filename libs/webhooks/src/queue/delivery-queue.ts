@@ -26,6 +26,11 @@ export interface DeliveryJob {
    * jobs from the relay: the worker reads the event.
    */
   payload?: string;
+  /**
+   * The event's owner (null: ownerless), carried by jobs the outbox enqueues and their retries. Absent on jobs from
+   * the relay, redeliveries and earlier versions: the worker reads it from the event when the endpoint has an owner.
+   */
+  owner?: string | null;
   /** W3C traceparent of the event's recording span, when a tracer provider recorded it: attempts link to it. */
   trace?: string;
 }

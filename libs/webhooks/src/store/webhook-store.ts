@@ -120,6 +120,23 @@ export class WebhookStore {
       .execute();
   }
 
+  /** An event's stored payload and owner (undefined when the event is gone): for a job that carries neither. */
+  async eventFor(eventId: string): Promise<Pick<WebhookEvent, 'payload' | 'ownerId'> | undefined> {
+    const found = await this.dataSource.getRepository(WebhookEvent).findOne({
+      where: { id: eventId },
+      select: { id: true, payload: true, ownerId: true },
+    });
+    return found ?? undefined;
+  }
+
+  /** An event's owner (null: ownerless; undefined when the event is gone). */
+  async eventOwner(eventId: string): Promise<string | null | undefined> {
+    const found = await this.dataSource
+      .getRepository(WebhookEvent)
+      .findOne({ where: { id: eventId }, select: { id: true, ownerId: true } });
+    return found ? found.ownerId : undefined;
+  }
+
   /**
    * Takes attempt `attempt` of a delivery: `pending` with `attempt - 1` attempts made becomes `delivering` with a
    * lease. False when another job got there first (or the delivery moved on).
