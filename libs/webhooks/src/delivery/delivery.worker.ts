@@ -310,9 +310,9 @@ export class DeliveryWorker implements OnApplicationBootstrap {
   }
 
   private async loadPayload(eventId: string): Promise<string | undefined> {
-    const event = await this.store.eventFor(eventId);
-    if (event) this.payloads.set(eventId, event.payload);
-    return event?.payload;
+    const payload = await this.store.eventPayload(eventId);
+    if (payload !== undefined) this.payloads.set(eventId, payload);
+    return payload;
   }
 
   /**

@@ -120,13 +120,12 @@ export class WebhookStore {
       .execute();
   }
 
-  /** An event's stored payload and owner (undefined when the event is gone): for a job that carries neither. */
-  async eventFor(eventId: string): Promise<Pick<WebhookEvent, 'payload' | 'ownerId'> | undefined> {
-    const found = await this.dataSource.getRepository(WebhookEvent).findOne({
-      where: { id: eventId },
-      select: { id: true, payload: true, ownerId: true },
-    });
-    return found ?? undefined;
+  /** An event's stored payload (undefined when the event is gone): for a job that does not carry it. */
+  async eventPayload(eventId: string): Promise<string | undefined> {
+    const found = await this.dataSource
+      .getRepository(WebhookEvent)
+      .findOne({ where: { id: eventId }, select: { id: true, payload: true } });
+    return found?.payload;
   }
 
   /** An event's owner (null: ownerless; undefined when the event is gone). */
