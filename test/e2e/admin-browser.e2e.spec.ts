@@ -197,5 +197,7 @@ describe('admin in a browser', () => {
     const html = await page.content();
     expect(html).not.toContain(secret.slice(6));
     expect(html).not.toContain(rotated.slice(6));
-  });
+    // Twelve page loads and some thirty waits, each allowed 20 s: about 10 s alone, three times that beside a heavy test
+    // file on two busy cores (a CI run hit the 30 s default), so the whole walk gets the room its steps have.
+  }, 180_000);
 });
