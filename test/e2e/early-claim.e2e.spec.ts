@@ -127,6 +127,26 @@ describe('early claim', () => {
     expect(sent(job.eventId)).toHaveLength(1);
   });
 
+  it('leaves the lease to lapse when the claim cannot be confirmed after a slow gate, so the relay sends it once', async () => {
+    const store = fixture.app.get(WebhookStore);
+    const job = await pendingJob();
+    const extendLease = store.extendLease.bind(store);
+    store.extendLease = () => {
+      store.extendLease = extendLease;
+      return Promise.reject(new Error('the database went away'));
+    };
+    const slow = slowGate(1500); // past a renewal period: the claim is confirmed before the send
+    await expect(fixture.app.get(DeliveryWorker).attempt(job)).rejects.toThrow('the database went away');
+    slow.mockRestore();
+    expect(sent(job.eventId)).toHaveLength(0);
+    // Nothing renews the row any more: its lease lapses, the relay takes it back, and the next attempt sends it.
+    await waitUntil(async () => {
+      await fixture.app.get(OutboxRelay).sweepLost();
+      return (await ds.getRepository(WebhookDelivery).findOneByOrFail({ id: job.deliveryId })).status === 'succeeded';
+    }, 'the next attempt');
+    expect(sent(job.eventId)).toHaveLength(1);
+  });
+
   it('sends nothing when the row was taken back while the gate was slow (its renewals did not land)', async () => {
     const job = await pendingJob();
     const renew = vi.spyOn(fixture.app.get(LeaseKeeper), 'renew').mockResolvedValue(undefined);

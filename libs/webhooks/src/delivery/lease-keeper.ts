@@ -68,13 +68,18 @@ export class LeaseKeeper implements OnApplicationShutdown {
    * Before the send of a row claimed at `claimedAt`, when that was a while ago (its gate took long to answer):
    * pushes its lease ahead if the row is still this attempt's, one conditional UPDATE. False when it is not (the
    * lease lapsed while no renewal landed, and the relay took the row back): nothing may be sent, and this process
-   * stops renewing it. Sooner than a renewal period, the renewals keep the lease ahead and nothing is asked.
+   * stops renewing it. Sooner than a renewal period, the renewals keep the lease ahead and nothing is asked. When
+   * the UPDATE fails (the database away), the attempt fails and its lease is left to lapse, so the relay takes the
+   * row back: renewed on, it would stay `delivering` until the process stops.
    */
   async confirm(job: Attempt, claimedAt: number): Promise<boolean> {
     if (Date.now() - claimedAt < this.options.leaseMs / 3) return true;
-    if (await this.store.extendLease(job.deliveryId, job.attempt, this.leaseUntil())) return true;
-    this.drop(job);
-    return false;
+    const confirmed = await this.store.extendLease(job.deliveryId, job.attempt, this.leaseUntil()).catch((error: unknown) => {
+      this.drop(job);
+      throw error;
+    });
+    if (!confirmed) this.drop(job);
+    return confirmed;
   }
 
   /** One renewal round (rounds do not overlap: a slow one makes the next wait). Never throws. */
