@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OutboxRelay, WebhookAttempt, WebhookDelivery, WebhooksService } from 'nestjs-outgoing-webhooks';
+import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import type { Receiver } from '../support/receiver.js';
@@ -66,6 +67,32 @@ describe.each(databaseKinds())('delivery leases (%s)', (kind) => {
     await sleep(500);
     expect(rx.requests).toHaveLength(1);
     expect(await example.app.get(DataSource).getRepository(WebhookAttempt).countBy({ deliveryId: done.id })).toBe(1);
+    rx.replyFor = undefined;
+  });
+
+  it('renews the row while Redis does not answer the renewal of its slot, so nothing is taken back or sent twice', async () => {
+    // Redis stalls (a failover, a partition) on the renewal of the gate's slots, and answers only at the end.
+    let answer!: () => void;
+    const stalled = vi.spyOn(example.app.get(EndpointGate), 'renew').mockReturnValue(new Promise((r) => (answer = r)));
+    const before = rx.requests.length;
+    rx.replyFor = (request) => (rx.requests.indexOf(request) === before ? { delayMs: 9000, then: 200 } : undefined);
+    await example.api('POST', '/api/orders', { customerId, total: '3.00', status: 'pending' });
+    await rx.waitFor(before + 1);
+    const claimed = await deliveryRow();
+    // Past the end of the lease the first renewal gave (the one that asked Redis too), the request still waiting.
+    await sleep(claimed.nextAttemptAt!.getTime() - Date.now() + 3500);
+    expect(stalled).toHaveBeenCalledTimes(1); // asked once, never again while unanswered
+    expect((await deliveryRow()).nextAttemptAt!.getTime()).toBeGreaterThan(Date.now());
+    expect((await example.app.get(OutboxRelay).sweepLost()).recovered).toBe(0);
+    answer();
+    stalled.mockRestore();
+    const done = await waitUntil(async () => {
+      const row = await deliveryRow();
+      return row.status === 'succeeded' ? row : undefined;
+    }, 'the slow delivery to succeed');
+    expect(done.attemptCount).toBe(1);
+    await sleep(500);
+    expect(rx.requests).toHaveLength(before + 1);
     rx.replyFor = undefined;
   });
 

@@ -24,7 +24,7 @@ interface Held {
 /**
  * The leases of this process's attempts in flight. An attempt's delivery row is `delivering` until `leaseMs` from
  * its claim, and its gate slot likewise; while the attempt runs, one round every `leaseMs / 3` pushes every lease
- * of this process `leaseMs` ahead: one UPDATE for all the rows and one Redis call for all the slots. A worker that
+ * of this process `leaseMs` ahead: one UPDATE for all the rows and, beside it, one Redis call for all the slots. A worker that
  * dies stops renewing, so its rows lapse within `leaseMs` and the relay's sweep of lapsed leases takes them back;
  * a live worker's attempts, however slow, keep theirs.
  */
@@ -35,6 +35,8 @@ export class LeaseKeeper implements OnApplicationShutdown {
   private readonly held = new Map<string, Held>();
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
+  /** The gate's renewal of the slots, while Redis has not answered it. */
+  private renewingSlots: Promise<void> | undefined;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -97,6 +99,13 @@ export class LeaseKeeper implements OnApplicationShutdown {
     if (this.held.size === 0) return;
     const entries = [...this.held];
     const until = this.leaseUntil();
+    // The slots are renewed beside the rows, not before or after them: a Redis that stalls must not stop the rows'
+    // renewals (the relay would take back attempts still in flight and send them twice), nor a database the slots'.
+    // A renewal Redis has not answered yet is not sent again.
+    const slots = entries.flatMap(([, h]) => (h.slot ? [{ endpointId: h.endpointId, token: h.slot }] : []));
+    if (slots.length && !this.renewingSlots) {
+      this.renewingSlots = this.gate.renew(slots, until.getTime()).finally(() => (this.renewingSlots = undefined));
+    }
     try {
       for (let i = 0; i < entries.length; i += RENEW_CHUNK) {
         const ids = [...new Set(entries.slice(i, i + RENEW_CHUNK).map(([, h]) => h.deliveryId))];
@@ -113,7 +122,5 @@ export class LeaseKeeper implements OnApplicationShutdown {
     } catch (error) {
       this.logger.warn(`Could not renew the leases of ${entries.length} attempts in flight (${(error as Error).message}).`);
     }
-    const slots = entries.flatMap(([, h]) => (h.slot ? [{ endpointId: h.endpointId, token: h.slot }] : []));
-    if (slots.length) await this.gate.renew(slots, until.getTime());
   }
 }
