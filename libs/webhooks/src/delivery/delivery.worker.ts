@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { PayloadCache } from '../payload/payload-cache.js';
 import { EndpointCache, signingKeys, type CachedEndpoint } from '../endpoints/endpoint-cache.js';
 import { EndpointHealth } from '../endpoints/endpoint-health.js';
@@ -38,7 +38,7 @@ export interface AttemptResult {
  * does nothing; retries are new delayed jobs with deterministic ids.
  */
 @Injectable()
-export class DeliveryWorker implements OnApplicationBootstrap {
+export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
   private readonly local = new LocalAdmission();
 
@@ -61,6 +61,14 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     if (!this.options.worker) return;
     this.queue.process<DeliveryJob>(DELIVER_JOB, this.options.concurrency, (job) => this.run(job));
     this.queue.process<{ endpointId: string }>(WAKE_JOB, 1, (job) => this.gate.release(job.endpointId, null, { kind: 'none' }));
+  }
+
+  /**
+   * Before every shutdown hook (the HTTP agents' end, the leases', Bull's close: the host's modules order those):
+   * no more jobs here, and the attempts in flight end and are recorded, within the longest request allowed + 10 s.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.options.worker) await this.queue.stopProcessing(this.options.maxRequestTimeoutMs + 10_000);
   }
 
   /**

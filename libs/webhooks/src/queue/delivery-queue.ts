@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { AttemptTrigger } from '../entities/index.js';
 import { DELIVER_JOB, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
+import { withTimeout } from '../util/timeout.js';
 
 /** Data of one Bull job: attempt `attempt` of delivery `deliveryId`. */
 export interface DeliveryJob {
@@ -263,6 +264,16 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
         // Bull rejects with nothing when the queue is closed on shutdown.
         if (error) this.logger.error(`Webhook ${name} processor stopped: ${error.message}`);
       });
+  }
+
+  /**
+   * This process takes no more jobs (Bull's local pause; adds go on). Resolves when the jobs it runs have ended, or
+   * after `withinMs` (a job cut short later, by the shutdown, is tried again like any failed attempt).
+   */
+  async stopProcessing(withinMs: number): Promise<void> {
+    await withTimeout(this.queue.pause(true), withinMs, `still running after ${withinMs} ms`).catch((error: Error) =>
+      this.logger.warn(`Webhook jobs of this process did not end before the shutdown (${error.message}).`),
+    );
   }
 
   /** Schedules a repeatable job (one per name, whatever the number of instances). */
