@@ -40,8 +40,9 @@ export interface CachedEndpoint extends Readonly<EndpointFieldValues> {
 
 /**
  * All endpoints in memory, so routing an event and signing a delivery query nothing. Changes made through the
- * library reload it at once here and, over Redis pub/sub, in every other instance; a periodic reload is the net
- * under both (e.g. rows edited by hand).
+ * library reload it at once here and, over Redis pub/sub, in every other instance (which also reloads when its
+ * subscription is back after a dropped connection, having missed what was announced meanwhile); a periodic reload
+ * is the net under both (e.g. rows edited by hand).
  */
 @Injectable()
 export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
@@ -229,6 +230,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   private listen(): void {
+    // Another instance's change, or a gap in the subscription (null): either way, read the endpoints again.
     this.unsubscribe = this.queue.onEndpointsChanged((from) => {
       if (from !== this.instanceId) void this.reload().catch(() => undefined);
     });

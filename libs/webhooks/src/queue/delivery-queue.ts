@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { AttemptTrigger } from '../entities/index.js';
 import { DELIVER_JOB, WEBHOOKS_QUEUE } from '../webhooks.constants.js';
 import { withTimeout } from '../util/timeout.js';
+import { subscribeWithGaps } from './subscription.js';
 
 /** Data of one Bull job: attempt `attempt` of delivery `deliveryId`. */
 export interface DeliveryJob {
@@ -339,17 +340,12 @@ export class DeliveryQueue implements BeforeApplicationShutdown {
   }
 
   /**
-   * Calls `listener` with the announcing instance's id whenever an instance announces an endpoint change. The
-   * subscription reconnects on its own; answers a function that ends it.
+   * Calls `listener` with the announcing instance's id whenever an instance announces an endpoint change, and with
+   * null once the subscription is back after its connection dropped (see `subscribeWithGaps`). Answers a function
+   * that ends it.
    */
-  onEndpointsChanged(listener: (from: string) => void): () => Promise<void> {
-    const subscriber = this.queue.client.duplicate();
-    subscriber.on('error', () => undefined); // reconnects on its own; the caller's periodic reload covers the gap
-    subscriber.on('message', (_channel: string, from: string) => listener(from));
-    subscriber.subscribe(this.key(ENDPOINTS_CHANGED)).catch(() => undefined);
-    return async () => {
-      await subscriber.quit().catch(() => subscriber.disconnect());
-    };
+  onEndpointsChanged(listener: (from: string | null) => void): () => Promise<void> {
+    return subscribeWithGaps(this.queue.client as unknown as Redis, this.key(ENDPOINTS_CHANGED), listener);
   }
 
   /**
