@@ -40,6 +40,12 @@ describe.each(databaseKinds())('delivery leases (%s)', (kind) => {
       .find({ where: { endpointId }, order: { id: 'DESC' } });
     return rows[0];
   };
+  /** The latest delivery row, once it has succeeded. */
+  const succeededRow = (what: string) =>
+    waitUntil(async () => {
+      const row = await deliveryRow();
+      return row.status === 'succeeded' ? row : undefined;
+    }, what);
 
   it('keeps renewing the lease of a request slower than the lease, so the sweep leaves it alone and it is sent once', async () => {
     rx.replyFor = (request) => (rx.requests.indexOf(request) === 0 ? { delayMs: 6000, then: 200 } : undefined);
@@ -59,10 +65,7 @@ describe.each(databaseKinds())('delivery leases (%s)', (kind) => {
     // Its slot at the endpoint's gate is renewed too: still counted in flight (a lapsed slot leaves the count).
     expect((await example.app.get(WebhooksService).getEndpoint(endpointId)).delivery?.inFlight).toBe(1);
 
-    const done = await waitUntil(async () => {
-      const row = await deliveryRow();
-      return row.status === 'succeeded' ? row : undefined;
-    }, 'the slow delivery to succeed');
+    const done = await succeededRow('the slow delivery to succeed');
     expect(done.attemptCount).toBe(1);
     await sleep(500);
     expect(rx.requests).toHaveLength(1);
@@ -86,10 +89,7 @@ describe.each(databaseKinds())('delivery leases (%s)', (kind) => {
     expect((await example.app.get(OutboxRelay).sweepLost()).recovered).toBe(0);
     answer();
     stalled.mockRestore();
-    const done = await waitUntil(async () => {
-      const row = await deliveryRow();
-      return row.status === 'succeeded' ? row : undefined;
-    }, 'the slow delivery to succeed');
+    const done = await succeededRow('the slow delivery to succeed');
     expect(done.attemptCount).toBe(1);
     await sleep(500);
     expect(rx.requests).toHaveLength(before + 1);
@@ -100,10 +100,7 @@ describe.each(databaseKinds())('delivery leases (%s)', (kind) => {
     const before = rx.requests.length;
     await example.api('POST', '/api/orders', { customerId, total: '2.00', status: 'pending' });
     await rx.waitFor(before + 1);
-    const delivered = await waitUntil(async () => {
-      const row = await deliveryRow();
-      return row.status === 'succeeded' ? row : undefined;
-    }, 'the delivery to succeed');
+    const delivered = await succeededRow('the delivery to succeed');
     // What a killed worker leaves: attempt 2 in flight, its lease a moment past.
     await example.app
       .get(DataSource)
@@ -111,10 +108,7 @@ describe.each(databaseKinds())('delivery leases (%s)', (kind) => {
       .update({ id: delivered.id }, { status: 'delivering', attemptCount: 2, nextAttemptAt: new Date(Date.now() - 1000) });
     expect(await example.app.get(OutboxRelay).sweepLost()).toEqual({ enqueued: 1, recovered: 1, queued: 0 });
     await rx.waitFor(before + 2);
-    const again = await waitUntil(async () => {
-      const row = await deliveryRow();
-      return row.status === 'succeeded' ? row : undefined;
-    }, 'the recovered delivery to succeed');
+    const again = await succeededRow('the recovered delivery to succeed');
     expect(again.attemptCount).toBe(3);
     expect((await example.app.get(OutboxRelay).sweepLost()).recovered).toBe(0);
   });
