@@ -105,9 +105,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     const lease = this.leases.leaseUntil(now.getTime());
     // Deliveries to a live endpoint pass its gate (in-flight cap, rate limit, pause, circuit); a test send does not.
     if (!endpoint?.active || job.trigger === 'test') {
-      // A held job of an endpoint disabled meanwhile leaves the held set (or the relay would put it back forever),
-      // and the next held ones follow: each runs without the gate, so no completion would release them.
-      if (endpoint && job.released) await this.gate.release(job.endpointId, null, { kind: 'none' }, Date.now(), job);
+      // A held job of an endpoint disabled or deleted meanwhile leaves the held set (or the relay would put it back
+      // forever), and the next held ones follow: each runs without the gate, so no completion would release them.
+      if (job.released) await this.gate.release(job.endpointId, null, { kind: 'none' }, Date.now(), job);
       return this.claimAndSend(job, endpoint, timeoutMs, now, null);
     }
     // The gate decides; the process asks it only when it may admit (see LocalAdmission). When it will most likely

@@ -4,7 +4,7 @@ import { Brackets, DataSource, In, LessThanOrEqual, Not, type FindOptionsWhere }
 import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
 import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { EndpointHealth } from '../endpoints/endpoint-health.js';
-import { WebhookDelivery, type AttemptTrigger } from '../entities/index.js';
+import { WebhookDelivery, WebhookEndpoint, type AttemptTrigger } from '../entities/index.js';
 import { WebhookStore } from '../store/webhook-store.js';
 import { notSent } from '../http/exchange.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
@@ -136,7 +136,7 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const cutoff = new Date(Date.now() - this.options.relayGraceMs);
     // Deliveries the endpoint gate holds are waiting their turn in Redis, not lost: re-adding them every pass would
     // be a loop of re-adds. Their endpoints are released instead (in case no completion came to do it).
-    const held = await this.gate.heldEndpoints();
+    const held = await this.heldEndpoints();
     for (const endpointId of held) await this.gate.release(endpointId, null, { kind: 'none' });
     await this.disableUnreachable(held).catch((error: Error) =>
       this.logger.warn(`Could not disable the endpoints that stay unreachable: ${error.message}`),
@@ -153,6 +153,23 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     if (held.length) await this.scanHeld(result, { status: 'pending', nextAttemptAt: LessThanOrEqual(cutoff), endpointId: In(held) });
     if (result.enqueued) this.logger.log(`Outbox relay enqueued ${result.enqueued} due deliveries (${result.recovered} lost in flight).`);
     return result;
+  }
+
+  /**
+   * The endpoints whose deliveries the gate holds. The gate's state of one deleted meanwhile is removed here: its
+   * deletion's Redis call failed, another process held a delivery of it just after, or its row was deleted by hand.
+   * Each pass would otherwise put its held jobs back to the queue, forever.
+   */
+  private async heldEndpoints(): Promise<string[]> {
+    const held = await this.gate.heldEndpoints();
+    const found = new Set<string>();
+    for (let i = 0; i < held.length; i += 1000) {
+      const ids = held.slice(i, i + 1000);
+      const rows = await this.dataSource.getRepository(WebhookEndpoint).find({ select: { id: true }, where: { id: In(ids) } });
+      for (const { id } of rows) found.add(id);
+    }
+    for (const id of held) if (!found.has(id)) await this.gate.forget(id);
+    return held.filter((id) => found.has(id));
   }
 
   /** The held endpoints' rows, HELD_BATCHES_PER_RUN batches on from the cursor kept in Redis (at the end: over). */
