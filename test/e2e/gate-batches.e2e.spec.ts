@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebhooksService } from 'nestjs-outgoing-webhooks';
 import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js';
-import { DeliveryQueue, type DeliveryJob } from '../../libs/webhooks/src/queue/delivery-queue.js';
+import { DeliveryQueue, deliveryJobId, type DeliveryJob } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { createDatabase, type TestDatabase } from '../support/databases.js';
 import { startFixture, type FixtureApp } from '../support/fixture-app.js';
 import { waitUntil } from '../support/wait.js';
@@ -140,6 +140,31 @@ describe('endpoint gate calls made together', () => {
     expect(back.map((j) => j.deliveryId)).toEqual([probe.deliveryId]);
     expect((await gate.acquire(back[0], new Date(t1 + 5100), t1 + 100)).admitted).toBe(true);
     expect((await gate.states([a], t1 + 100)).get(a)).toMatchObject({ circuit: 'half-open', inFlight: 2, held: 0 });
+  });
+
+  it('puts back a held job once per hold while it waits in the queue (no worker takes it), not once per release', async () => {
+    const { id: a } = await service.createEndpoint({ url: `https://hooks.example/${++n}`, topics: ['widget.created'], maxInFlight: 1 });
+    const t0 = Date.now();
+    const [first, ...held] = [job(a), job(a), job(a)];
+    const admitted = await gate.acquire(first, new Date(t0 + 60_000), t0);
+    for (const j of held) expect((await gate.acquire(j, new Date(t0 + 60_000), t0)).admitted).toBe(false);
+    const enqueue = vi.spyOn(queue, 'enqueue');
+    // The slot frees; then, each time a job put back has waited past its transit time, a relay pass releases again.
+    await gate.release(a, admitted.admitted ? admitted.token : '', { kind: 'answered' }, t0 + 1);
+    for (const t of [t0 + 61_000, t0 + 122_000, t0 + 183_000]) await gate.release(a, null, { kind: 'none' }, t);
+    const ids = enqueue.mock.calls.flatMap(([jobs]) => jobs).map((j) => deliveryJobId(j));
+    enqueue.mockRestore();
+    expect(ids.length).toBeGreaterThanOrEqual(3); // both held jobs, one of them at least twice
+    expect(new Set(ids)).toEqual(new Set(held.map((j) => `${j.deliveryId}-1-r1`)));
+    // Held again (the endpoint still full), the next put-back is a new job.
+    // (the other one came back first and took the slot)
+    expect((await gate.acquire({ ...held[1], released: true, hold: 1 }, new Date(t0 + 300_000), t0 + 200_000)).admitted).toBe(true);
+    expect((await gate.acquire({ ...held[0], released: true, hold: 1 }, new Date(t0 + 300_000), t0 + 200_001)).admitted).toBe(false);
+    const again = vi.spyOn(queue, 'enqueue');
+    await gate.release(a, null, { kind: 'none' }, t0 + 400_000); // the slot's lease lapsed: free again
+    const next = again.mock.calls.flatMap(([jobs]) => jobs).map((j) => deliveryJobId(j));
+    again.mockRestore();
+    expect(next).toContain(`${held[0].deliveryId}-1-r2`);
   });
 
   it('puts back no more held jobs than the rate window lets through, and says when it frees', async () => {

@@ -175,7 +175,7 @@ export class EndpointGate {
         limits.rateLimit?.perMs ?? 0,
         member,
         // The job without its payload, and the payload apart: the script keeps it for the first HELD_PAYLOADS_MAX.
-        JSON.stringify({ ...job, released: undefined, payload: undefined }),
+        JSON.stringify({ ...job, released: undefined, hold: undefined, payload: undefined }),
         job.released ? '1' : '0',
         job.endpointId,
         keepPayload ? (job.payload ?? '') : '',
@@ -230,9 +230,9 @@ export class EndpointGate {
       )) as Array<number | string>;
       if (jobs.length) {
         const back: DeliveryJob[] = [];
-        for (let i = 0; i < jobs.length; i += 2) {
-          const payload = String(jobs[i + 1]);
-          back.push({ ...(JSON.parse(String(jobs[i])) as DeliveryJob), released: true, ...(payload ? { payload } : {}) });
+        for (let i = 0; i < jobs.length; i += 3) {
+          const [payload, hold] = [String(jobs[i + 1]), Number(jobs[i + 2]) || undefined];
+          back.push({ ...(JSON.parse(String(jobs[i])) as DeliveryJob), released: true, hold, ...(payload ? { payload } : {}) });
         }
         await this.queue.enqueue(back);
       }
@@ -313,7 +313,7 @@ export class EndpointGate {
   /** Drops everything the gate keeps for an endpoint (it was deleted; its rows are gone). */
   async forget(endpointId: string): Promise<void> {
     const keys = this.keys(endpointId, 'inflight', 'held', 'state', 'rate');
-    await this.redis().del(...keys, `${keys[1]}:jobs`, `${keys[1]}:payloads`);
+    await this.redis().del(...keys, `${keys[1]}:jobs`, `${keys[1]}:payloads`, `${keys[1]}:holds`);
     await this.redis().srem(this.heldIndexKey(), endpointId);
   }
 

@@ -51,6 +51,8 @@ local function hold(wake)
     redis.call('ZADD', held, 'NX', now, member)
   end
   redis.call('HSET', held .. ':jobs', member, job)
+  -- Counts the holds of this attempt: each put-back of one hold is the same job (see deliveryJobId).
+  redis.call('HINCRBY', held .. ':holds', member, 1)
   -- The first held jobs of an endpoint keep their payload (no read-back when they go); a long backlog does not.
   if payload ~= '' and redis.call('HLEN', held .. ':payloads') < payloadsMax then
     redis.call('HSET', held .. ':payloads', member, payload)
@@ -103,6 +105,7 @@ redis.call('ZADD', inflight, lease, token)
 if inHeld and redis.call('ZREM', held, member) == 1 then
   redis.call('HDEL', held .. ':jobs', member)
   redis.call('HDEL', held .. ':payloads', member)
+  redis.call('HDEL', held .. ':holds', member)
   if redis.call('ZCARD', held) == 0 then redis.call('SREM', heldIndex, A[10]) end
 end
 -- The endpoint's attempts in flight now, in all processes, and its cap: a process takes the free ones as its share.
@@ -121,6 +124,7 @@ if dropped ~= '' then
   redis.call('ZREM', held, dropped)
   redis.call('HDEL', held .. ':jobs', dropped)
   redis.call('HDEL', held .. ':payloads', dropped)
+  redis.call('HDEL', held .. ':holds', dropped)
 end
 local s = redis.call('HMGET', state, 'circuit', 'probe', 'unreachable', 'pausedUntil', 'backoff', 'retryAt')
 local circuit, unreachable, paused = s[1], tonumber(s[3] or '0'), tonumber(s[4] or '0')
@@ -197,10 +201,12 @@ for _, m in ipairs(members) do
   if job then
     table.insert(out, job)
     table.insert(out, redis.call('HGET', held .. ':payloads', m) or '')
+    table.insert(out, redis.call('HGET', held .. ':holds', m) or '')
     redis.call('ZADD', held, 'XX', now + tonumber(A[10]), m)
   else
     redis.call('ZREM', held, m)
     redis.call('HDEL', held .. ':payloads', m)
+    redis.call('HDEL', held .. ':holds', m)
   end
 end
 return out

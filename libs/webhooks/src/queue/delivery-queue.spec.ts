@@ -9,7 +9,13 @@ describe('deliveryJobId', () => {
     expect(deliveryJobId({ deliveryId: 'dlv_1', attempt: 3 })).not.toBe(deliveryJobId({ deliveryId: 'dlv_1', attempt: 2 }));
   });
 
-  it('is new each time for a job the gate puts back (the held job may still be finishing under the plain id)', () => {
+  it('names a job the gate puts back by its hold: one job per hold, another for the next hold', () => {
+    // Not the plain id: the held job may still be finishing under it.
+    expect(deliveryJobId({ deliveryId: 'dlv_1', attempt: 2, released: true, hold: 1 })).toBe('dlv_1-2-r1');
+    expect(deliveryJobId({ deliveryId: 'dlv_1', attempt: 2, released: true, hold: 2 })).toBe('dlv_1-2-r2');
+  });
+
+  it('is new each time for a job put back without its hold number (by a gate that kept none)', () => {
     const a = deliveryJobId({ deliveryId: 'dlv_1', attempt: 2, released: true });
     const b = deliveryJobId({ deliveryId: 'dlv_1', attempt: 2, released: true });
     expect(a).toMatch(/^dlv_1-2-r[0-9a-f]{8}$/);

@@ -22,6 +22,8 @@ export interface DeliveryJob {
   roundStart?: number;
   /** Set when the endpoint gate put this job back in the queue after holding it (it may pass the held line). */
   released?: boolean;
+  /** With `released`: which hold of this attempt it was put back from (its job id's end: see `deliveryJobId`). */
+  hold?: number;
   /**
    * The event's payload, carried by jobs the outbox enqueues (up to `JOB_PAYLOAD_MAX_CHARS`), so a worker in another
    * process sends without reading it back, and by the first held jobs the gate puts back. Absent on retries and on
@@ -71,9 +73,12 @@ export const WAKE_JOB = 'wake';
  * Deterministic job id: enqueueing the same attempt twice (after-commit hook and relay, or two relays) adds one
  * job. The worker's claim on the database row is the final guard against a repeat.
  */
-export function deliveryJobId(job: Pick<DeliveryJob, 'deliveryId' | 'attempt' | 'released'>): string {
-  // A job the gate puts back may be added while the job that was held still finishes under the plain id.
-  return job.released ? `${job.deliveryId}-${job.attempt}-r${randomUUID().slice(0, 8)}` : `${job.deliveryId}-${job.attempt}`;
+export function deliveryJobId(job: Pick<DeliveryJob, 'deliveryId' | 'attempt' | 'released' | 'hold'>): string {
+  if (!job.released) return `${job.deliveryId}-${job.attempt}`;
+  // A job the gate puts back may be added while the job that was held still finishes under the plain id, or the one
+  // put back before it and held again. Put back again from the same hold (its first return not admitted yet, as
+  // while no worker takes jobs), it is the same job: one add. Without a hold number (a gate before it), a new id.
+  return `${job.deliveryId}-${job.attempt}-r${job.hold ?? randomUUID().slice(0, 8)}`;
 }
 
 /**
