@@ -84,6 +84,29 @@ describe('early claim', () => {
     expect(sent[0].body).toBe(job.payload);
   });
 
+  it('puts back a held job whose put-back came, found the row still claimed and left, before the undo landed', async () => {
+    const gate = fixture.app.get(EndpointGate);
+    const store = fixture.app.get(WebhookStore);
+    const job = await pendingJob();
+    // Another process's attempt fills the cap (one slot: half of this worker's two); this process has not heard of it.
+    const other = await gate.acquire({ ...job, deliveryId: newId('dlv') }, new Date(Date.now() + 60_000));
+    if (!other.admitted) throw new Error('the other attempt should take the slot');
+    const unclaim = store.unclaim.bind(store);
+    store.unclaim = async (...args: Parameters<typeof unclaim>) => {
+      store.unclaim = unclaim;
+      // Before the undo lands, the other attempt ends: the held job goes back, runs, finds its row claimed, leaves.
+      await gate.release(endpointId, other.token, { kind: 'answered' });
+      await waitUntil(async () => (await gate.states([endpointId])).get(endpointId)?.held === 0, 'the put-back to run');
+      return unclaim(...args);
+    };
+    expect(await fixture.app.get(DeliveryWorker).attempt(job)).toBeNull();
+    await waitUntil(
+      async () => (await ds.getRepository(WebhookDelivery).findOneByOrFail({ id: job.deliveryId })).status === 'succeeded',
+      'the held delivery',
+    );
+    expect(sent(job.eventId)).toHaveLength(1);
+  });
+
   it('a claim that fails while the gate is asked fails the attempt once the gate answers, and frees the slot', async () => {
     const gate = fixture.app.get(EndpointGate);
     const store = fixture.app.get(WebhookStore);

@@ -124,7 +124,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
         throw error;
       });
     if (!admission.admitted) {
-      await early?.undo(); // held: the gate puts the job back when the endpoint can take it
+      // Held: the gate puts it back when the endpoint can take it (or did, and it left, finding the row claimed).
+      if ((await early?.undo()) && admission.parked) await this.gate.putBackIfGone(job);
       return null;
     }
     // The slot is the receiver's: it is given back as soon as the response is in, not after the database writes.

@@ -26,10 +26,14 @@ export class EarlyClaim {
     );
   }
 
-  /** Not sent after all (held, or the gate failed): the row goes back to `pending` with the attempts made before. */
-  async undo(): Promise<void> {
-    if (!(await this.claimed.catch(() => false))) return;
+  /**
+   * Not sent after all (held, or the gate failed): the row goes back to `pending` with the attempts made before.
+   * True when it did (the row had been claimed).
+   */
+  async undo(): Promise<boolean> {
+    if (!(await this.claimed.catch(() => false))) return false;
     this.leases.drop(this.job);
     await this.store.unclaim(this.job.deliveryId, this.job.attempt, new Date());
+    return true;
   }
 }

@@ -264,6 +264,15 @@ export class EndpointGate {
     return { key: `${this.keys(job.endpointId, 'held')[0]}:jobs`, field: heldMember(job) };
   }
 
+  /**
+   * After an early claim of a held job was undone: if the job left the held set meanwhile (put back, and gone
+   * again on finding the row still claimed), it goes back to the queue, or its row would wait for the relay.
+   */
+  async putBackIfGone(job: DeliveryJob): Promise<void> {
+    const { key, field } = this.heldEntry(job);
+    if (!(await this.redis().hexists(key, field))) await this.queue.enqueue([{ ...job, released: true, hold: undefined }]);
+  }
+
   /** Endpoints that hold deliveries (the relay releases them, and looks up their due rows among the held jobs). */
   async heldEndpoints(): Promise<string[]> {
     return this.redis().smembers(this.heldIndexKey());
