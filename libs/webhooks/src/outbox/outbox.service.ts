@@ -10,6 +10,7 @@ import { envelope, type Changes } from '../payload/envelope.js';
 import { WebhookMetrics } from '../metrics/webhook-metrics.js';
 import { recordingSpan, traceparentOf } from '../tracing/tracing.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
+import { WebhookNotFoundError } from '../errors/webhooks.errors.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 
 /** Jobs waiting for their transaction to commit, kept on the transaction's QueryRunner. */
@@ -99,6 +100,7 @@ export class OutboxService {
    */
   async recordFor(manager: EntityManager, event: OutboxEvent, endpointId: string, trigger: DeliveryJob['trigger']): Promise<DeliveryJob> {
     const { jobs } = await this.write(manager, event, [{ id: endpointId }]);
+    if (!jobs[0]) throw new WebhookNotFoundError('Webhook endpoint', endpointId);
     // The relay must not send a test later, as an ordinary delivery, if this process stops before it is done.
     if (trigger === 'test') await this.store.markTest(manager, jobs[0].deliveryId);
     return { ...jobs[0], trigger };
@@ -114,7 +116,7 @@ export class OutboxService {
     const id = newId('evt', now.getTime());
     const payload = envelope(id, event.topic, now, event.data, event.changes, event.actor);
     const deliveries = targets.map((endpoint) => ({ id: newId('dlv', now.getTime()), endpointId: endpoint.id }));
-    await this.store.insertEvent(
+    const written = await this.store.insertEvent(
       manager,
       {
         id,
@@ -127,16 +129,20 @@ export class OutboxService {
       },
       deliveries,
     );
+    // Fewer than routed: this process's cache has not heard yet of a deleted endpoint.
+    if (written.size < deliveries.length) void this.endpoints.refreshIfOlderThan(1000).catch(() => undefined);
     const carried = payload.length <= JOB_PAYLOAD_MAX_CHARS ? payload : undefined;
-    const jobs = deliveries.map((d): DeliveryJob => ({
-      deliveryId: d.id,
-      eventId: id,
-      endpointId: d.endpointId,
-      attempt: 1,
-      topic: event.topic,
-      owner: event.owner ?? null,
-      payload: carried,
-    }));
+    const jobs = deliveries
+      .filter((d) => written.has(d.id))
+      .map((d): DeliveryJob => ({
+        deliveryId: d.id,
+        eventId: id,
+        endpointId: d.endpointId,
+        attempt: 1,
+        topic: event.topic,
+        owner: event.owner ?? null,
+        payload: carried,
+      }));
     // Kept for this process's own worker; a process without one (an API process) would only fill memory with it.
     if (this.options.worker) this.payloads.set(id, payload);
     return { eventId: id, jobs };

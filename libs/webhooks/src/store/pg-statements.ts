@@ -1,5 +1,5 @@
 import type { DataSource, EntityMetadata } from 'typeorm';
-import { WebhookAttempt, WebhookDelivery, WebhookEvent } from '../entities/index.js';
+import { WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent } from '../entities/index.js';
 import { columnSql } from './sql-names.js';
 
 // The PostgreSQL statements of the hot path: built once from the entity metadata (naming strategies and schemas
@@ -78,6 +78,9 @@ export class PostgresSql {
   private readonly eventInsert: string;
   private readonly deliveryTable: string;
   private readonly deliveryColumns: string;
+  private readonly endpointTable: string;
+  private readonly endpointId: string;
+  private readonly deliveryId: string;
   private readonly insertEventCache = new Map<number, string>();
 
   constructor(dataSource: DataSource) {
@@ -91,6 +94,9 @@ export class PostgresSql {
       `INSERT INTO ${table(dataSource, event)} (${e('id', 'topic', 'entityName', 'entityId', 'payload', 'createdAt', 'ownerId')}) ` +
       `VALUES ($1, $2, $3, $4, $5, $6, $7)`;
     this.deliveryTable = table(dataSource, delivery);
+    this.endpointTable = table(dataSource, dataSource.getMetadata(WebhookEndpoint));
+    this.endpointId = columns(dataSource, dataSource.getMetadata(WebhookEndpoint))('id');
+    this.deliveryId = d('id');
     this.deliveryColumns = d('id', 'eventId', 'endpointId', 'topic', 'status', 'attemptCount', 'nextAttemptAt', 'createdAt', 'updatedAt');
     const [id, status, attemptCount, nextAttemptAt, updatedAt, lastResponseStatus, lastError] = [
       'id',
@@ -157,12 +163,23 @@ export class PostgresSql {
       `RETURNING d.${id} AS id, d.${attemptCount} AS attempt`;
   }
 
-  /** Event plus `count` deliveries in one statement; delivery i takes parameters 8 + 2i (id) and 9 + 2i (endpoint). */
+  /**
+   * Event plus `count` deliveries in one statement; delivery i takes parameters 8 + 2i (id) and 9 + 2i (endpoint).
+   * Only the deliveries whose endpoint still exists are written (a process's endpoint cache may not know yet of a
+   * deletion: the caller's transaction must not fail for it), their endpoints locked against deletion until the
+   * commit as the foreign key would; answers the ids written.
+   */
   insertEvent(count: number): string {
     let sql = this.insertEventCache.get(count);
     if (!sql) {
-      const rows = Array.from({ length: count }, (_, i) => `($${8 + 2 * i}, $1, $${9 + 2 * i}, $2, 'pending', 0, $6, $6, $6)`);
-      sql = `WITH event AS (${this.eventInsert}) INSERT INTO ${this.deliveryTable} (${this.deliveryColumns}) VALUES ${rows.join(', ')}`;
+      const rows = Array.from({ length: count }, (_, i) => `($${8 + 2 * i}, $${9 + 2 * i})`);
+      const ids = Array.from({ length: count }, (_, i) => `$${9 + 2 * i}`);
+      sql =
+        `WITH event AS (${this.eventInsert}), ` +
+        `live AS (SELECT ${this.endpointId} AS id FROM ${this.endpointTable} WHERE ${this.endpointId} IN (${ids.join(', ')}) FOR KEY SHARE) ` +
+        `INSERT INTO ${this.deliveryTable} (${this.deliveryColumns}) ` +
+        `SELECT v.id, $1, v.endpoint, $2, 'pending', 0, $6, $6, $6 FROM (VALUES ${rows.join(', ')}) AS v(id, endpoint) ` +
+        `JOIN live ON live.id = v.endpoint RETURNING ${this.deliveryId} AS id`;
       if (this.insertEventCache.size < 64) this.insertEventCache.set(count, sql);
     }
     return sql;

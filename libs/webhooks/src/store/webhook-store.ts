@@ -9,16 +9,9 @@ import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { pgQuery } from './pg-prepared.js';
 import { ATTEMPT_COLUMNS, PostgresSql, type Rewrite } from './pg-statements.js';
+import { writeEvent, type EventRow, type NewDelivery } from './event-write.js';
 
-export interface EventRow {
-  id: string;
-  topic: string;
-  entityName: string | null;
-  entityId: string | null;
-  ownerId: string | null;
-  payload: string;
-  createdAt: Date;
-}
+export type { EventRow } from './event-write.js';
 
 export interface AttemptRecord {
   deliveryId: string;
@@ -80,44 +73,12 @@ export class WebhookStore {
     );
   }
 
-  /** Writes an event and its deliveries (`pending`, due now) with the caller's manager (its transaction). */
-  async insertEvent(manager: EntityManager, event: EventRow, deliveries: ReadonlyArray<{ id: string; endpointId: string }>): Promise<void> {
-    if (this.pg) {
-      const run = (sql: string, values: unknown[]) =>
-        manager.queryRunner ? pgQuery(manager.queryRunner, sql, values, this.prepared) : manager.query(sql, values);
-      await run(this.pg.insertEvent(deliveries.length), [
-        event.id,
-        event.topic,
-        event.entityName,
-        event.entityId,
-        event.payload,
-        event.createdAt,
-        event.ownerId,
-        ...deliveries.flatMap((d) => [d.id, d.endpointId]),
-      ]);
-      return;
-    }
-    await manager.createQueryBuilder().insert().into(WebhookEvent).values(event).callListeners(false).updateEntity(false).execute();
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(WebhookDelivery)
-      .values(
-        deliveries.map((d) => ({
-          id: d.id,
-          eventId: event.id,
-          endpointId: d.endpointId,
-          topic: event.topic,
-          status: 'pending' as const,
-          attemptCount: 0,
-          nextAttemptAt: event.createdAt,
-          createdAt: event.createdAt,
-          updatedAt: event.createdAt,
-        })),
-      )
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
+  /**
+   * Writes an event and its deliveries (`pending`, due now) with the caller's manager (its transaction), and
+   * answers the ids of the deliveries written (see `writeEvent`).
+   */
+  insertEvent(manager: EntityManager, event: EventRow, deliveries: readonly NewDelivery[]): Promise<Set<string>> {
+    return writeEvent(manager, this.pg && { sql: this.pg, prepared: this.prepared }, event, deliveries);
   }
 
   /** An event's stored payload (undefined when the event is gone): for a job that does not carry it. */
