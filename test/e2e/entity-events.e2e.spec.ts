@@ -118,6 +118,15 @@ describe.each(databaseKinds())('entity changes become events (%s)', (kind) => {
     const [soft] = await next(1);
     expect(soft).toMatchObject({ type: 'widget.deleted', data: { id: b.id, name: 'soft' } });
     expect(soft.data.deletedAt).toMatch(/Z$/);
+    // Restored: an update of its delete date, back to null.
+    await dataSource.getRepository(Widget).recover(b);
+    const [recovered] = await next(1);
+    expect(recovered).toMatchObject({
+      type: 'widget.updated',
+      data: { id: b.id, name: 'soft', deletedAt: null },
+      changes: { deletedAt: { old: soft.data.deletedAt, new: null } },
+    });
+    expect(Object.keys(recovered.changes!)).toEqual(['deletedAt']);
   });
 
   it('insert() outside a transaction sends created', async () => {
@@ -126,7 +135,7 @@ describe.each(databaseKinds())('entity changes become events (%s)', (kind) => {
     expect(p).toMatchObject({ type: 'widget.created', data: { id: result.identifiers[0].id, name: 'inserted' } });
   });
 
-  it('rejects bulk update()/delete()/softDelete() by criteria before they change anything', async () => {
+  it('rejects bulk update()/delete()/softDelete()/restore() by criteria and upserts before they change anything', async () => {
     const w = await Widget.create({ name: 'bulk' }).save();
     await next(1);
     const repo = dataSource.getRepository(Widget);
@@ -134,6 +143,12 @@ describe.each(databaseKinds())('entity changes become events (%s)', (kind) => {
     await expect(repo.update({ id: w.id }, { name: 'changed' })).rejects.toThrow('Load the rows and use save()/remove()');
     await expect(repo.delete({ id: w.id })).rejects.toThrow(WebhookBulkOperationError);
     await expect(repo.softDelete({ id: w.id })).rejects.toThrow(WebhookBulkOperationError);
+    await expect(repo.restore({ id: w.id })).rejects.toThrow(WebhookBulkOperationError);
+    // An upsert, and an insert that ignores or updates on a conflict: TypeORM reports each value as inserted.
+    await expect(repo.upsert({ id: w.id, name: 'upserted' }, ['id'])).rejects.toThrow(WebhookBulkOperationError);
+    await expect(repo.createQueryBuilder().insert().values({ id: w.id, name: 'ignored' }).orIgnore().execute()).rejects.toThrow(
+      WebhookBulkOperationError,
+    );
     await expect(repo.increment({ id: w.id }, 'stock', 1)).rejects.toThrow(WebhookBulkOperationError);
     expect(await repo.findOneByOrFail({ id: w.id })).toMatchObject({ name: 'bulk', deletedAt: null });
     // Entities without the decorator are not affected.
@@ -209,19 +224,22 @@ describe('bulkOperations: skip', () => {
     const rx = await Receiver.start();
     const fixture = await startFixture(db, { webhooksOptions: { bulkOperations: 'skip' } });
     try {
-      await fixture.app.get(WebhooksService).createEndpoint({ url: rx.url, topics: ['widget.updated', 'widget.deleted'] });
+      await fixture.app.get(WebhooksService).createEndpoint({ url: rx.url, topics: ['widget.*'] });
       const w = await Widget.create({ name: 'skip' }).save();
+      await rx.waitFor(1);
       const repo = fixture.app.get(DataSource).getRepository(Widget);
       await repo.update({ id: w.id }, { name: 'skipped' });
       expect((await repo.findOneByOrFail({ id: w.id })).name).toBe('skipped');
+      await repo.upsert({ id: w.id, name: 'upserted' }, ['id']); // no created event for the updated row
+      expect((await repo.findOneByOrFail({ id: w.id })).name).toBe('upserted');
       await repo.delete({ id: w.id });
       // Control: a change saved afterwards through save() is sent, and is the only request.
       const control = await Widget.create({ name: 'control' }).save();
       control.name = 'control changed';
       await control.save();
-      await rx.waitFor(1);
+      await rx.waitFor(3);
       await sleep(200);
-      expect(rx.requests.map((r) => JSON.parse(r.body).data.name)).toEqual(['control changed']);
+      expect(rx.requests.map((r) => JSON.parse(r.body).data.name)).toEqual(['skip', 'control', 'control changed']);
     } finally {
       await fixture.close();
       await rx.close();

@@ -49,7 +49,7 @@ export const MESSAGES = {
     `change was not saved.`,
   bulkOperation: (entity: string, op: string) =>
     `${entity} is a @WebhookEntity, and a bulk ${op}() by criteria would change rows without webhooks: TypeORM ` +
-    `does not report which rows it touches, so no event can be sent. Load the rows and use save()/remove(), ` +
+    `does not report which rows it touches, so no event can be sent. Load the rows and use save()/remove()/recover(), ` +
     `or set bulkOperations: 'skip' in WebhooksModule options (or pass webhooks: false to the entity decorator) ` +
     `to run bulk statements without events.`,
   entityNotInDataSource: (name: string) =>

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type {
   EntitySubscriberInterface,
   InsertEvent,
   ObjectLiteral,
+  RecoverEvent,
   RemoveEvent,
   SoftRemoveEvent,
   TransactionCommitEvent,
@@ -21,6 +22,7 @@ import { entityChanges, entityData } from './entity-data.js';
 import { jsonSafe, resolveActor, type Changes } from '../payload/envelope.js';
 import { shapeChanges, shapeData, hasRules } from '../payload/shaping.js';
 import { webhooksSuppressed } from '../context/suppression.js';
+import { guardUpserts } from './upsert-guard.js';
 import type { WebhookAction } from '../decorators/webhook-entity.decorator.js';
 import type { EntityClass } from '../util/entity-class.js';
 
@@ -29,7 +31,7 @@ import type { EntityClass } from '../util/entity-class.js';
  * hands their jobs to the queue after commit.
  */
 @Injectable()
-export class WebhookSubscriber implements EntitySubscriberInterface {
+export class WebhookSubscriber implements EntitySubscriberInterface, OnModuleDestroy {
   private readonly logger = new Logger('Webhooks');
   private readonly warnedSkip = new Set<string>();
 
@@ -40,6 +42,13 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     @Inject(WEBHOOKS_OPTIONS) private readonly options: ResolvedWebhooksOptions,
   ) {
     dataSource.subscribers.push(this);
+    this.unguard = guardUpserts((ds, target) => ds === dataSource && this.bulk(target as EntityClass, 'upsert'));
+  }
+
+  private readonly unguard: () => void;
+
+  onModuleDestroy(): void {
+    this.unguard();
   }
 
   async afterInsert(event: InsertEvent<ObjectLiteral>): Promise<void> {
@@ -95,6 +104,30 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
 
   async afterSoftRemove(event: SoftRemoveEvent<ObjectLiteral>): Promise<void> {
     await this.removed(event);
+  }
+
+  beforeRecover(event: RecoverEvent<ObjectLiteral>): void {
+    if (!event.entity) this.bulk(event.metadata.target, 'restore');
+  }
+
+  /** A soft-deleted row restored (`recover()`): an update of its delete-date column, back to null. */
+  async afterRecover(event: RecoverEvent<ObjectLiteral>): Promise<void> {
+    if (!this.active()) return;
+    const entity = this.registry.get(event.metadata.target);
+    const column = event.metadata.deleteDateColumn;
+    if (!entity?.events.has('updated') || !event.entity || !column) return;
+    const before = event.databaseEntity ?? event.entity;
+    const row = { ...merged(entity, event.databaseEntity, event.entity) };
+    column.setEntityValue(row, null);
+    const owner = ownerOf(entity, row);
+    if (!(await this.outbox.routed(entity.topics.updated, owner))) return;
+    const changes = entityChanges(entity, [column], before, row);
+    if (entity.watch && !Object.keys(changes).some((k) => entity.watch!.has(k))) return;
+    if (!sends(entity, 'updated', row, changes)) return;
+    const data = this.data(entity, row);
+    let shaped = hasRules(entity.rules) ? shapeChanges(changes, entity.rules) : changes;
+    if (entity.serialize) shaped = Object.fromEntries(Object.entries(shaped).filter(([k]) => k in data));
+    await this.record(event, entity, 'updated', id(entity, row) ?? idOf(entity, event.entityId), owner, data, shaped);
   }
 
   afterTransactionCommit(event: TransactionCommitEvent): void {
@@ -170,9 +203,10 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
     });
   }
 
-  private bulk(target: EntityClass | string, op: string): void {
+  /** A bulk statement on a webhook entity: throws (reject), or answers true (skip: it runs without events). */
+  private bulk(target: EntityClass | string, op: string): boolean {
     const entity = this.registry.get(target);
-    if (!entity || !this.active()) return; // webhooks off: nothing to lose
+    if (!entity || !this.active()) return false; // webhooks off: nothing to lose
     if (this.options.bulkOperations === 'reject') {
       throw new WebhookBulkOperationError(MESSAGES.bulkOperation(entity.className, op));
     }
@@ -180,6 +214,7 @@ export class WebhookSubscriber implements EntitySubscriberInterface {
       this.warnedSkip.add(entity.className);
       this.logger.warn(`Bulk ${op}() on ${entity.className} sends no webhook events (bulkOperations: 'skip').`);
     }
+    return true;
   }
 }
 
