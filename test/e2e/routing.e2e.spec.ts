@@ -210,8 +210,17 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     await service.deleteEndpoint(ep.id);
   });
 
-  it('rejects emitting an undeclared topic', async () => {
+  it('rejects emitting an undeclared topic, or with a manager of another DataSource', async () => {
     await expect(service.emit('report.redy', {})).rejects.toThrow(/"report.redy": it is not a declared topic.*declared: .*report\.ready/);
+    // Its rows would go to that database, and its commit would enqueue nothing.
+    const other = await new DataSource({ type: 'better-sqlite3', database: ':memory:' }).initialize();
+    try {
+      await expect(other.transaction((manager) => service.emit('report.ready', { kind: 'elsewhere' }, { manager }))).rejects.toThrow(
+        'manager belongs to another DataSource',
+      );
+    } finally {
+      await other.destroy();
+    }
   });
 
   it('masks and drops fields per entity and per endpoint, in data and in changes, and adds the actor', async () => {

@@ -45,6 +45,12 @@ export class CustomEvents {
         `Cannot emit ${topic}: owner must be a string of 1 to ${MAX_OWNER_LENGTH} characters, or null (got ${JSON.stringify(owner)}).`,
       );
     }
+    if (options.manager && options.manager.connection !== this.dataSource) {
+      // Its rows would go to another database (in SQL built for this one), and its commit would enqueue nothing.
+      throw new WebhookValidationError(
+        `Cannot emit ${topic}: manager belongs to another DataSource than the one WebhooksModule uses; pass a manager of that one.`,
+      );
+    }
     if (!this.options.enabled || webhooksSuppressed()) return null;
     if (!(await this.outbox.routed(topic, owner))) return null; // nobody subscribes: no work
     const safe = jsonSafe(data);
