@@ -130,19 +130,17 @@ export class OutboxService {
       deliveries,
     );
     // Fewer than routed: this process's cache has not heard yet of a deleted endpoint.
-    if (written.size < deliveries.length) void this.endpoints.refreshIfOlderThan(1000).catch(() => undefined);
+    if (written.length < deliveries.length) void this.endpoints.refreshIfOlderThan(1000).catch(() => undefined);
     const carried = payload.length <= JOB_PAYLOAD_MAX_CHARS ? payload : undefined;
-    const jobs = deliveries
-      .filter((d) => written.has(d.id))
-      .map((d): DeliveryJob => ({
-        deliveryId: d.id,
-        eventId: id,
-        endpointId: d.endpointId,
-        attempt: 1,
-        topic: event.topic,
-        owner: event.owner ?? null,
-        payload: carried,
-      }));
+    const jobs = written.map((d): DeliveryJob => ({
+      deliveryId: d.id,
+      eventId: id,
+      endpointId: d.endpointId,
+      attempt: 1,
+      topic: event.topic,
+      owner: event.owner ?? null,
+      payload: carried,
+    }));
     // Kept for this process's own worker; a process without one (an API process) would only fill memory with it.
     if (this.options.worker) this.payloads.set(id, payload);
     return { eventId: id, jobs };

@@ -21,7 +21,7 @@ export interface NewDelivery {
 
 /**
  * Writes an event and its deliveries (`pending`, due now) with the caller's manager (its transaction), and answers
- * the ids of the deliveries written: those whose endpoint still exists. A process's endpoint cache may not have
+ * the deliveries written (`deliveries` itself when all were): those whose endpoint still exists. A process's endpoint cache may not have
  * heard of a deletion yet, and the caller's own write must not fail for it. On PostgreSQL one statement, which
  * writes only the deliveries of endpoints it finds (and locks); elsewhere the deliveries' insert is tried as is,
  * and only when it fails are the endpoints looked for.
@@ -31,7 +31,7 @@ export async function writeEvent(
   pg: { sql: PostgresSql; prepared: boolean } | undefined,
   event: EventRow,
   deliveries: readonly NewDelivery[],
-): Promise<Set<string>> {
+): Promise<readonly NewDelivery[]> {
   if (pg) {
     const sql = pg.sql.insertEvent(deliveries.length);
     const values = [
@@ -47,12 +47,14 @@ export async function writeEvent(
     const written = manager.queryRunner
       ? (await pgQuery(manager.queryRunner, sql, values, pg.prepared)).rows
       : ((await manager.query(sql, values)) as Array<Record<string, unknown>>);
-    return new Set(written.map((r) => String(r.id)));
+    if (written.length === deliveries.length) return deliveries;
+    const ids = new Set(written.map((r) => String(r.id)));
+    return deliveries.filter((d) => ids.has(d.id));
   }
   await manager.createQueryBuilder().insert().into(WebhookEvent).values(event).callListeners(false).updateEntity(false).execute();
   try {
     await insertDeliveries(manager, event, deliveries);
-    return new Set(deliveries.map((d) => d.id));
+    return deliveries;
   } catch (error) {
     // A statement that failed rolls back alone here (SQLite, MySQL): if an endpoint is gone, write the others.
     const ids = deliveries.map((d) => d.endpointId);
@@ -60,7 +62,7 @@ export async function writeEvent(
     if (found.size === new Set(ids).size) throw error;
     const live = deliveries.filter((d) => found.has(d.endpointId));
     if (live.length) await insertDeliveries(manager, event, live);
-    return new Set(live.map((d) => d.id));
+    return live;
   }
 }
 

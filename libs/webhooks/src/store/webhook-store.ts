@@ -75,9 +75,9 @@ export class WebhookStore {
 
   /**
    * Writes an event and its deliveries (`pending`, due now) with the caller's manager (its transaction), and
-   * answers the ids of the deliveries written (see `writeEvent`).
+   * answers the deliveries written (see `writeEvent`).
    */
-  insertEvent(manager: EntityManager, event: EventRow, deliveries: readonly NewDelivery[]): Promise<Set<string>> {
+  insertEvent(manager: EntityManager, event: EventRow, deliveries: readonly NewDelivery[]): Promise<readonly NewDelivery[]> {
     return writeEvent(manager, this.pg && { sql: this.pg, prepared: this.prepared }, event, deliveries);
   }
 

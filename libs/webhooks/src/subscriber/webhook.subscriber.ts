@@ -117,7 +117,7 @@ export class WebhookSubscriber implements EntitySubscriberInterface, OnModuleDes
     const column = event.metadata.deleteDateColumn;
     if (!entity?.events.has('updated') || !event.entity || !column) return;
     const before = event.databaseEntity ?? event.entity;
-    const row = { ...merged(entity, event.databaseEntity, event.entity) };
+    const row = overlay(entity, before, event.entity); // a copy, of the entity's class: the entity is not touched
     column.setEntityValue(row, null);
     const owner = ownerOf(entity, row);
     if (!(await this.outbox.routed(entity.topics.updated, owner))) return;
