@@ -1,6 +1,13 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runWithoutWebhooks, WebhookDelivery, WebhookEndpoint, WebhooksService, type EndpointInput } from 'nestjs-outgoing-webhooks';
+import {
+  runWithoutWebhooks,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEvent,
+  WebhooksService,
+  type EndpointInput,
+} from 'nestjs-outgoing-webhooks';
 import { verifyWebhook } from 'nestjs-outgoing-webhooks/receiver';
 import { Profile, RoutingExtensionsModule, ROUTING_ENTITIES, StampHeaders, Ticket } from '../fixtures/routing.entities.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
@@ -221,6 +228,51 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     } finally {
       await other.destroy();
     }
+  });
+
+  it('emit() outside a transaction writes its event with its deliveries or not at all', async () => {
+    await clearEndpoints();
+    const ep = await endpoint('together', { topics: ['report.ready'] });
+    // A database trigger refuses every delivery row: the event written before them must not stay behind alone.
+    const refuse = async (on: boolean) => {
+      if (kind === 'sqlite') {
+        await dataSource.query(
+          on
+            ? `CREATE TRIGGER refuse_delivery BEFORE INSERT ON webhook_delivery BEGIN SELECT RAISE(ABORT, 'refused by test'); END`
+            : 'DROP TRIGGER refuse_delivery',
+        );
+      } else if (kind === 'mariadb') {
+        await dataSource.query(
+          on
+            ? `CREATE TRIGGER refuse_delivery BEFORE INSERT ON webhook_delivery FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by test'`
+            : 'DROP TRIGGER refuse_delivery',
+        );
+      } else {
+        const schema = (db.config as { schema: string }).schema;
+        await dataSource.query(
+          on
+            ? `CREATE FUNCTION "${schema}".refuse_delivery() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$ LANGUAGE plpgsql;
+               CREATE TRIGGER refuse_delivery BEFORE INSERT ON "${schema}".webhook_delivery FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse_delivery()`
+            : `DROP TRIGGER refuse_delivery ON "${schema}".webhook_delivery; DROP FUNCTION "${schema}".refuse_delivery()`,
+        );
+      }
+    };
+    const events = dataSource.getRepository(WebhookEvent);
+    const before = await events.count();
+    await refuse(true);
+    try {
+      await expect(service.emit('report.ready', { kind: 'refused' })).rejects.toThrow(/refused by test/);
+    } finally {
+      await refuse(false);
+    }
+    expect(await events.count()).toBe(before);
+    expect(await routedSinceLastCheck()).toEqual([]);
+
+    await service.emit('report.ready', { kind: 'accepted' });
+    expect(await events.count()).toBe(before + 1);
+    expect(await routedSinceLastCheck()).toEqual(['together']);
+    expect((await bodiesOf('together', 1))[0]).toMatchObject({ data: { kind: 'accepted' } });
+    await service.deleteEndpoint(ep.id);
   });
 
   it('masks and drops fields per entity and per endpoint, in data and in changes, and adds the actor', async () => {

@@ -51,6 +51,13 @@ export async function writeEvent(
     const ids = new Set(written.map((r) => String(r.id)));
     return deliveries.filter((d) => ids.has(d.id));
   }
+  // Two statements: outside a transaction (an emit() without a manager) they run in one of their own, so a failure
+  // or a crash between them cannot leave an event without its deliveries.
+  if (!manager.queryRunner?.isTransactionActive) return manager.transaction((inner) => writeRows(inner, event, deliveries));
+  return writeRows(manager, event, deliveries);
+}
+
+async function writeRows(manager: EntityManager, event: EventRow, deliveries: readonly NewDelivery[]): Promise<readonly NewDelivery[]> {
   await manager.createQueryBuilder().insert().into(WebhookEvent).values(event).callListeners(false).updateEntity(false).execute();
   try {
     await insertDeliveries(manager, event, deliveries);
