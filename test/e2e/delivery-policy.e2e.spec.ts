@@ -1,8 +1,12 @@
+import { getQueueToken } from '@nestjs/bull';
+import { Logger } from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
+import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   WEBHOOK_EVENTS,
+  WEBHOOKS_QUEUE,
   WebhookAttempt,
   WebhookDelivery,
   WebhooksService,
@@ -153,6 +157,34 @@ describe.each(databaseKinds())('delivery policy (%s)', (kind) => {
     expect(disabled.filter((e) => e.endpointId === gone.ep.id)).toHaveLength(1);
     for (const { ep } of retry) await service.deleteEndpoint(ep.id);
     for (const { ep } of [...fail, redirect, gone]) await service.deleteEndpoint(ep.id);
+  });
+
+  it('an attempt in flight when its endpoint is deleted ends quietly: nothing is recorded, no error, no retry', async () => {
+    const { rx, ep } = await endpointWith([{ delayMs: 1500, then: 200 }]);
+    const errors = vi.spyOn(Logger.prototype, 'error');
+    const queue = fixture.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+    const done = new Promise<Job>((resolve) => {
+      const onCompleted = (job: Job) => {
+        if (job.data?.endpointId !== ep.id) return;
+        queue.off('completed', onCompleted);
+        resolve(job);
+      };
+      queue.on('completed', onCompleted);
+    });
+    try {
+      await Widget.create({ name: 'deleted in flight' }).save();
+      await rx.waitFor(1);
+      const { id } = await deliveryOf(ep.id);
+      await service.deleteEndpoint(ep.id); // its deliveries and their attempts go with it
+      await done; // the attempt ended, its response in
+      expect(errors.mock.calls.map((c) => String(c[0])).filter((m) => m.includes(id))).toEqual([]);
+      expect(await dataSource.getRepository(WebhookDelivery).countBy({ id })).toBe(0);
+      expect(await dataSource.getRepository(WebhookAttempt).countBy({ deliveryId: id })).toBe(0);
+      await sleep(300);
+      expect(rx.requests).toHaveLength(1);
+    } finally {
+      errors.mockRestore();
+    }
   });
 
   it('cuts a 50 MB response at the read cap without buffering it, and stores the truncated body', async () => {

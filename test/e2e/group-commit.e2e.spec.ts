@@ -87,6 +87,11 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('group commit of 
     nextAttemptAt: null,
     at: new Date(),
   });
+  /** An attempt PostgreSQL refuses: its duration does not fit the integer column (22003). */
+  const refused = (deliveryId: string): AttemptRecord => {
+    const r = record(deliveryId);
+    return { ...r, response: { ...r.response, durationMs: 2 ** 40 } };
+  };
   const done = { status: 'succeeded' as const, nextAttemptAt: null, lastResponseStatus: 200, lastError: null };
 
   it('writes attempts finishing together in one batch, each row and owner right', async () => {
@@ -242,20 +247,25 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('group commit of 
   });
 
   it('a lone write the database itself refuses is not written again', async () => {
-    const missing = `dlv_${randomBytes(8).toString('hex')}`; // no such delivery: the attempt's foreign key refuses it
+    const [id] = await claimedDeliveries(1);
     const rows = vi.spyOn(store as unknown as { pgRows: () => Promise<unknown> }, 'pgRows');
-    await expect(store.finishAttempt(record(missing), done)).rejects.toMatchObject({ code: '23503' });
+    await expect(store.finishAttempt(refused(id), done)).rejects.toMatchObject({ code: '22003' });
     expect(rows).not.toHaveBeenCalled();
     rows.mockRestore();
   });
 
+  it('the finish of a delivery deleted meanwhile answers that it does not own it, logging nothing', async () => {
+    const missing = `dlv_${randomBytes(8).toString('hex')}`; // the attempt's foreign key refuses it
+    expect(await store.finishAttempt(record(missing), done)).toBe(false);
+    expect(await ds.getRepository(WebhookAttempt).countBy({ deliveryId: missing })).toBe(0);
+  });
+
   it('a row that cannot be written fails only its own caller', async () => {
-    const ids = await claimedDeliveries(10);
-    const missing = `dlv_${randomBytes(8).toString('hex')}`; // no such delivery: the attempt's foreign key refuses it
+    const [bad, ...ids] = await claimedDeliveries(11);
     const statements = vi.spyOn(store as unknown as { pgRows: () => Promise<unknown> }, 'pgRows');
     const results = await Promise.allSettled([
       ...ids.map((id) => store.finishAttempt(record(id), done)),
-      store.finishAttempt(record(missing), done),
+      store.finishAttempt(refused(bad), done),
     ]);
     expect(results.slice(0, 10).every((r) => r.status === 'fulfilled' && r.value === true)).toBe(true);
     expect(results[10].status).toBe('rejected');

@@ -117,9 +117,25 @@ export class WebhookStore {
 
   /**
    * Logs an attempt and moves its delivery on, if the delivery is still `delivering` that attempt. False when it
-   * is not (the attempt is logged all the same).
+   * is not (the attempt is logged all the same), or when the delivery is gone (deleted meanwhile: nothing is logged).
    */
   async finishAttempt(record: AttemptRecord, outcome: DeliveryOutcome): Promise<boolean> {
+    try {
+      return await this.writeFinish(record, outcome);
+    } catch (error) {
+      // Deleted meanwhile (with its endpoint or event): no row to log the attempt under, and none to move on. A
+      // database that is away answers the lookup with an error too: the write's error is the caller's then.
+      const gone = await this.dataSource
+        .getRepository(WebhookDelivery)
+        .exists({ where: { id: record.deliveryId } })
+        .then((found) => !found)
+        .catch(() => false);
+      if (gone) return false;
+      throw error;
+    }
+  }
+
+  private async writeFinish(record: AttemptRecord, outcome: DeliveryOutcome): Promise<boolean> {
     if (this.finishes) {
       return this.finishes.submit([
         ...attemptValues(record),
