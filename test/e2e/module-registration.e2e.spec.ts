@@ -1,6 +1,7 @@
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable, Logger, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebhookEntity, WebhookEvent, WebhooksModule, WebhooksService, type WebhooksModuleOptions } from 'nestjs-outgoing-webhooks';
 import { PayloadCache } from '../../libs/webhooks/src/payload/payload-cache.js';
 import { WEBHOOKS_OPTIONS } from '../../libs/webhooks/src/webhooks.constants.js';
@@ -122,6 +123,24 @@ describe('WebhooksModule registration', () => {
     [{ preparedStatements: 'no' as never }, 'preparedStatements must be true or false'],
   ])('rejects invalid options %j at start-up', async (options, message) => {
     await expect(startFixture(db, { webhooksOptions: options })).rejects.toThrow(message);
+  });
+
+  it('warns at start-up of a decorated entity that only another DataSource of the app holds', async () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn');
+    try {
+      fixture = await startFixture(db, {
+        entities: [Widget, PlainNote],
+        extra: [TypeOrmModule.forRoot({ name: 'reports', type: 'better-sqlite3', database: ':memory:', entities: [Gadget, Widget] })],
+      });
+      const about = (name: string) => warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes(`@WebhookEntity ${name} `));
+      expect(about('Gadget')).toEqual([
+        '@WebhookEntity Gadget is an entity of the DataSource "reports", which WebhooksModule does not watch (it uses "default"): ' +
+          'its changes send no webhook events. Register it with that DataSource, or send its events with emit().',
+      ]);
+      expect(about('Widget')).toEqual([]); // the module's DataSource has it too
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('fails start-up when two entities share a webhook name', async () => {

@@ -20,6 +20,7 @@ import { OutboxRelay } from './outbox/outbox-relay.js';
 import { OutboxService } from './outbox/outbox.service.js';
 import { PayloadCache } from './payload/payload-cache.js';
 import { EntityRegistry } from './registry/entity-registry.js';
+import { OtherDataSources } from './registry/other-data-sources.js';
 import { RetentionService } from './retention/retention.service.js';
 import { EndpointSecrets } from './endpoints/endpoint-secrets.js';
 import { NetworkPolicy } from './security/network-policy.js';
@@ -50,6 +51,7 @@ import { WebhookMetrics } from './metrics/webhook-metrics.js';
   imports: [TypeOrmModule.forFeature(WEBHOOK_ENTITIES), BullModule.registerQueue({ name: WEBHOOKS_QUEUE }), DiscoveryModule],
   providers: [
     WebhookExtensions,
+    OtherDataSources,
     {
       provide: WEBHOOKS_OPTIONS,
       useFactory: (options: WebhooksModuleOptions) => resolveOptions(options),
