@@ -5,6 +5,13 @@
 const FAST_MS = 1000;
 /** Weight of the newest attempt in the moving average of an endpoint's answer times. */
 const EWMA_WEIGHT = 0.2;
+/**
+ * What is known of an endpoint with nothing in flight here for this long is forgotten (it starts afresh, as after a
+ * restart): endpoints come and go, and a process must not keep every one it ever sent to.
+ */
+const FORGET_IDLE_MS = 10 * 60_000;
+/** How often, at most, idle endpoints are looked for. */
+const SWEEP_EVERY_MS = 60_000;
 
 /**
  * What this process knows about its own attempts per endpoint, to spare the gate work that cannot succeed. A
@@ -35,6 +42,9 @@ export class LocalAdmission {
   private readonly gateCap = new Map<string, number>();
   /** Endpoints whose last answer from the gate was a hold (a pause, rate window, open circuit or a full cap). */
   private readonly holding = new Set<string>();
+  /** Since when each endpoint has had nothing in flight here (see FORGET_IDLE_MS). */
+  private readonly idleSince = new Map<string, number>();
+  private sweptAt = Date.now();
 
   /**
    * Waits for the delivery's turn and asks the gate (`acquire`), keeping count of the answer; an admitted delivery is
@@ -119,6 +129,24 @@ export class LocalAdmission {
     if (count >= share && waitMs > 0 && (this.averageMs.get(endpointId) ?? 0) < FAST_MS) await this.wait(endpointId, waitMs);
     if (!this.inFlight.has(endpointId)) this.progressAt.set(endpointId, Date.now());
     this.inFlight.set(endpointId, (this.inFlight.get(endpointId) ?? 0) + 1);
+    this.idleSince.delete(endpointId);
+    if (Date.now() - this.sweptAt >= SWEEP_EVERY_MS) this.forgetIdle(Date.now());
+  }
+
+  /** Forgets the endpoints with nothing in flight here for FORGET_IDLE_MS (deleted ones among them). */
+  private forgetIdle(now: number): void {
+    this.sweptAt = now;
+    for (const [endpointId, since] of this.idleSince) {
+      if (now - since < FORGET_IDLE_MS) continue;
+      this.idleSince.delete(endpointId);
+      for (const map of [this.share, this.averageMs, this.gateCap]) map.delete(endpointId);
+      this.holding.delete(endpointId);
+    }
+  }
+
+  /** How many endpoints this process keeps anything of (for tests). */
+  get known(): number {
+    return new Set([...this.inFlight.keys(), ...this.share.keys(), ...this.averageMs.keys(), ...this.gateCap.keys(), ...this.holding]).size;
   }
 
   /**
@@ -157,6 +185,7 @@ export class LocalAdmission {
     } else {
       this.inFlight.delete(endpointId);
       this.progressAt.delete(endpointId);
+      this.idleSince.set(endpointId, Date.now());
     }
     if (durationMs !== undefined && durationMs > 0) {
       const average = this.averageMs.get(endpointId);
