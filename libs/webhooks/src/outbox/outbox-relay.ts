@@ -6,6 +6,7 @@ import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { EndpointHealth } from '../endpoints/endpoint-health.js';
 import { WebhookDelivery, WebhookEndpoint, type AttemptTrigger } from '../entities/index.js';
 import { WebhookStore } from '../store/webhook-store.js';
+import { idsIn } from '../store/id-lists.js';
 import { notSent } from '../http/exchange.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
@@ -24,6 +25,8 @@ const MAX_BATCHES_PER_RUN = 100;
 const HELD_BATCHES_PER_RUN = 4;
 const HELD_CURSOR = 'relay:held-cursor';
 const HELD_CURSOR_TTL_MS = 3_600_000;
+/** Held endpoints released, or their state read, at once (the gate writes the releases together). */
+const RELEASE_CHUNK = 500;
 
 /** Where a scan stopped: the last row's due time and id (rows are ordered by both). */
 interface Cursor {
@@ -137,7 +140,10 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     // Deliveries the endpoint gate holds are waiting their turn in Redis, not lost: re-adding them every pass would
     // be a loop of re-adds. Their endpoints are released instead (in case no completion came to do it).
     const held = await this.heldEndpoints();
-    for (const endpointId of held) await this.gate.release(endpointId, null, { kind: 'none' });
+    for (let i = 0; i < held.length; i += RELEASE_CHUNK) {
+      // Together: the gate writes the releases that come at once in one call.
+      await Promise.all(held.slice(i, i + RELEASE_CHUNK).map((endpointId) => this.gate.release(endpointId, null, { kind: 'none' })));
+    }
     await this.disableUnreachable(held).catch((error: Error) =>
       this.logger.warn(`Could not disable the endpoints that stay unreachable: ${error.message}`),
     );
@@ -145,12 +151,13 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const others = {
       status: 'pending' as const,
       nextAttemptAt: LessThanOrEqual(cutoff),
-      ...(held.length ? { endpointId: Not(In(held)) } : {}),
+      ...(held.length ? { endpointId: idsIn(this.dataSource, held, true) } : {}),
     };
     await this.scan(result, [{ status: 'delivering', nextAttemptAt: LessThanOrEqual(cutoff) }, others], MAX_BATCHES_PER_RUN);
     // Their pending rows: a few batches a pass, from where the last pass stopped, so that a row of theirs with no job
     // in Bull and none held (its enqueue failed, or was left to the relay while Redis was away) is found in time.
-    if (held.length) await this.scanHeld(result, { status: 'pending', nextAttemptAt: LessThanOrEqual(cutoff), endpointId: In(held) });
+    if (held.length)
+      await this.scanHeld(result, { status: 'pending', nextAttemptAt: LessThanOrEqual(cutoff), endpointId: idsIn(this.dataSource, held) });
     if (result.enqueued) this.logger.log(`Outbox relay enqueued ${result.enqueued} due deliveries (${result.recovered} lost in flight).`);
     return result;
   }
@@ -239,9 +246,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
   private async disableUnreachable(endpointIds: string[]): Promise<void> {
     if (endpointIds.length === 0 || !this.health.disablesUnreachable) return;
     const now = new Date();
-    for (const [endpointId, state] of await this.gate.states(endpointIds, now.getTime())) {
-      if (state.circuitOpenedAt && (await this.health.disableUnreachable(endpointId, state.circuitOpenedAt, now))) {
-        await this.gate.reset(endpointId);
+    for (let i = 0; i < endpointIds.length; i += RELEASE_CHUNK) {
+      for (const [endpointId, state] of await this.gate.states(endpointIds.slice(i, i + RELEASE_CHUNK), now.getTime())) {
+        if (state.circuitOpenedAt && (await this.health.disableUnreachable(endpointId, state.circuitOpenedAt, now))) {
+          await this.gate.reset(endpointId);
+        }
       }
     }
   }
