@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource, In, LessThanOrEqual, Not, type FindOptionsWhere } from 'typeorm';
+import { Brackets, DataSource, In, LessThanOrEqual, type FindOptionsWhere } from 'typeorm';
 import { DeliveryQueue, type DeliveryJob } from '../queue/delivery-queue.js';
 import { EndpointGate } from '../delivery/endpoint-gate.js';
 import { EndpointHealth } from '../endpoints/endpoint-health.js';
