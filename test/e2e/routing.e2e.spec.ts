@@ -272,6 +272,10 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     expect(await events.count()).toBe(before + 1);
     expect(await routedSinceLastCheck()).toEqual(['together']);
     expect((await bodiesOf('together', 1))[0]).toMatchObject({ data: { kind: 'accepted' } });
+    // Many at once (SQLite's one connection refuses a BEGIN while another transaction is open).
+    await Promise.all(Array.from({ length: 10 }, (_, i) => service.emit('report.ready', { kind: `at once ${i}` })));
+    expect(await events.count()).toBe(before + 11);
+    await bodiesOf('together', 11);
     await service.deleteEndpoint(ep.id);
   });
 

@@ -2,6 +2,7 @@ import { In, type EntityManager } from 'typeorm';
 import { WebhookDelivery, WebhookEndpoint, WebhookEvent } from '../entities/index.js';
 import { pgQuery } from './pg-prepared.js';
 import type { PostgresSql } from './pg-statements.js';
+import { sqlDialect } from '../util/sql-dialect.js';
 
 export interface EventRow {
   id: string;
@@ -51,10 +52,16 @@ export async function writeEvent(
     const ids = new Set(written.map((r) => String(r.id)));
     return deliveries.filter((d) => ids.has(d.id));
   }
-  // Two statements: outside a transaction (an emit() without a manager) they run in one of their own, so a failure
-  // or a crash between them cannot leave an event without its deliveries.
-  if (!manager.queryRunner?.isTransactionActive) return manager.transaction((inner) => writeRows(inner, event, deliveries));
-  return writeRows(manager, event, deliveries);
+  if (manager.queryRunner?.isTransactionActive) return writeRows(manager, event, deliveries);
+  // Two statements outside a transaction (an emit() without a manager): on MySQL/MariaDB they run in one of their
+  // own, so a failure or a crash between them cannot leave an event without its deliveries. TypeORM gives SQLite
+  // one connection for the whole process, where a BEGIN while another caller's transaction is open fails: there a
+  // failed delivery insert deletes the event again (a crash between the two can still leave it alone).
+  if (sqlDialect(manager.connection.options.type) !== 'sqlite') return manager.transaction((inner) => writeRows(inner, event, deliveries));
+  return writeRows(manager, event, deliveries).catch(async (error: unknown) => {
+    await manager.delete(WebhookEvent, { id: event.id }).catch(() => undefined);
+    throw error;
+  });
 }
 
 async function writeRows(manager: EntityManager, event: EventRow, deliveries: readonly NewDelivery[]): Promise<readonly NewDelivery[]> {
