@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OutboxRelay, WebhookAttempt, WebhookDelivery, WebhooksService } from 'nestjs-outgoing-webhooks';
 import { EndpointGate } from '../../libs/webhooks/src/delivery/endpoint-gate.js';
+import { LeaseKeeper } from '../../libs/webhooks/src/delivery/lease-keeper.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
 import type { Receiver } from '../support/receiver.js';
@@ -111,5 +112,35 @@ describe.each(databaseKinds())('delivery leases (%s)', (kind) => {
     const again = await succeededRow('the recovered delivery to succeed');
     expect(again.attemptCount).toBe(3);
     expect((await example.app.get(OutboxRelay).sweepLost()).recovered).toBe(0);
+  });
+
+  it('renews only the attempts it holds: a stale attempt of a delivery does not extend the lease of a newer one', async () => {
+    const before = rx.requests.length;
+    await example.api('POST', '/api/orders', { customerId, total: '4.00', status: 'pending' });
+    await rx.waitFor(before + 1);
+    const delivered = await succeededRow('the delivery to succeed');
+    const repo = example.app.get(DataSource).getRepository(WebhookDelivery);
+    // Attempt 2 runs in another process, its lease ending soon; this process still holds attempt 1 (its lease
+    // lapsed and the relay took the row back, while the request went on).
+    const lease = new Date(Math.floor(Date.now() / 1000) * 1000 + 2000);
+    await repo.update({ id: delivered.id }, { status: 'delivering', attemptCount: 2, nextAttemptAt: lease });
+    const leases = example.app.get(LeaseKeeper);
+    const stale = { deliveryId: delivered.id, attempt: 1, endpointId };
+    try {
+      leases.hold(stale, null);
+      await leases.renew();
+      expect((await repo.findOneByOrFail({ id: delivered.id })).nextAttemptAt!.getTime()).toBe(lease.getTime());
+    } finally {
+      leases.drop(stale);
+    }
+    const current = { ...stale, attempt: 2 };
+    try {
+      leases.hold(current, null);
+      await leases.renew();
+      expect((await repo.findOneByOrFail({ id: delivered.id })).nextAttemptAt!.getTime()).toBeGreaterThan(lease.getTime());
+    } finally {
+      leases.drop(current);
+      await repo.update({ id: delivered.id }, { status: 'succeeded', nextAttemptAt: null });
+    }
   });
 });

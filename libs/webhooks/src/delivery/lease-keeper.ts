@@ -17,6 +17,7 @@ type Attempt = Pick<DeliveryJob, 'deliveryId' | 'attempt' | 'endpointId'>;
 /** One attempt in flight in this process: its delivery row, and its slot at the endpoint's gate (none for a test). */
 interface Held {
   deliveryId: string;
+  attempt: number;
   endpointId: string;
   slot: string | null;
 }
@@ -52,7 +53,7 @@ export class LeaseKeeper implements OnApplicationShutdown {
 
   /** This attempt of the delivery is in flight here (its row claimed; `slot` its gate token, if it has one). */
   hold({ deliveryId, attempt, endpointId }: Attempt, slot: string | null): void {
-    this.held.set(attemptKey({ deliveryId, attempt }), { deliveryId, endpointId, slot });
+    this.held.set(attemptKey({ deliveryId, attempt }), { deliveryId, attempt, endpointId, slot });
     this.timer ??= setInterval(() => void this.renew(), Math.floor(this.options.leaseMs / 3));
     this.timer.unref();
   }
@@ -108,13 +109,20 @@ export class LeaseKeeper implements OnApplicationShutdown {
     }
     try {
       for (let i = 0; i < entries.length; i += RENEW_CHUNK) {
-        const ids = [...new Set(entries.slice(i, i + RENEW_CHUNK).map(([, h]) => h.deliveryId))];
+        // By attempt: a stale attempt still running here must not extend the lease of the delivery's newer one,
+        // whose process may have died (the relay would wait for the stale one's end to take the row back).
+        const byAttempt = new Map<number, string[]>();
+        for (const [, h] of entries.slice(i, i + RENEW_CHUNK)) {
+          const ids = byAttempt.get(h.attempt) ?? [];
+          byAttempt.set(h.attempt, ids);
+          ids.push(h.deliveryId);
+        }
         await this.dataSource
           .getRepository(WebhookDelivery)
           .createQueryBuilder()
           .update()
           .set({ nextAttemptAt: until })
-          .where({ id: In(ids), status: 'delivering' })
+          .where([...byAttempt].map(([attemptCount, ids]) => ({ id: In(ids), attemptCount, status: 'delivering' as const })))
           .callListeners(false)
           .updateEntity(false)
           .execute();
