@@ -1,6 +1,6 @@
-import { DataSource } from 'typeorm';
+import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { WebhookBulkOperationError, WebhookEvent, WebhooksService } from 'nestjs-outgoing-webhooks';
+import { WebhookBulkOperationError, WebhookEntity, WebhookEvent, WebhooksService } from 'nestjs-outgoing-webhooks';
 import { DeliveryQueue } from '../../libs/webhooks/src/queue/delivery-queue.js';
 import { Gadget, PlainNote, Widget } from '../fixtures/widget.entity.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
@@ -245,5 +245,66 @@ describe('bulkOperations: skip', () => {
       await rx.close();
       await db.drop();
     }
+  });
+});
+
+/** A 16-byte binary key (a UUID stored as bytes, as MySQL schemas often do), in each database's binary type. */
+function binaryKeyed(kind: string): new () => { id: Buffer; label: string } {
+  @WebhookEntity({ name: 'token' })
+  @Entity({ name: 'binary_keyed' })
+  class Token {
+    @PrimaryColumn(kind === 'postgres' ? { type: 'bytea' } : kind === 'mariadb' ? { type: 'binary', length: 16 } : { type: 'blob' })
+    id: Buffer;
+
+    @Column({ type: 'varchar', length: 50 })
+    label: string;
+  }
+  return Token;
+}
+
+describe.each(databaseKinds())('an entity with a binary primary key (%s)', (kind) => {
+  const Token = binaryKeyed(kind);
+  let db: TestDatabase;
+  let fixture: FixtureApp;
+  let rx: Receiver;
+
+  beforeAll(async () => {
+    db = await createDatabase(kind);
+    rx = await Receiver.start();
+    fixture = await startFixture(db, { entities: [Token] });
+  });
+  afterAll(async () => {
+    await fixture?.close();
+    await rx?.close();
+    await db?.drop();
+  });
+
+  it('names it by the base64 of its key, as its payload does, and ids filters match that', async () => {
+    const key = Buffer.from('00ff00112233445566778899aabbcc00', 'hex'); // zero bytes, which PostgreSQL text refuses
+    const text = key.toString('base64');
+    const webhooks = fixture.app.get(WebhooksService);
+    await webhooks.createEndpoint({ url: `${rx.url}/all`, topics: ['token.*'] });
+    await webhooks.createEndpoint({ url: `${rx.url}/this-one`, topics: ['token.*'], filters: { token: { ids: [text] } } });
+    await webhooks.createEndpoint({ url: `${rx.url}/another`, topics: ['token.*'], filters: { token: { ids: ['AAAA'] } } });
+    const repo = fixture.app.get(DataSource).getRepository(Token);
+    const saved = await repo.save(repo.create({ id: key, label: 'first' }));
+    await repo.remove(saved);
+    await rx.waitFor(4);
+    await sleep(200);
+    const got = rx.requests.map((r) => [r.path, JSON.parse(r.body).type, JSON.parse(r.body).data.id]).sort();
+    expect(got).toEqual([
+      ['/hooks/all', 'token.created', text],
+      ['/hooks/all', 'token.deleted', text],
+      ['/hooks/this-one', 'token.created', text],
+      ['/hooks/this-one', 'token.deleted', text],
+    ]);
+    const events = await fixture.app
+      .get(DataSource)
+      .getRepository(WebhookEvent)
+      .find({ order: { id: 'ASC' } });
+    expect(events.map((e) => [e.topic, e.entityId])).toEqual([
+      ['token.created', text],
+      ['token.deleted', text],
+    ]);
   });
 });

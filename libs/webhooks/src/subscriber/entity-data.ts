@@ -1,6 +1,6 @@
 import type { ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import type { RegisteredEntity, ValueKind } from '../registry/entity-registry.js';
+import type { PayloadColumn, RegisteredEntity, ValueKind } from '../registry/entity-registry.js';
 import { stringify, type Changes } from '../payload/envelope.js';
 
 /**
@@ -16,6 +16,25 @@ function jsonValue(value: unknown, kind: ValueKind, scale: number | undefined): 
   if (Buffer.isBuffer(value)) return value.toString('base64');
   if (typeof value === 'bigint') return value.toString();
   return value;
+}
+
+const primaryColumns = new WeakMap<RegisteredEntity, PayloadColumn | undefined>();
+
+/**
+ * An entity's primary key value as the event's `entityId` (what `ids` filters match): the text of its JSON form
+ * in the payload (bytes as base64, a date as ISO 8601), so a binary key is not written as raw bytes, which
+ * PostgreSQL refuses in text when one of them is 0. Null without a value.
+ */
+export function keyText(entity: RegisteredEntity, value: unknown): string | null {
+  if (!primaryColumns.has(entity))
+    primaryColumns.set(
+      entity,
+      entity.columns.find((c) => c.column === entity.primaryColumn),
+    );
+  const column = primaryColumns.get(entity);
+  const json = jsonValue(value, column?.kind ?? 'plain', column?.scale);
+  if (json === null) return null;
+  return typeof json === 'string' ? json : typeof json === 'object' ? stringify(json) : String(json);
 }
 
 /** A decimal as a string with the column's scale, whether the driver gave a number or a string: "2.25" -> "2.250". */

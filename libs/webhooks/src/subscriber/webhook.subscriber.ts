@@ -18,7 +18,7 @@ import { OutboxService } from '../outbox/outbox.service.js';
 import { EntityRegistry, type RegisteredEntity } from '../registry/entity-registry.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
-import { entityChanges, entityData } from './entity-data.js';
+import { entityChanges, entityData, keyText } from './entity-data.js';
 import { jsonSafe, resolveActor, type Changes } from '../payload/envelope.js';
 import { shapeChanges, shapeData, hasRules } from '../payload/shaping.js';
 import { webhooksSuppressed } from '../context/suppression.js';
@@ -290,17 +290,22 @@ function updatedRow(
 function rawId(entity: RegisteredEntity, before: ObjectLiteral | undefined, entityId: unknown, text: string): unknown {
   const fromBefore = before ? entity.primaryColumn.getEntityValue(before) : undefined;
   if (fromBefore !== undefined && fromBefore !== null) return fromBefore;
-  if (entityId !== null && typeof entityId === 'object') return entity.primaryColumn.getEntityValue(entityId as ObjectLiteral);
+  if (isIdMap(entityId)) return entity.primaryColumn.getEntityValue(entityId);
   return entityId ?? text;
 }
 
 function id(entity: RegisteredEntity, row: ObjectLiteral): string | null {
-  const value = entity.primaryColumn.getEntityValue(row);
-  return value === undefined || value === null ? null : String(value);
+  return keyText(entity, entity.primaryColumn.getEntityValue(row));
 }
 
+/** The id of a removal's or recovery's `entityId`: the key itself, or an object holding it. */
 function idOf(entity: RegisteredEntity, entityId: unknown): string | null {
   if (entityId === undefined || entityId === null) return null;
-  if (typeof entityId === 'object') return id(entity, entityId as ObjectLiteral);
-  return String(entityId);
+  if (isIdMap(entityId)) return id(entity, entityId);
+  return keyText(entity, entityId);
+}
+
+/** An `entityId` TypeORM gives as an object holding the key (not a key that is an object: bytes, a date). */
+function isIdMap(entityId: unknown): entityId is ObjectLiteral {
+  return entityId !== null && typeof entityId === 'object' && !Buffer.isBuffer(entityId) && !(entityId instanceof Date);
 }
