@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunnerAlreadyReleasedError } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { WebhookAttempt, WebhookDelivery, WebhooksService } from 'nestjs-outgoing-webhooks';
+import { WebhookAttempt, WebhookDelivery, WebhookEvent, WebhooksService } from 'nestjs-outgoing-webhooks';
 import { newId } from '../../libs/webhooks/src/ids.js';
 import { WebhookStore, type AttemptRecord } from '../../libs/webhooks/src/store/webhook-store.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
@@ -42,6 +42,27 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('group commit of 
   }
 
   const lease = () => new Date(Date.now() + 60_000);
+
+  it('writes no event with a query runner already released (its connection may serve another caller by then)', async () => {
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    await runner.release();
+    const now = new Date();
+    const eventId = newId('evt', now.getTime());
+    const event = {
+      id: eventId,
+      topic: 'widget.created',
+      entityName: 'widget',
+      entityId: '1',
+      ownerId: null,
+      payload: '{}',
+      createdAt: now,
+    };
+    await expect(store.insertEvent(runner.manager, event, [{ id: newId('dlv', now.getTime()), endpointId }])).rejects.toThrow(
+      QueryRunnerAlreadyReleasedError,
+    );
+    expect(await ds.getRepository(WebhookEvent).countBy({ id: eventId })).toBe(0);
+  });
 
   async function claimedDeliveries(count: number): Promise<string[]> {
     const ids = await pendingDeliveries(count);

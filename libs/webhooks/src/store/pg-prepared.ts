@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { QueryRunner } from 'typeorm';
+import { QueryRunnerAlreadyReleasedError, type QueryRunner } from 'typeorm';
 
 interface PgResult {
   rows: Array<Record<string, unknown>>;
@@ -37,6 +37,9 @@ export async function pgQuery(
   values: unknown[],
   prepared: boolean,
 ): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number }> {
+  // As TypeORM's own query() does: a released runner still holds its connection, which the pool may have given
+  // to another caller (and its transaction) by now.
+  if (runner.isReleased) throw new QueryRunnerAlreadyReleasedError();
   const client = (await runner.connect()) as PgClient;
   const logger = runner.connection.logger;
   logger.logQuery(sql, values, runner);
