@@ -262,6 +262,17 @@ function binaryKeyed(kind: string): new () => { id: Buffer; label: string } {
   return Token;
 }
 
+/** A text key longer than the event row's entityId column (100 characters). */
+@WebhookEntity({ name: 'page' })
+@Entity({ name: 'long_keyed' })
+class Page {
+  @PrimaryColumn({ type: 'varchar', length: 200 })
+  path: string;
+
+  @Column({ type: 'varchar', length: 50 })
+  title: string;
+}
+
 describe.each(databaseKinds())('an entity with a binary primary key (%s)', (kind) => {
   const Token = binaryKeyed(kind);
   let db: TestDatabase;
@@ -271,7 +282,7 @@ describe.each(databaseKinds())('an entity with a binary primary key (%s)', (kind
   beforeAll(async () => {
     db = await createDatabase(kind);
     rx = await Receiver.start();
-    fixture = await startFixture(db, { entities: [Token] });
+    fixture = await startFixture(db, { entities: [Token, Page] });
   });
   afterAll(async () => {
     await fixture?.close();
@@ -306,5 +317,19 @@ describe.each(databaseKinds())('an entity with a binary primary key (%s)', (kind
       ['token.created', text],
       ['token.deleted', text],
     ]);
+  });
+
+  it('saves an entity whose key is longer than the event row keeps, and ids filters match the whole key', async () => {
+    const path = `/docs/${'a'.repeat(150)}`;
+    const webhooks = fixture.app.get(WebhooksService);
+    await webhooks.createEndpoint({ url: `${rx.url}/pages`, topics: ['page.*'], filters: { page: { ids: [path] } } });
+    await webhooks.createEndpoint({ url: `${rx.url}/cut`, topics: ['page.*'], filters: { page: { ids: [path.slice(0, 100)] } } });
+    rx.requests.length = 0;
+    await fixture.app.get(DataSource).getRepository(Page).save({ path, title: 'long' });
+    await rx.waitFor(1);
+    await sleep(200);
+    expect(rx.requests.map((r) => [r.path, JSON.parse(r.body).data.path])).toEqual([['/hooks/pages', path]]);
+    const event = await fixture.app.get(DataSource).getRepository(WebhookEvent).findOneByOrFail({ topic: 'page.created' });
+    expect(event.entityId).toBe(path.slice(0, 100));
   });
 });

@@ -5,6 +5,9 @@ import { TimestampColumn } from './timestamp-column.js';
  * One event (`order.created`), written in the same transaction as the change that caused it (the outbox).
  * `payload` holds the exact JSON body every endpoint receives.
  */
+/** The longest `entityId` kept on the event row (filters match the whole key; the row keeps its start). */
+export const ENTITY_ID_LENGTH = 100;
+
 @Entity({ name: 'webhook_event' })
 @Index(['createdAt'])
 // An owner's events newest first (the admin's owner filters; a tenant's event log).
@@ -20,7 +23,7 @@ export class WebhookEvent extends BaseEntity {
   @Column({ type: 'varchar', length: 100, nullable: true })
   entityName: string | null;
 
-  @Column({ type: 'varchar', length: 100, nullable: true })
+  @Column({ type: 'varchar', length: ENTITY_ID_LENGTH, nullable: true })
   entityId: string | null;
 
   /** The tenant the event belongs to (`@WebhookEntity({ owner })`, `emit(..., { owner })`); null: no owner. */

@@ -11,6 +11,7 @@ import { WebhookMetrics } from '../metrics/webhook-metrics.js';
 import { recordingSpan, traceparentOf } from '../tracing/tracing.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import { WebhookNotFoundError } from '../errors/webhooks.errors.js';
+import { ENTITY_ID_LENGTH } from '../entities/webhook-event.entity.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 
 /** Jobs waiting for their transaction to commit, kept on the transaction's QueryRunner. */
@@ -122,7 +123,8 @@ export class OutboxService {
         id,
         topic: event.topic,
         entityName: event.entityName,
-        entityId: event.entityId,
+        // A longer key (a long text or binary key) would fail the caller's own save on the column's length.
+        entityId: event.entityId && event.entityId.slice(0, ENTITY_ID_LENGTH),
         ownerId: event.owner ?? null,
         payload,
         createdAt: now,

@@ -34,7 +34,12 @@ export function keyText(entity: RegisteredEntity, value: unknown): string | null
   const column = primaryColumns.get(entity);
   const json = jsonValue(value, column?.kind ?? 'plain', column?.scale);
   if (json === null) return null;
-  return typeof json === 'string' ? json : typeof json === 'object' ? stringify(json) : String(json);
+  if (typeof json !== 'object') return String(json);
+  // A key the entity holds as an object (a column transformer's value class): its JSON, unquoted when a string.
+  const text = stringify(json) as string | undefined;
+  if (text === undefined) return String(json);
+  const parsed: unknown = JSON.parse(text);
+  return typeof parsed === 'string' ? parsed : text;
 }
 
 /** A decimal as a string with the column's scale, whether the driver gave a number or a string: "2.25" -> "2.250". */
