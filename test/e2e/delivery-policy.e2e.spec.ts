@@ -160,13 +160,15 @@ describe.each(databaseKinds())('delivery policy (%s)', (kind) => {
   });
 
   it('an attempt in flight when its endpoint is deleted ends quietly: nothing is recorded, no error, no retry', async () => {
-    const { rx, ep } = await endpointWith([{ delayMs: 1500, then: 200 }]);
+    const { rx, ep } = await endpointWith([{ delayMs: 4000, then: 200 }], { timeoutMs: 10_000 });
     const errors = vi.spyOn(Logger.prototype, 'error');
     const queue = fixture.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+    let ended = false;
     const done = new Promise<Job>((resolve) => {
       const onCompleted = (job: Job) => {
         if (job.data?.endpointId !== ep.id) return;
         queue.off('completed', onCompleted);
+        ended = true;
         resolve(job);
       };
       queue.on('completed', onCompleted);
@@ -176,6 +178,7 @@ describe.each(databaseKinds())('delivery policy (%s)', (kind) => {
       await rx.waitFor(1);
       const { id } = await deliveryOf(ep.id);
       await service.deleteEndpoint(ep.id); // its deliveries and their attempts go with it
+      expect(ended).toBe(false); // deleted while the attempt waits for its response
       await done; // the attempt ended, its response in
       expect(errors.mock.calls.map((c) => String(c[0])).filter((m) => m.includes(id))).toEqual([]);
       expect(await dataSource.getRepository(WebhookDelivery).countBy({ id })).toBe(0);

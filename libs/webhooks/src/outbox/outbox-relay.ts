@@ -25,8 +25,8 @@ const MAX_BATCHES_PER_RUN = 100;
 const HELD_BATCHES_PER_RUN = 4;
 const HELD_CURSOR = 'relay:held-cursor';
 const HELD_CURSOR_TTL_MS = 3_600_000;
-/** Held endpoints released, or their state read, at once (the gate writes the releases together). */
-const RELEASE_CHUNK = 500;
+/** Held endpoints released, or their state read, at once (the gate writes up to 100 releases in one call). */
+const RELEASE_CHUNK = 100;
 
 /** Where a scan stopped: the last row's due time and id (rows are ordered by both). */
 interface Cursor {

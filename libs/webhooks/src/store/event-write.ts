@@ -57,7 +57,10 @@ export async function writeEvent(
   // own, so a failure or a crash between them cannot leave an event without its deliveries. TypeORM gives SQLite
   // one connection for the whole process, where a BEGIN while another caller's transaction is open fails: there a
   // failed delivery insert deletes the event again (a crash between the two can still leave it alone).
-  if (sqlDialect(manager.connection.options.type) !== 'sqlite') return manager.transaction((inner) => writeRows(inner, event, deliveries));
+  // (On a connection of its own from the pool: the caller's runner, not in a transaction, may be running others.)
+  if (sqlDialect(manager.connection.options.type) !== 'sqlite') {
+    return manager.connection.transaction((inner) => writeRows(inner, event, deliveries));
+  }
   return writeRows(manager, event, deliveries).catch(async (error: unknown) => {
     await manager.delete(WebhookEvent, { id: event.id }).catch(() => undefined);
     throw error;
