@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebhookDelivery, WebhookEvent } from 'nestjs-outgoing-webhooks';
 import { Order } from '../../apps/example/src/shop/order.entity.js';
 import { createDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
-import { dropBullKeys, startExample, type RunningExample } from '../support/example-app.js';
+import { dropBullKeys, RawJson, startExample, type RunningExample } from '../support/example-app.js';
 import { Receiver } from '../support/receiver.js';
 import { sleep, waitUntil } from '../support/wait.js';
 
@@ -51,6 +51,42 @@ describe.each(databaseKinds())('example app REST API and webhooks (%s)', (kind) 
     await example?.close();
     await dropBullKeys(example.bullPrefix);
     await db?.drop();
+  });
+
+  it('answers 400 saying why, never 500, to hostile input, and stores nothing of it', async () => {
+    const rx = await receiver();
+    const ep = await endpoint(rx.url, ['order.created']);
+    // Nested 6,000 levels deep: 12 KB of JSON, which JSON.stringify (in an error message, or storing it) cannot write.
+    const deep = (body: string) => new RawJson(body.replace('DEEP', `${'['.repeat(6000)}"x"${']'.repeat(6000)}`));
+    const cases: Array<[string, string, unknown, string]> = [
+      [
+        'POST',
+        '/api/webhook-endpoints',
+        deep(`{"url":"${rx.url}","topics":["order.created"],"method":DEEP}`),
+        'nests deeper than 32 levels',
+      ],
+      ['PATCH', `/api/webhook-endpoints/${ep.id}`, deep('{"ownerId":DEEP}'), 'ownerId must be the id of an existing customer'],
+      ['PATCH', `/api/webhook-endpoints/${ep.id}`, deep('{"filters":{"order":{"fields":{"status":DEEP}}}}'), 'nests deeper than 32 levels'],
+      ['POST', `/api/webhook-endpoints/${ep.id}/test`, deep('{"payload":DEEP}'), 'payload nests deeper than 32 levels'],
+      ['POST', `/api/webhook-endpoints/${ep.id}/recover`, deep('{"since":DEEP}'), 'since must be a date'],
+      ['POST', `/api/webhook-endpoints/${ep.id}/rotate-secret`, deep('{"graceSeconds":DEEP}'), 'graceSeconds must be an integer'],
+      [
+        'PATCH',
+        `/api/webhook-endpoints/${ep.id}`,
+        { rateLimit: { max: 5, perMs: 1000, note: 'x'.repeat(5000) } },
+        'rateLimit has unknown field "note"',
+      ],
+      ['POST', `/api/webhook-endpoints/${ep.id}/recover`, { since: '-010000-01-01T00:00:00Z' }, 'since must be a date from 1970 to 9999'],
+      ['GET', '/api/webhook-endpoints?ownerId=%00', undefined, 'ownerId must be null or a string'],
+    ];
+    for (const [method, path, body, message] of cases) {
+      const res = await example.api(method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(String(res.body.message), `${method} ${path}`).toContain(message);
+    }
+    const listed = (await example.api('GET', '/api/webhook-endpoints')).body as Array<{ id: string; rateLimit: unknown }>;
+    expect(listed.map((e) => [e.id, e.rateLimit])).toEqual([[ep.id, null]]);
+    expect(rx.requests).toHaveLength(0);
   });
 
   it('sends order.created, order.updated (with changes) and order.deleted, each verified by standardwebhooks', async () => {

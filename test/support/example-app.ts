@@ -44,6 +44,11 @@ export interface RunningExample {
   close(): Promise<void>;
 }
 
+/** A request body sent as this JSON text (one JSON.stringify could not write: nested thousands of levels deep). */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
 /** Starts the example app (the real AppModule) on 127.0.0.1 with a fresh Bull prefix. */
 export async function startExample(
   db: TestDatabase,
@@ -95,7 +100,7 @@ export async function startExample(
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(token ? { authorization: `Bearer ${token}` } : {}),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body),
       });
       const text = await response.text();
       const parsed = text ? JSON.parse(text) : undefined;

@@ -6,6 +6,7 @@ import { DEFAULT_MASK, DEFAULT_REDACTED_PATTERNS } from './payload/shaping.js';
 import { CUSTOM_TOPIC } from './topics/topics.js';
 import { declaredTopicName, topicDeclarationProblem, type WebhookTopic } from './topics/topic-declaration.js';
 import type { EntityClass } from './util/entity-class.js';
+import { shown } from './util/shown.js';
 
 /**
  * Options of `WebhooksModule.forRoot()` / `forRootAsync()`. Every option is optional; the defaults are listed
@@ -426,7 +427,7 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
   }
   if (!(o.jitter >= 0 && o.jitter < 1)) problems.push(`jitter must be in [0, 1) (got ${o.jitter})`);
   if (o.bulkOperations !== 'reject' && o.bulkOperations !== 'skip') {
-    problems.push(`bulkOperations must be 'reject' or 'skip' (got ${JSON.stringify(o.bulkOperations)})`);
+    problems.push(`bulkOperations must be 'reject' or 'skip' (got ${shown(o.bulkOperations)})`);
   }
   if (!Array.isArray(o.encryptionKeys)) problems.push('encryptionKeys must be a list of { id, key }');
   else if (o.requireEncryption && o.encryptionKeys.length === 0) {
@@ -440,9 +441,7 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
   if (typeof o.preparedStatements !== 'boolean') problems.push('preparedStatements must be true or false');
   if (o.actor !== undefined && typeof o.actor !== 'function') problems.push('actor must be a function');
   if (!Array.isArray(o.topics) || o.topics.some((t) => !CUSTOM_TOPIC.test(declaredTopicName(t) ?? '') || topicDeclarationProblem(t))) {
-    problems.push(
-      `topics must be a list of topics like "invoice.paid" or { name, description?, schema? } (got ${JSON.stringify(o.topics)})`,
-    );
+    problems.push(`topics must be a list of topics like "invoice.paid" or { name, description?, schema? } (got ${shown(o.topics)})`);
   }
   if (!Array.isArray(o.allowedNetworks)) problems.push('allowedNetworks must be a list of CIDRs, addresses or host names');
   if (o.allowedUrls !== undefined) {
@@ -451,7 +450,7 @@ function validateOptions(o: ResolvedWebhooksOptions): void {
       for (const p of o.allowedUrls) {
         if (p instanceof RegExp) continue;
         if (typeof p !== 'string' || !/^https?:\/\/[^/?#]+/.test(p)) {
-          problems.push(`allowedUrls entry ${JSON.stringify(p)} must be a RegExp or a URL prefix like "https://hooks.example.com/"`);
+          problems.push(`allowedUrls entry ${shown(p)} must be a RegExp or a URL prefix like "https://hooks.example.com/"`);
         }
       }
     }
@@ -467,7 +466,9 @@ export function rateLimitProblem(value: unknown): string | null {
   const v = value as { max?: unknown; perMs?: unknown };
   const ok = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
   if (typeof value !== 'object' || Array.isArray(value) || !ok(v.max, 1_000_000) || !ok(v.perMs, 86_400_000)) {
-    return `must be null or { max, perMs } with integers max from 1 to 1000000 and perMs from 1 to 86400000 (got ${JSON.stringify(value)})`;
+    return `must be null or { max, perMs } with integers max from 1 to 1000000 and perMs from 1 to 86400000 (got ${shown(value)})`;
   }
+  const unknown = Object.keys(value).filter((k) => k !== 'max' && k !== 'perMs');
+  if (unknown.length) return `has unknown field ${unknown.map((k) => shown(k)).join(', ')} (only max and perMs)`;
   return null;
 }

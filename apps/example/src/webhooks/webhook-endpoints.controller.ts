@@ -111,7 +111,9 @@ export class WebhookEndpointsController {
   private async checkOwner(body: Partial<EndpointInput> | undefined): Promise<void> {
     const ownerId: unknown = typeof body === 'object' && body !== null ? body.ownerId : undefined;
     if (ownerId === undefined || ownerId === null || (await this.shop.isCustomerId(ownerId))) return;
-    const problem = `ownerId must be the id of an existing customer, as a string (got ${JSON.stringify(ownerId)})`;
+    // Quoted only when a string (cut short): an object may nest too deeply for JSON.stringify.
+    const got = typeof ownerId === 'string' ? JSON.stringify(ownerId.slice(0, 100)) : Array.isArray(ownerId) ? 'a list' : typeof ownerId;
+    const problem = `ownerId must be the id of an existing customer, as a string (got ${got})`;
     throw new WebhookValidationError(`Invalid endpoint: ${problem}.`, { ownerId: [problem] });
   }
 }

@@ -1,6 +1,7 @@
 /** The checks of endpoint fields (used by the field table in endpoint-input.ts) and the rules they apply. */
 import type { NetworkPolicy } from '../security/network-policy.js';
 import { isTopicPattern, topicMatches } from '../topics/topics.js';
+import { shown } from '../util/shown.js';
 
 export const MAX_URL_LENGTH = 2048;
 export const MAX_DESCRIPTION_LENGTH = 500;
@@ -83,7 +84,7 @@ export function urlProblem(value: unknown, rules: EndpointRules): string | undef
   try {
     url = new URL(value);
   } catch {
-    return `url ${JSON.stringify(value)} is not a valid absolute URL`;
+    return `url ${shown(value)} is not a valid absolute URL`;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `url must use http or https, not ${url.protocol.slice(0, -1)}`;
   if (url.username || url.password) return 'url must not contain credentials (user:password@); use signing instead';
@@ -188,19 +189,17 @@ export function headersProblem(value: unknown): Record<string, string> | null | 
   let total = 0;
   for (const [name, v] of entries) {
     const lower = name.toLowerCase();
-    if (!HEADER_NAME.test(name)) bad.push(`header name ${JSON.stringify(name)} is not a valid HTTP header name`);
+    if (!HEADER_NAME.test(name)) bad.push(`header name ${shown(name)} is not a valid HTTP header name`);
     else if (isReservedHeader(lower)) {
-      bad.push(`header ${JSON.stringify(name)} is set by the library or the HTTP connection and cannot be overridden`);
-    } else if (typeof v !== 'string') bad.push(`header ${JSON.stringify(name)} must have a string value`);
+      bad.push(`header ${shown(name)} is set by the library or the HTTP connection and cannot be overridden`);
+    } else if (typeof v !== 'string') bad.push(`header ${shown(name)} must have a string value`);
     else if (v === HIDDEN_HEADER_VALUE)
-      bad.push(`header ${JSON.stringify(name)} holds the placeholder shown for hidden values; send the real value`);
-    else if (/[\r\n\0]/.test(v)) bad.push(`header ${JSON.stringify(name)} must not contain CR, LF or NUL characters`);
+      bad.push(`header ${shown(name)} holds the placeholder shown for hidden values; send the real value`);
+    else if (/[\r\n\0]/.test(v)) bad.push(`header ${shown(name)} must not contain CR, LF or NUL characters`);
     // Printable ASCII and Latin-1 (RFC 9110 field-vchar / obs-text), plus spaces and tabs inside.
-    else if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(v))
-      bad.push(`header ${JSON.stringify(name)} has characters that cannot be sent in a header`);
-    else if (v.length > MAX_HEADER_VALUE_LENGTH)
-      bad.push(`header ${JSON.stringify(name)} is longer than ${MAX_HEADER_VALUE_LENGTH} characters`);
-    else if (Object.hasOwn(out, lower)) bad.push(`header ${JSON.stringify(name)} is given twice`);
+    else if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(v)) bad.push(`header ${shown(name)} has characters that cannot be sent in a header`);
+    else if (v.length > MAX_HEADER_VALUE_LENGTH) bad.push(`header ${shown(name)} is longer than ${MAX_HEADER_VALUE_LENGTH} characters`);
+    else if (Object.hasOwn(out, lower)) bad.push(`header ${shown(name)} is given twice`);
     else {
       out[lower] = v;
       total += name.length + v.length + 4;
@@ -214,11 +213,10 @@ export function topicsProblem(value: unknown, knownTopics: readonly string[]): s
   if (!Array.isArray(value) || value.length === 0) return 'topics must be a non-empty list, e.g. ["order.created"]';
   if (value.length > MAX_TOPICS) return `topics has more than ${MAX_TOPICS} entries`;
   const bad = value.filter((t) => typeof t !== 'string' || !isTopicPattern(t));
-  if (bad.length)
-    return `topics ${bad.map((t) => JSON.stringify(t)).join(', ')} are not topics like "order.created" or patterns like "order.*"`;
+  if (bad.length) return `topics ${bad.map((t) => shown(t)).join(', ')} are not topics like "order.created" or patterns like "order.*"`;
   const unknown = (value as string[]).filter((t) => !knownTopics.some((k) => topicMatches(t, k)));
   if (unknown.length) {
-    return `topics ${unknown.map((t) => JSON.stringify(t)).join(', ')} match no known topic (known: ${knownTopics.join(', ') || 'none'})`;
+    return `topics ${unknown.map((t) => shown(t)).join(', ')} match no known topic (known: ${knownTopics.join(', ') || 'none'})`;
   }
   return undefined;
 }

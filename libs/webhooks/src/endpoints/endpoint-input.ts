@@ -17,6 +17,7 @@ import {
   type EndpointRules,
 } from './endpoint-checks.js';
 import { filtersProblems, type EndpointFilters } from './filters.js';
+import { depthOf, MAX_INPUT_DEPTH, shown } from '../util/shown.js';
 
 export {
   HIDDEN_HEADER_VALUE,
@@ -98,7 +99,7 @@ function registered(key: 'transform' | 'headerProvider', what: string, names: (r
     if (v === null) return ok(null);
     const known = names(rules);
     if (typeof v === 'string' && known?.has(v)) return ok<string | null>(v);
-    return bad(`${key} ${JSON.stringify(v)} is not a registered ${what}() name (registered: ${[...(known ?? [])].join(', ') || 'none'})`);
+    return bad(`${key} ${shown(v)} is not a registered ${what}() name (registered: ${[...(known ?? [])].join(', ') || 'none'})`);
   };
 }
 
@@ -148,7 +149,7 @@ export const ENDPOINT_FIELDS = {
     check: (v) =>
       v === null || isOwnerId(v)
         ? ok(v as string | null)
-        : bad(`ownerId must be null or a string of 1 to ${MAX_OWNER_LENGTH} characters (got ${JSON.stringify(v)})`),
+        : bad(`ownerId must be null or a string of 1 to ${MAX_OWNER_LENGTH} characters (got ${shown(v)})`),
     admin: { widget: 'text', summary: true, description: "The owner's id; empty: an operator endpoint that gets every owner's events." },
   }),
   /** @default true */
@@ -160,7 +161,7 @@ export const ENDPOINT_FIELDS = {
   /** HTTP method. @default 'POST' */
   method: optional<'POST' | 'PUT'>({
     default: 'POST',
-    check: (v) => (v === 'POST' || v === 'PUT' ? ok(v) : bad(`method must be "POST" or "PUT" (got ${JSON.stringify(v)})`)),
+    check: (v) => (v === 'POST' || v === 'PUT' ? ok(v) : bad(`method must be "POST" or "PUT" (got ${shown(v)})`)),
     admin: { widget: 'select', values: ['POST', 'PUT'] },
   }),
   /** Request timeout in ms for this endpoint (null: the module's), at most `maxRequestTimeoutMs`. */
@@ -180,7 +181,9 @@ export const ENDPOINT_FIELDS = {
     default: null,
     check: (v) => {
       const problem = rateLimitProblem(v);
-      return problem ? bad(`rateLimit ${problem}`) : ok((v as { max: number; perMs: number } | null) ?? null);
+      if (problem) return bad(`rateLimit ${problem}`);
+      const limit = v as { max: number; perMs: number } | null | undefined;
+      return ok(limit ? { max: limit.max, perMs: limit.perMs } : null);
     },
     admin: { widget: 'json', description: 'JSON { "max": 10, "perMs": 1000 }: requests per window at most; empty: the module default.' },
   }),
@@ -296,6 +299,9 @@ export function validateEndpointInput(
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new WebhookValidationError('The endpoint must be a JSON object.');
   }
+  // Before any recursive walk of it (a check, the JSON of a message or of the stored column) overflows the stack.
+  if (depthOf(input) > MAX_INPUT_DEPTH)
+    throw new WebhookValidationError(`Invalid endpoint: it nests deeper than ${MAX_INPUT_DEPTH} levels.`);
   const body = input as Record<string, unknown>;
   const problems: string[] = [];
   const byField: Record<string, string[]> = {};

@@ -7,6 +7,7 @@ import { newId } from '../ids.js';
 import { isEncrypted, SecretCipher } from '../security/secret-cipher.js';
 import { generateSecret } from '../signing/signing.js';
 import type { EndpointAuth } from './endpoint-input.js';
+import { shown } from '../util/shown.js';
 
 /** Default grace window of a rotated secret (Svix: 24 h). */
 export const DEFAULT_GRACE_SECONDS = 86_400;
@@ -181,7 +182,7 @@ function validateRotation(options: unknown): number {
   if (grace === undefined) return DEFAULT_GRACE_SECONDS;
   if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
     throw new WebhookValidationError(
-      `Invalid rotation request: graceSeconds must be an integer from 0 to ${MAX_GRACE_SECONDS} (7 days) (got ${JSON.stringify(grace)}).`,
+      `Invalid rotation request: graceSeconds must be an integer from 0 to ${MAX_GRACE_SECONDS} (7 days) (got ${shown(grace)}).`,
     );
   }
   return grace;

@@ -14,6 +14,7 @@ import { idFloor } from '../ids.js';
 import { parseTime } from '../util/time-range.js';
 import { EndpointsService } from './endpoints.service.js';
 import { deliveryViews, type DeliveryView } from './views.js';
+import { depthOf, MAX_INPUT_DEPTH, shown } from '../util/shown.js';
 
 const RECOVER_BATCH = 500;
 
@@ -139,17 +140,20 @@ export class DeliveriesService {
   async sendTest(endpointId: string, options: { payload?: unknown; topic?: string } = {}): Promise<TestSendResult> {
     const endpoint = await this.endpoints.find(endpointId);
     if (!endpoint.active) {
-      throw new WebhookConflictError(`Webhook endpoint ${JSON.stringify(endpointId)} is disabled; enable it before sending a test.`);
+      throw new WebhookConflictError(`Webhook endpoint ${shown(endpointId)} is disabled; enable it before sending a test.`);
     }
     if (typeof options !== 'object' || options === null) throw new WebhookValidationError('The test request must be a JSON object.');
     const unknown = Object.keys(options).filter((k) => k !== 'payload' && k !== 'topic');
     if (unknown.length) throw new WebhookValidationError(`Invalid test request: unknown field ${unknown.map((k) => `"${k}"`).join(', ')}.`);
     const topic = options.topic ?? TEST_TOPIC;
     if (typeof topic !== 'string' || !isTopicPattern(topic) || topic.includes('*')) {
-      throw new WebhookValidationError(`Invalid test request: topic must look like "order.created" (got ${JSON.stringify(topic)}).`);
+      throw new WebhookValidationError(`Invalid test request: topic must look like "order.created" (got ${shown(topic)}).`);
     }
     const data =
       options.payload === undefined ? { message: 'A test event sent from the webhook endpoint settings.', endpointId } : options.payload;
+    if (depthOf(data) > MAX_INPUT_DEPTH) {
+      throw new WebhookValidationError(`Invalid test request: payload nests deeper than ${MAX_INPUT_DEPTH} levels.`);
+    }
     if (stringify(data).length > MAX_EVENT_PAYLOAD_CHARS) {
       throw new WebhookValidationError(`Invalid test request: payload is larger than ${MAX_EVENT_PAYLOAD_CHARS / 1024} KiB.`);
     }

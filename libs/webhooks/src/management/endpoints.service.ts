@@ -8,6 +8,8 @@ import {
   ENDPOINT_FIELD_NAMES,
   ENDPOINT_FIELDS,
   HIDDEN_HEADER_VALUE,
+  isOwnerId,
+  MAX_OWNER_LENGTH,
   validateEndpointInput,
   type EndpointFieldName,
   type EndpointFieldSpec,
@@ -17,7 +19,7 @@ import {
 } from '../endpoints/endpoint-input.js';
 import { EndpointSecrets, type RotateSecretOptions, type RotatedSecret } from '../endpoints/endpoint-secrets.js';
 import { WebhookEndpoint } from '../entities/index.js';
-import { WebhookConflictError, WebhookNotFoundError } from '../errors/webhooks.errors.js';
+import { WebhookConflictError, WebhookNotFoundError, WebhookValidationError } from '../errors/webhooks.errors.js';
 import { WebhookExtensions } from '../extensions/extensions.js';
 import { newId } from '../ids.js';
 import { EntityRegistry } from '../registry/entity-registry.js';
@@ -26,6 +28,7 @@ import { generateSecret } from '../signing/signing.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { withOwnerLock } from './owner-lock.js';
+import { shown } from '../util/shown.js';
 import { EndpointViews, type CreatedEndpoint, type EndpointView } from './views.js';
 
 const DISABLED_BY_OPERATOR = 'Disabled by an operator.';
@@ -166,6 +169,11 @@ export class EndpointsService {
   /** Every endpoint, newest first; with `ownerId`, only that owner's (null: only the ownerless ones). */
   async list(options: { ownerId?: string | null } = {}): Promise<EndpointView[]> {
     const owned = options.ownerId !== undefined;
+    if (owned && options.ownerId !== null && !isOwnerId(options.ownerId)) {
+      throw new WebhookValidationError(
+        `ownerId must be null or a string of 1 to ${MAX_OWNER_LENGTH} characters without control characters (got ${shown(options.ownerId)}).`,
+      );
+    }
     const rows = await this.dataSource.getRepository(WebhookEndpoint).find({
       where: owned ? { ownerId: options.ownerId === null ? IsNull() : options.ownerId } : {},
       order: { createdAt: 'DESC', id: 'DESC' },

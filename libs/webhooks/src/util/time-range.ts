@@ -1,4 +1,7 @@
 import { WebhookValidationError } from '../errors/webhooks.errors.js';
+import { shown } from './shown.js';
+
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** A half-open time range [since, until). */
 export interface TimeRange {
@@ -9,8 +12,11 @@ export interface TimeRange {
 /** A Date, or an ISO 8601 string, as given by a caller; `what` names the request in the error ("Invalid stats request"). */
 export function parseTime(value: unknown, name: string, what: string): Date {
   const date = value instanceof Date ? new Date(value.getTime()) : typeof value === 'string' && value.trim() ? new Date(value) : undefined;
-  if (!date || Number.isNaN(date.getTime())) {
-    throw new WebhookValidationError(`${what}: ${name} must be a date such as "2026-11-24T00:00:00Z" (got ${JSON.stringify(value)}).`);
+  // Within what every supported database stores (MySQL's datetime ends in 9999; nothing here predates 1970).
+  if (!date || Number.isNaN(date.getTime()) || date.getTime() < 0 || date.getTime() > LATEST) {
+    throw new WebhookValidationError(
+      `${what}: ${name} must be a date from 1970 to 9999 such as "2026-11-24T00:00:00Z" (got ${shown(value)}).`,
+    );
   }
   return date;
 }
