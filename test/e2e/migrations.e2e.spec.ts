@@ -129,6 +129,14 @@ describe.each(databaseKinds())('library migrations (%s)', (kind) => {
       );
     const deliveryHas = (column: string) =>
       withRunner(source, (runner) => runner.hasColumn(source.getMetadata(WebhookDelivery).tablePath, column));
+    // The payload's type, as the database reports it (mediumtext on MySQL/MariaDB only).
+    const payloadType = () =>
+      withRunner(source, async (runner) =>
+        (await runner.getTable(source.getMetadata(WebhookEvent).tablePath))?.findColumnByName('payload')?.type.toLowerCase(),
+      );
+    expect(await payloadType()).toBe(kind === 'mariadb' ? 'mediumtext' : 'text');
+    await source.undoLastMigration(); // the payload's size
+    expect(await payloadType()).toBe('text');
     expect([await deliveryHas('roundStart'), await deliveryHas('roundTrigger')]).toEqual([true, true]);
     await source.undoLastMigration(); // the delivery's round
     expect([await deliveryHas('roundStart'), await deliveryHas('roundTrigger')]).toEqual([false, false]);

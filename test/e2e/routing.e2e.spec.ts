@@ -279,6 +279,16 @@ describe.each(databaseKinds())('routing and payload control (%s)', (kind) => {
     await service.deleteEndpoint(ep.id);
   });
 
+  it('records and sends a payload of 200 KB (MySQL/MariaDB text columns hold 64 KB)', async () => {
+    await clearEndpoints();
+    const ep = await endpoint('large', { topics: ['report.ready'] });
+    const text = 'é'.repeat(100_000); // 200 KB in UTF-8
+    await service.emit('report.ready', { kind: 'large', text });
+    const [body] = await bodiesOf('large', 1);
+    expect(body.data.text).toBe(text);
+    await service.deleteEndpoint(ep.id);
+  });
+
   it('masks and drops fields per entity and per endpoint, in data and in changes, and adds the actor', async () => {
     await clearEndpoints();
     await endpoint('plain', { topics: ['ticket.created', 'ticket.updated'] });

@@ -1,5 +1,6 @@
 import { BaseEntity, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { TimestampColumn } from './timestamp-column.js';
+import { LongTextColumn } from './long-text-column.js';
 
 /**
  * One event (`order.created`), written in the same transaction as the change that caused it (the outbox).
@@ -30,7 +31,7 @@ export class WebhookEvent extends BaseEntity {
   @Column({ type: 'varchar', length: 200, nullable: true })
   ownerId: string | null;
 
-  @Column({ type: 'text' })
+  @LongTextColumn()
   payload: string;
 
   @TimestampColumn()

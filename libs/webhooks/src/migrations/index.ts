@@ -5,12 +5,14 @@ import { WebhooksIsolation1764800000000 } from './1764800000000-webhooks-isolati
 import { WebhooksOwners1765000000000 } from './1765000000000-webhooks-owners.js';
 import { WebhooksEventOwner1765200000000 } from './1765200000000-webhooks-event-owner.js';
 import { WebhooksDeliveryRound1765400000000 } from './1765400000000-webhooks-delivery-round.js';
+import { WebhooksPayloadSize1765600000000 } from './1765600000000-webhooks-payload-size.js';
 
 export {
   WebhooksDeliveryRound1765400000000,
   WebhooksEventOwner1765200000000,
   WebhooksIsolation1764800000000,
   WebhooksOwners1765000000000,
+  WebhooksPayloadSize1765600000000,
   WebhooksSchema1764000000000,
   WebhooksTimestamps1764600000000,
 };
@@ -27,4 +29,5 @@ export const WEBHOOK_MIGRATIONS: ReadonlyArray<new () => MigrationInterface> = [
   WebhooksOwners1765000000000,
   WebhooksEventOwner1765200000000,
   WebhooksDeliveryRound1765400000000,
+  WebhooksPayloadSize1765600000000,
 ];
