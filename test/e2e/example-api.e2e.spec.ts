@@ -213,6 +213,12 @@ describe.each(databaseKinds())('example app REST API and webhooks (%s)', (kind) 
     expect((await example.api('GET', '/api/webhook-endpoints/ep_%00')).status).toBe(404);
     expect((await example.api('GET', '/api/deliveries/dlv_%00')).status).toBe(404);
     expect((await example.api('PATCH', '/api/orders/999999', { status: 'paid' })).status).toBe(404);
+    // Beyond an integer column (PostgreSQL refuses such a number in a query): no row has it.
+    expect((await example.api('GET', '/api/customers/99999999999')).status).toBe(404);
+    expect((await example.api('DELETE', '/api/orders/2147483648')).status).toBe(404);
+    const hugeCustomer = await example.api('POST', '/api/orders', { customerId: 2147483648, total: '1.00', status: 'pending' });
+    expect(hugeCustomer.status).toBe(400);
+    expect(String(hugeCustomer.body.message)).toContain('customerId must not be greater than 2147483647');
     expect((await example.api('GET', '/api/webhook-endpoints')).body).toEqual([]);
   });
 

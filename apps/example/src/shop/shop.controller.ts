@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Req, UseGuards } from '@nestjs/common';
+import { ParseIdPipe } from './id.pipe.js';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { CustomerKeyGuard, type CustomerRequest } from '../auth/customer-key.guard.js';
@@ -18,7 +19,7 @@ export class CustomersController {
   }
 
   @Get(':id')
-  get(@Param('id', ParseIntPipe) id: number) {
+  get(@Param('id', ParseIdPipe) id: number) {
     return this.shop.getCustomer(id);
   }
 
@@ -30,18 +31,18 @@ export class CustomersController {
 
   /** A new API key for the customer, shown this once; the previous one stops working. */
   @Post(':id/api-key')
-  replaceApiKey(@Param('id', ParseIntPipe) id: number) {
+  replaceApiKey(@Param('id', ParseIdPipe) id: number) {
     return this.shop.replaceApiKey(id);
   }
 
   @Patch(':id')
-  update(@Param('id', ParseIntPipe) id: number, @Body() dto: UpdateCustomerDto) {
+  update(@Param('id', ParseIdPipe) id: number, @Body() dto: UpdateCustomerDto) {
     return this.shop.updateCustomer(id, dto);
   }
 
   @Delete(':id')
   @HttpCode(204)
-  async remove(@Param('id', ParseIntPipe) id: number) {
+  async remove(@Param('id', ParseIdPipe) id: number) {
     await this.shop.deleteCustomer(id);
   }
 }
@@ -59,7 +60,7 @@ export class OrdersController {
   }
 
   @Get(':id')
-  get(@Param('id', ParseIntPipe) id: number) {
+  get(@Param('id', ParseIdPipe) id: number) {
     return this.shop.getOrder(id);
   }
 
@@ -69,13 +70,13 @@ export class OrdersController {
   }
 
   @Patch(':id')
-  update(@Param('id', ParseIntPipe) id: number, @Body() dto: UpdateOrderDto) {
+  update(@Param('id', ParseIdPipe) id: number, @Body() dto: UpdateOrderDto) {
     return this.shop.updateOrder(id, dto);
   }
 
   @Delete(':id')
   @HttpCode(204)
-  async remove(@Param('id', ParseIntPipe) id: number) {
+  async remove(@Param('id', ParseIdPipe) id: number) {
     await this.shop.deleteOrder(id);
   }
 }

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Matches, Min } from 'class-validator';
+import { IsEmail, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { MAX_ID } from './id.pipe.js';
 import { ORDER_STATUSES } from './order.entity.js';
 
 const DECIMAL = /^\d{1,10}(\.\d{1,2})?$/;
@@ -32,6 +33,7 @@ export class CreateOrderDto {
   @ApiProperty({ minimum: 1, description: 'The customer (owner) of the order.' })
   @IsInt()
   @Min(1)
+  @Max(MAX_ID)
   customerId: number;
 
   @ApiProperty({ pattern: DECIMAL.source, example: '19.99' })
@@ -55,6 +57,7 @@ export class UpdateOrderDto {
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(MAX_ID)
   customerId?: number;
 
   @ApiPropertyOptional({ pattern: DECIMAL.source, example: '24.50' })
