@@ -277,11 +277,11 @@ describe.each(databaseKinds())('CLI (%s)', (kind) => {
       const freshEnv = cliEnv(fresh, `${example.bullPrefix}_migrate`);
       const first = await runCli(['migrate'], freshEnv);
       expect(first.code, first.stderr).toBe(0);
-      expect(first.stdout).toMatch(/^Ran 8 migrations:\n {2}WebhooksSchema\d+\n/);
+      expect(first.stdout).toMatch(/^Ran 9 migrations:\n {2}WebhooksSchema\d+\n/);
       expect(first.stdout).toContain('ShopSchema1764700000000');
-      expect(first.stdout).toMatch(/8 migrations applied in all\.\n$/);
+      expect(first.stdout).toMatch(/9 migrations applied in all\.\n$/);
       const again = await runCli(['migrate', '--json'], freshEnv);
-      expect(again.json()).toEqual({ dryRun: false, pending: [], executed: [], applied: 8 });
+      expect(again.json()).toEqual({ dryRun: false, pending: [], executed: [], applied: 9 });
     } finally {
       await fresh.drop();
     }

@@ -73,6 +73,10 @@ export function isOwnerId(value: unknown): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= MAX_OWNER_LENGTH && !hasControlCharacters(value);
 }
 
+/** Fields stored as JSON text, and how much of it a column takes everywhere (MySQL's `text` holds 65,535 bytes). */
+const JSON_COLUMNS = new Set<string>(['topics', 'retrySchedule', 'rateLimit', 'filters', 'fields']);
+const MAX_JSON_COLUMN_BYTES = 60_000;
+
 const ok = <T>(value: T) => ({ value });
 const bad = (...problems: string[]) => ({ problems });
 
@@ -317,7 +321,9 @@ export function validateEndpointInput(
     if (body[name] === undefined && (partial || !spec.required)) continue;
     const result = spec.check(body[name], context);
     if ('problems' in result) problem(name, ...result.problems);
-    else out[name] = result.value;
+    else if (JSON_COLUMNS.has(name) && Buffer.byteLength(JSON.stringify(result.value) ?? '') > MAX_JSON_COLUMN_BYTES) {
+      problem(name, `${name} is longer than ${MAX_JSON_COLUMN_BYTES} bytes as stored JSON`);
+    } else out[name] = result.value;
   }
   if (problems.length) throw new WebhookValidationError(`Invalid endpoint: ${problems.join('; ')}.`, byField);
   return out as Partial<EndpointInput>;
