@@ -510,6 +510,7 @@ describe('routing fields over the REST API', () => {
       [{ topics: ['order.refunded'] }, 'match no known topic'],
       [{ transform: 'slack' }, 'transform "slack" is not a registered @WebhookTransformer() name (registered: none)'],
       [{ headers: { 'x bad': '1' } }, 'not a valid HTTP header name'],
+      [{ headers: JSON.parse('{"__proto__": "1"}') as object }, 'header name "__proto__" is not allowed'],
       [{ auth: { type: 'oauth2', tokenUrl: 'ftp://x', clientId: 'a', clientSecret: 'b' } }, 'auth.tokenUrl: must use http or https'],
     ];
     for (const [input, message] of cases) {

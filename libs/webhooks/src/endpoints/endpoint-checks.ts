@@ -190,6 +190,8 @@ export function headersProblem(value: unknown): Record<string, string> | null | 
   for (const [name, v] of entries) {
     const lower = name.toLowerCase();
     if (!HEADER_NAME.test(name)) bad.push(`header name ${shown(name)} is not a valid HTTP header name`);
+    // A valid token, but as an object key it would set the prototype: the header would vanish without a word.
+    else if (lower === '__proto__') bad.push(`header name ${shown(name)} is not allowed`);
     else if (isReservedHeader(lower)) {
       bad.push(`header ${shown(name)} is set by the library or the HTTP connection and cannot be overridden`);
     } else if (typeof v !== 'string') bad.push(`header ${shown(name)} must have a string value`);
