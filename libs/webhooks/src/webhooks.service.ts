@@ -21,7 +21,7 @@ import {
 } from './management/deliveries.service.js';
 import { EndpointsService } from './management/endpoints.service.js';
 import { OwnerScope } from './management/owner-scope.js';
-import { isOwnerId, MAX_OWNER_LENGTH } from './endpoints/endpoint-input.js';
+import { isOwnerId, ownerIdProblem } from './endpoints/endpoint-input.js';
 import { WebhookValidationError } from './errors/webhooks.errors.js';
 import type { CreatedEndpoint, DeliveryView, EndpointView } from './management/views.js';
 import { CustomEvents, type EmitOptions } from './outbox/custom-events.js';
@@ -95,7 +95,7 @@ export class WebhooksService {
    */
   forOwner(ownerId: string, options: OwnerScopeOptions = {}): OwnerScope {
     if (!isOwnerId(ownerId)) {
-      throw new WebhookValidationError(`ownerId must be a string of 1 to ${MAX_OWNER_LENGTH} characters (got ${JSON.stringify(ownerId)}).`);
+      throw new WebhookValidationError(`${ownerIdProblem('ownerId', ownerId, false)}.`);
     }
     const topics = options.topics === undefined ? undefined : checkTopicPatterns(options.topics);
     return new OwnerScope(ownerId, this.endpoints, this.deliveries, () => this.topics(), topics);

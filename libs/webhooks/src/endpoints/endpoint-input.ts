@@ -73,6 +73,11 @@ export function isOwnerId(value: unknown): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= MAX_OWNER_LENGTH && !hasControlCharacters(value);
 }
 
+/** What is wrong with `value` as the owner id named `name` (`nullable`: null is allowed too). */
+export function ownerIdProblem(name: string, value: unknown, nullable: boolean): string {
+  return `${name} must be ${nullable ? 'null or ' : ''}a string of 1 to ${MAX_OWNER_LENGTH} characters without control characters (got ${shown(value)})`;
+}
+
 /** Fields stored as JSON text, and how much of it a column takes everywhere (MySQL's `text` holds 65,535 bytes). */
 const JSON_COLUMNS = new Set<string>(['topics', 'retrySchedule', 'rateLimit', 'filters', 'fields']);
 const MAX_JSON_COLUMN_BYTES = 60_000;
@@ -150,10 +155,7 @@ export const ENDPOINT_FIELDS = {
    */
   ownerId: optional<string | null>({
     default: null,
-    check: (v) =>
-      v === null || isOwnerId(v)
-        ? ok(v as string | null)
-        : bad(`ownerId must be null or a string of 1 to ${MAX_OWNER_LENGTH} characters (got ${shown(v)})`),
+    check: (v) => (v === null || isOwnerId(v) ? ok(v as string | null) : bad(ownerIdProblem('ownerId', v, true))),
     admin: { widget: 'text', summary: true, description: "The owner's id; empty: an operator endpoint that gets every owner's events." },
   }),
   /** @default true */

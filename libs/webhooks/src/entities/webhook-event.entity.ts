@@ -2,13 +2,13 @@ import { BaseEntity, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { TimestampColumn } from './timestamp-column.js';
 import { LongTextColumn } from './long-text-column.js';
 
+/** The longest `entityId` kept on the event row (filters match the whole key; the row keeps its start). */
+export const ENTITY_ID_LENGTH = 100;
+
 /**
  * One event (`order.created`), written in the same transaction as the change that caused it (the outbox).
  * `payload` holds the exact JSON body every endpoint receives.
  */
-/** The longest `entityId` kept on the event row (filters match the whole key; the row keeps its start). */
-export const ENTITY_ID_LENGTH = 100;
-
 @Entity({ name: 'webhook_event' })
 @Index(['createdAt'])
 // An owner's events newest first (the admin's owner filters; a tenant's event log).

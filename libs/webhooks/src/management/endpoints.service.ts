@@ -9,7 +9,7 @@ import {
   ENDPOINT_FIELDS,
   HIDDEN_HEADER_VALUE,
   isOwnerId,
-  MAX_OWNER_LENGTH,
+  ownerIdProblem,
   validateEndpointInput,
   type EndpointFieldName,
   type EndpointFieldSpec,
@@ -28,7 +28,6 @@ import { generateSecret } from '../signing/signing.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { withOwnerLock } from './owner-lock.js';
-import { shown } from '../util/shown.js';
 import { EndpointViews, type CreatedEndpoint, type EndpointView } from './views.js';
 
 const DISABLED_BY_OPERATOR = 'Disabled by an operator.';
@@ -170,9 +169,7 @@ export class EndpointsService {
   async list(options: { ownerId?: string | null } = {}): Promise<EndpointView[]> {
     const owned = options.ownerId !== undefined;
     if (owned && options.ownerId !== null && !isOwnerId(options.ownerId)) {
-      throw new WebhookValidationError(
-        `ownerId must be null or a string of 1 to ${MAX_OWNER_LENGTH} characters without control characters (got ${shown(options.ownerId)}).`,
-      );
+      throw new WebhookValidationError(`${ownerIdProblem('ownerId', options.ownerId, true)}.`);
     }
     const rows = await this.dataSource.getRepository(WebhookEndpoint).find({
       where: owned ? { ownerId: options.ownerId === null ? IsNull() : options.ownerId } : {},

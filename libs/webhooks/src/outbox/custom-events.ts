@@ -8,7 +8,7 @@ import { EntityRegistry } from '../registry/entity-registry.js';
 import { WEBHOOKS_OPTIONS } from '../webhooks.constants.js';
 import type { ResolvedWebhooksOptions } from '../webhooks.options.js';
 import { OutboxService } from './outbox.service.js';
-import { isOwnerId, MAX_OWNER_LENGTH } from '../endpoints/endpoint-input.js';
+import { isOwnerId, ownerIdProblem } from '../endpoints/endpoint-input.js';
 
 export interface EmitOptions {
   /** From a transaction: the event commits or rolls back with it. */
@@ -41,9 +41,7 @@ export class CustomEvents {
     }
     const owner = options.owner ?? null;
     if (owner !== null && !isOwnerId(owner)) {
-      throw new WebhookValidationError(
-        `Cannot emit ${topic}: owner must be a string of 1 to ${MAX_OWNER_LENGTH} characters, or null (got ${JSON.stringify(owner)}).`,
-      );
+      throw new WebhookValidationError(`Cannot emit ${topic}: ${ownerIdProblem('owner', owner, true)}.`);
     }
     if (options.manager && options.manager.connection !== this.dataSource) {
       // Its rows would go to another database (in SQL built for this one), and its commit would enqueue nothing.

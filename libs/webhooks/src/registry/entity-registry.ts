@@ -41,6 +41,8 @@ export interface RegisteredEntity {
   events: ReadonlySet<WebhookAction>;
   metadata: EntityMetadata;
   primaryColumn: ColumnMetadata;
+  /** How the primary key's value is written (its kind and scale), for the event's `entityId`. */
+  primaryValue: PayloadColumn | undefined;
   columns: readonly PayloadColumn[];
   topics: Record<WebhookAction, string>;
   /** Custom topics declared with `topics` (full names, e.g. `order.shipped`). */
@@ -236,6 +238,7 @@ function describe(
     events: new Set(events),
     metadata,
     primaryColumn: metadata.primaryColumns[0],
+    primaryValue: columns.find((c) => c.column === metadata.primaryColumns[0]),
     columns,
     topics: { created: `${name}.created`, updated: `${name}.updated`, deleted: `${name}.deleted` },
     customTopics,

@@ -53,11 +53,11 @@ export async function writeEvent(
     return deliveries.filter((d) => ids.has(d.id));
   }
   if (manager.queryRunner?.isTransactionActive) return writeRows(manager, event, deliveries);
-  // Two statements outside a transaction (an emit() without a manager): on MySQL/MariaDB they run in one of their
-  // own, so a failure or a crash between them cannot leave an event without its deliveries. TypeORM gives SQLite
-  // one connection for the whole process, where a BEGIN while another caller's transaction is open fails: there a
+  // Two statements outside a transaction (an emit() without a manager): on MySQL/MariaDB they run in a transaction
+  // of their own, on a pooled connection of its own (the caller's runner may be running other statements), so a
+  // failure or a crash between them cannot leave an event without its deliveries. TypeORM gives SQLite one
+  // connection for the whole process, where a BEGIN while another caller's transaction is open fails: there a
   // failed delivery insert deletes the event again (a crash between the two can still leave it alone).
-  // (On a connection of its own from the pool: the caller's runner, not in a transaction, may be running others.)
   if (sqlDialect(manager.connection.options.type) !== 'sqlite') {
     return manager.connection.transaction((inner) => writeRows(inner, event, deliveries));
   }

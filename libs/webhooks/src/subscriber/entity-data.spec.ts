@@ -3,7 +3,7 @@ import type { RegisteredEntity } from '../registry/entity-registry.js';
 import { keyText } from './entity-data.js';
 
 /** An entity whose primary column is not among its payload columns: its key is written as a plain value. */
-const entity = { columns: [], primaryColumn: {} } as unknown as RegisteredEntity;
+const entity = { columns: [], primaryColumn: {}, primaryValue: undefined } as unknown as RegisteredEntity;
 
 class UserId {
   constructor(private readonly value: string) {}

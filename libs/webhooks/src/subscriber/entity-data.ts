@@ -1,7 +1,7 @@
 import type { ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import type { PayloadColumn, RegisteredEntity, ValueKind } from '../registry/entity-registry.js';
-import { stringify, type Changes } from '../payload/envelope.js';
+import type { RegisteredEntity, ValueKind } from '../registry/entity-registry.js';
+import { jsonSafe, stringify, type Changes } from '../payload/envelope.js';
 
 /**
  * The JSON form of one column value: dates as ISO strings, decimals and bigints as strings, bytes as base64, booleans
@@ -18,28 +18,19 @@ function jsonValue(value: unknown, kind: ValueKind, scale: number | undefined): 
   return value;
 }
 
-const primaryColumns = new WeakMap<RegisteredEntity, PayloadColumn | undefined>();
-
 /**
  * An entity's primary key value as the event's `entityId` (what `ids` filters match): the text of its JSON form
  * in the payload (bytes as base64, a date as ISO 8601), so a binary key is not written as raw bytes, which
  * PostgreSQL refuses in text when one of them is 0. Null without a value.
  */
 export function keyText(entity: RegisteredEntity, value: unknown): string | null {
-  if (!primaryColumns.has(entity))
-    primaryColumns.set(
-      entity,
-      entity.columns.find((c) => c.column === entity.primaryColumn),
-    );
-  const column = primaryColumns.get(entity);
+  const column = entity.primaryValue;
   const json = jsonValue(value, column?.kind ?? 'plain', column?.scale);
   if (json === null) return null;
   if (typeof json !== 'object') return String(json);
-  // A key the entity holds as an object (a column transformer's value class): its JSON, unquoted when a string.
-  const text = stringify(json) as string | undefined;
-  if (text === undefined) return String(json);
-  const parsed: unknown = JSON.parse(text);
-  return typeof parsed === 'string' ? parsed : text;
+  // A key the entity holds as an object (a column transformer's value class): its JSON form, as text.
+  const safe = jsonSafe(json);
+  return typeof safe === 'string' ? safe : stringify(safe ?? null);
 }
 
 /** A decimal as a string with the column's scale, whether the driver gave a number or a string: "2.25" -> "2.250". */
